@@ -1,0 +1,47 @@
+import { RouteTable } from '../routing/route-table.js';
+import type { RequestView } from '../pipeline/request-view.js';
+
+/** A user's extra exemption: a route pattern (`'/health'`, `'GET /internal/*'`) or a predicate. */
+export type ExemptMatcher = string | ((req: RequestView, path: string) => boolean);
+
+/**
+ * The one rule that says a request is never rate-limited, shed or cached: the monitoring routes
+ * (whatever the prefix), plus what the user lists. Every feature asks this rule (through
+ * `Exchange.exempt`, set once per request by the engine), never a copy of its own.
+ */
+export class ExemptRule {
+  private readonly monitoringPaths = new Set<string>();
+  private readonly patterns = new RouteTable<true>();
+  private readonly predicates: ((req: RequestView, path: string) => boolean)[] = [];
+
+  constructor(extra: readonly ExemptMatcher[], optionPath = 'exempt') {
+    extra.forEach((m, i) => {
+      if (typeof m === 'function') this.predicates.push(m);
+      else this.patterns.add(m, true, `${optionPath}[${i}]`);
+    });
+  }
+
+  /** Registers a monitoring endpoint path (the engine does this for each endpoint it serves). */
+  addMonitoringPath(path: string): void {
+    this.monitoringPaths.add(path);
+  }
+
+  /** True when `path` is one of the monitoring endpoints. */
+  isMonitoring(path: string): boolean {
+    return this.monitoringPaths.has(path);
+  }
+
+  /** True when the request must never be limited, shed or cached. */
+  isExempt(req: RequestView, method: string, path: string): boolean {
+    if (this.monitoringPaths.has(path)) return true;
+    if (this.patterns.size > 0 && this.patterns.match(method, path) !== undefined) return true;
+    for (let i = 0; i < this.predicates.length; i++) {
+      try {
+        if (this.predicates[i]!(req, path)) return true;
+      } catch {
+        // a throwing user predicate does not take the request down; it simply does not exempt
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,66 @@
+import type { ExemptRule } from '../exempt/exempt-rule.js';
+import type { Exchange } from '../pipeline/exchange.js';
+import type { Reply } from '../pipeline/request-view.js';
+
+/** Produces an endpoint's answer: an object (sent as JSON) or a full {@link Reply}. */
+export type MonitoringHandler = (ex: Exchange) => unknown;
+
+const JSON_HEADERS = Object.freeze({
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+});
+
+/**
+ * The monitoring endpoints (`{prefix}/metrics`, `{prefix}/metrics/system`, and what features add).
+ * Served by core for every adapter, answered before any feature runs, and registered with the
+ * exempt rule so nothing ever limits, sheds or caches them.
+ */
+export class MonitoringRoutes {
+  private readonly handlers = new Map<string, MonitoringHandler>();
+
+  constructor(
+    readonly prefix: string,
+    private readonly exemptRule: ExemptRule,
+  ) {}
+
+  /** Registers `path` (relative to the prefix, e.g. `/metrics/slo`). */
+  add(path: string, handler: MonitoringHandler): void {
+    const full = this.prefix + path;
+    this.handlers.set(full, handler);
+    this.exemptRule.addMonitoringPath(full);
+  }
+
+  /** True when `path` is a monitoring endpoint. */
+  has(path: string): boolean {
+    return this.handlers.has(path);
+  }
+
+  /** The full paths served. */
+  paths(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** Answers a monitoring request. Only GET and HEAD are allowed. */
+  handle(ex: Exchange): Reply {
+    if (ex.method !== 'GET' && ex.method !== 'HEAD') {
+      return { status: 405, headers: { ...JSON_HEADERS, allow: 'GET, HEAD' }, body: '{"error":"method not allowed"}' };
+    }
+    let result: unknown;
+    try {
+      result = this.handlers.get(ex.path)!(ex);
+    } catch (err) {
+      return { status: 500, headers: { ...JSON_HEADERS }, body: JSON.stringify({ error: String(err) }) };
+    }
+    if (isReply(result)) return ex.method === 'HEAD' ? { ...result, body: '' } : result;
+    const body = JSON.stringify(result);
+    return {
+      status: 200,
+      headers: { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) },
+      body: ex.method === 'HEAD' ? '' : body,
+    };
+  }
+}
+
+function isReply(v: unknown): v is Reply {
+  return typeof v === 'object' && v !== null && typeof (v as Reply).status === 'number' && 'body' in v && 'headers' in v;
+}

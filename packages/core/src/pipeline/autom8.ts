@@ -1,0 +1,282 @@
+import { context } from '@opentelemetry/api';
+import { ExemptRule } from '../exempt/exempt-rule.js';
+import { FEATURES } from '../features.js';
+import { CustomMetrics, type MetricAttributes } from '../metrics/custom-metrics.js';
+import { RouteMetrics, type RouteSeries } from '../metrics/route-metrics.js';
+import { WindowedSeries } from '../metrics/windowed-series.js';
+import { MonitoringRoutes, type MonitoringHandler } from '../monitoring/monitoring-routes.js';
+import { resolveOptions, type Autom8Options, type ResolvedOptions } from '../options.js';
+import { normalizeMethod } from '../routing/http-method.js';
+import { RouteTable } from '../routing/route-table.js';
+import { SystemMetrics } from '../system/system-metrics.js';
+import { HttpTelemetry } from '../telemetry/http-telemetry.js';
+import { compileTrustProxy, type ClientAddressResolver } from './client-address.js';
+import { Exchange } from './exchange.js';
+import type { Feature } from './feature.js';
+import type { Reply, RequestView, ResponseView } from './request-view.js';
+
+const kExchange = Symbol('autom8.exchange');
+type TaggedResponse = ResponseView & { [kExchange]?: Exchange };
+
+/**
+ * The per-request pipeline, framework-agnostic. An adapter drives it in three calls:
+ * 1. `begin(req, res, url)` at request start → an {@link Exchange};
+ * 2. `admit(ex)` → a {@link Reply} to send instead of calling the app, or undefined to go on
+ *    (exempt? → shed? → rate limited? → cache hit?; a Promise only when a store does I/O);
+ * 3. `setRoute(ex, template)` when the router matched.
+ * The end of the response is seen by core itself (the response's 'close' event): metrics, span end
+ * and every feature's `onResponse` run there, once.
+ */
+export class Autom8 {
+  readonly options: ResolvedOptions;
+  readonly exemptRule: ExemptRule;
+  readonly monitoring: MonitoringRoutes;
+  readonly routeMetrics: RouteMetrics;
+  readonly customMetrics: CustomMetrics;
+  readonly system: SystemMetrics;
+  readonly telemetry: HttpTelemetry | undefined;
+  /** All requests together (the `totals` of the metrics JSON). */
+  private readonly allRoutes: WindowedSeries;
+  private readonly knownRoutes = new RouteTable<string>();
+  private readonly features: Feature[] = [];
+  private readonly requestStages: Feature[] = [];
+  private readonly responseHooks: Feature[] = [];
+  private readonly clientAddressOf: ClientAddressResolver;
+  private readonly onClose: (this: TaggedResponse) => void;
+  private readonly startedAt: number;
+  /** Requests begun and not yet ended. */
+  inFlight = 0;
+  private closed = false;
+
+  constructor(input?: Autom8Options) {
+    const o = (this.options = resolveOptions(input));
+    const now = o.clock.now();
+    this.startedAt = now;
+    this.exemptRule = new ExemptRule(o.exempt);
+    this.clientAddressOf = compileTrustProxy(o.trustProxy);
+    o.routes.forEach((r, i) => this.knownRoutes.add(r, templateOf(r), `routes[${i}]`));
+    this.routeMetrics = new RouteMetrics(o.metrics.windows, o.metrics.maxSeries);
+    this.routeMetrics.onNewRoute = (method, route) => this.learnRoute(method, route);
+    this.customMetrics = new CustomMetrics(o.metrics.windows, o.metrics.maxSeries);
+    this.allRoutes = new WindowedSeries(o.metrics.windows, now);
+    this.telemetry = o.telemetry.enabled ? new HttpTelemetry(o.telemetry) : undefined;
+    this.monitoring = new MonitoringRoutes(o.monitoring.prefix, this.exemptRule);
+    if (o.monitoring.enabled) {
+      this.monitoring.add('/metrics', () => this.metricsSnapshot());
+      this.monitoring.add('/metrics/system', () => this.system.snapshot());
+    }
+    const raw = (input ?? {}) as Record<string, unknown>;
+    for (const f of FEATURES) {
+      const feature = f.create(raw[f.key], this);
+      if (feature !== undefined) this.use(feature);
+    }
+    // Created last: construction above may throw on bad options, and a timer must not leak then.
+    this.system = new SystemMetrics(o.metrics.systemIntervalMs);
+    const engine = this;
+    this.onClose = function onResponseClose(this: TaggedResponse) {
+      const ex = this[kExchange];
+      if (ex !== undefined) {
+        this[kExchange] = undefined;
+        engine.end(ex);
+      }
+    };
+  }
+
+  /** Plugs a feature into the pipeline (features built from options are plugged in by the constructor). */
+  use(feature: Feature): this {
+    this.features.push(feature);
+    if (feature.onRequest !== undefined) {
+      this.requestStages.push(feature);
+      this.requestStages.sort((a, b) => a.stage - b.stage);
+    }
+    if (feature.onResponse !== undefined) this.responseHooks.push(feature);
+    return this;
+  }
+
+  /** Adds a monitoring endpoint under the prefix (exempt from everything), e.g. `/metrics/slo`. */
+  addMonitoringEndpoint(path: string, handler: MonitoringHandler): void {
+    this.monitoring.add(path, handler);
+  }
+
+  /** Step 1: a request arrived. `url` is the path and query as the client sent them. */
+  begin(req: RequestView, res: ResponseView, url: string): Exchange {
+    const ex = new Exchange(req, res, url, normalizeMethod(req.method), this.options.clock.now());
+    this.inFlight++;
+    if (this.monitoring.has(ex.path)) {
+      ex.monitoring = true;
+      ex.exempt = true;
+    } else {
+      ex.exempt = this.exemptRule.isExempt(req, ex.method, ex.path);
+      this.telemetry?.start(ex, schemeOf(req));
+    }
+    (res as TaggedResponse)[kExchange] = ex;
+    res.on('close', this.onClose);
+    return ex;
+  }
+
+  /**
+   * Step 2: the request-start decision. Returns a reply to send (monitoring JSON, 503, 429, cache
+   * hit), or undefined to let the app handle the request.
+   */
+  admit(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
+    if (ex.monitoring) return this.monitoring.handle(ex);
+    if (ex.exempt || this.requestStages.length === 0) return undefined;
+    return this.runStages(ex, 0);
+  }
+
+  private runStages(ex: Exchange, from: number): Reply | undefined | Promise<Reply | undefined> {
+    const stages = this.requestStages;
+    for (let i = from; i < stages.length; i++) {
+      const r = stages[i]!.onRequest!(ex);
+      if (r === undefined) continue;
+      if (typeof (r as Promise<Reply | undefined>).then === 'function') {
+        return (r as Promise<Reply | undefined>).then((v) => (v === undefined ? this.runStages(ex, i + 1) : v));
+      }
+      return r as Reply;
+    }
+    return undefined;
+  }
+
+  /** Step 3: the router matched `template` (full path template, mount prefixes included). */
+  setRoute(ex: Exchange, template: string): void {
+    ex.route = template;
+  }
+
+  /**
+   * Runs `fn` inside the request's OTel context, so the app's spans become children of the server
+   * span. Adapters call the rest of the middleware chain through this.
+   */
+  run<T>(ex: Exchange, fn: () => T): T {
+    return ex.otelContext === undefined ? fn() : context.with(ex.otelContext, fn);
+  }
+
+  /** The configured or learned route template matching the request, for per-route policies. */
+  knownRoute(ex: Exchange): string | undefined {
+    if (ex.policyRoute === undefined) ex.policyRoute = this.knownRoutes.match(ex.method, ex.path) ?? null;
+    return ex.policyRoute ?? undefined;
+  }
+
+  /** The client's address under the `trustProxy` rule (memoised per request). */
+  clientAddress(ex: Exchange): string {
+    return (ex.client ??= this.clientAddressOf(ex.req.socket?.remoteAddress, ex.req.headers));
+  }
+
+  /** The response is over (finished or aborted): record once, then tell the features. */
+  private end(ex: Exchange): void {
+    this.inFlight--;
+    const now = (ex.endTime = this.options.clock.now());
+    if (!ex.monitoring) {
+      const status = ex.res.writableFinished ? ex.res.statusCode : abortedStatus(ex.res.statusCode);
+      const series = this.seriesOf(ex, status, now);
+      const trace = ex.span?.spanContext();
+      const traced = trace !== undefined && trace.traceFlags & 1 ? trace : undefined;
+      if (this.options.metrics.enabled) {
+        this.routeMetrics.record(series, now - ex.startTime, status, now, traced);
+        this.allRoutes.record((now - ex.startTime) * 1000, statusClass(status), now);
+      }
+      this.telemetry?.end(ex, status, schemeOf(ex.req), series);
+    }
+    const hooks = this.responseHooks;
+    for (let i = 0; i < hooks.length; i++) {
+      try {
+        hooks[i]!.onResponse!(ex);
+      } catch (err) {
+        this.options.logger.error({ feature: hooks[i]!.name, err: String(err) }, 'autom8: feature failed at response end');
+      }
+    }
+  }
+
+  private seriesOf(ex: Exchange, status: number, now: number): RouteSeries {
+    let route = ex.route;
+    // No router match. A 404 means none exists; anything else ended before routing (auth, 304):
+    // name it from the configured or learned templates, never from the raw URL.
+    if (route === undefined && status !== 404) route = this.knownRoute(ex);
+    return this.routeMetrics.seriesFor(ex.method, route, now);
+  }
+
+  private learnRoute(method: string, route: string): void {
+    if (!route.startsWith('/') || route.includes('(')) return; // regex or array routes: not matchable
+    try {
+      if (this.knownRoutes.match(method, route) === undefined) this.knownRoutes.add(`${method} ${route}`, route);
+    } catch {
+      // a template we cannot parse is simply not learned
+    }
+  }
+
+  /** Records a custom duration (ns), e.g. of a downstream call. */
+  recordLatency(name: string, durationNs: number, attributes?: MetricAttributes): void {
+    this.customMetrics.recordLatency(name, durationNs, attributes, this.options.clock.now());
+  }
+
+  /** Records `count` custom events (throughput). */
+  recordThroughput(name: string, count: number, attributes?: MetricAttributes): void {
+    this.customMetrics.recordThroughput(name, count, attributes, this.options.clock.now());
+  }
+
+  /** Everything `/metrics` shows, as an object. */
+  metricsSnapshot(): MetricsSnapshot {
+    const now = this.options.clock.now();
+    const features: Record<string, unknown> = {};
+    for (const f of this.features) if (f.snapshot !== undefined) features[f.name] = f.snapshot();
+    const all = this.allRoutes.snapshot(now);
+    return {
+      instance: this.options.name,
+      generatedAt: new Date(now).toISOString(),
+      uptimeSec: Math.round((now - this.startedAt) / 1000),
+      windows: this.options.metrics.windows.map((w) => ({ name: w.name, intervalMs: w.intervalMs, slots: w.slots })),
+      inFlight: this.inFlight,
+      totals: all,
+      series: { count: this.routeMetrics.seriesCount, max: this.routeMetrics.maxSeries, foldedRequests: this.routeMetrics.folded },
+      routes: this.routeMetrics.snapshot(now),
+      custom: this.customMetrics.snapshot(now),
+      features,
+    };
+  }
+
+  /** Stops timers and closes features. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.system.close();
+    for (const f of this.features) await f.close?.();
+  }
+}
+
+/** The JSON of `GET {prefix}/metrics`. */
+export interface MetricsSnapshot {
+  instance: string;
+  generatedAt: string;
+  uptimeSec: number;
+  windows: { name: string; intervalMs: number; slots: number }[];
+  inFlight: number;
+  totals: ReturnType<WindowedSeries['snapshot']>;
+  series: { count: number; max: number; foldedRequests: number };
+  routes: ReturnType<RouteMetrics['snapshot']>;
+  custom: ReturnType<CustomMetrics['snapshot']>;
+  features: Record<string, unknown>;
+}
+
+/** Creates the engine an adapter drives; validates `options` (throws naming a bad option). */
+export function createAutom8(options?: Autom8Options): Autom8 {
+  return new Autom8(options);
+}
+
+function templateOf(pattern: string): string {
+  const space = pattern.trim().indexOf(' ');
+  return space === -1 ? pattern.trim() : pattern.trim().slice(space + 1).trim();
+}
+
+function schemeOf(req: RequestView): string {
+  return req.socket?.encrypted ? 'https' : 'http';
+}
+
+function statusClass(status: number): number {
+  const c = ((status / 100) | 0) - 1;
+  return c < 0 ? 0 : c > 4 ? 4 : c;
+}
+
+// A response the client abandoned before it finished: keep the status the app had set, unless it
+// never set one, in which case count it as 499 (client closed request, as nginx does).
+function abortedStatus(status: number): number {
+  return status === 200 ? 499 : status;
+}

@@ -1,0 +1,66 @@
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { NormalizedMethod } from '../routing/http-method.js';
+import type { RequestView, ResponseView } from './request-view.js';
+
+/**
+ * The state of one request as it moves through the pipeline: one object per request, created by
+ * `Autom8.begin`, with every field declared up front so V8 keeps one shape.
+ */
+export class Exchange {
+  /** Method as reported (`_OTHER` for unknown methods). */
+  readonly method: NormalizedMethod;
+  /** Path without the query string, as received (not decoded). */
+  readonly path: string;
+  /** Route template from the framework's router (`/api/users/:id`), once it is known. */
+  route: string | undefined = undefined;
+  /** True when the exempt rule covers this request: never limited, shed or cached. */
+  exempt = false;
+  /** Clock time (ms) at request start. */
+  readonly startTime: number;
+  /** Clock time (ms) when the response ended; 0 until then. */
+  endTime = 0;
+  /** The SERVER span autom8 started, or the outer one it enriches; undefined when tracing is off. */
+  span: Span | undefined = undefined;
+  /** False when `span` belongs to an outer instrumentation that autom8 only enriches. */
+  ownsSpan = false;
+  /** The outer http instrumentation's RPC metadata, given our route at the end. */
+  rpcMetadata: { route?: string } | undefined = undefined;
+  /** True for autom8's own monitoring endpoints (not recorded as app traffic). */
+  monitoring = false;
+  /** OTel context the app's handlers run in (carries the span). */
+  otelContext: Context | undefined = undefined;
+  /** Extra attributes features add to the request-duration metric (e.g. the cache outcome). */
+  metricAttributes: Attributes | undefined = undefined;
+  /** Per-feature scratch space, indexed by the feature's slot number; allocated on first use. */
+  slots: unknown[] | undefined = undefined;
+  /** @internal memo of {@link clientAddress}. */
+  client: string | undefined = undefined;
+  /** @internal memo of the configured-route lookup (null: looked up, none). */
+  policyRoute: string | null | undefined = undefined;
+
+  constructor(
+    readonly req: RequestView,
+    readonly res: ResponseView,
+    /** Path and query as received (`req.originalUrl` in Express, `ctx.originalUrl` in Koa). */
+    readonly url: string,
+    method: NormalizedMethod,
+    startTime: number,
+  ) {
+    this.method = method;
+    const q = url.indexOf('?');
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.startTime = startTime;
+  }
+
+  /** The raw query string without `?` ('' when none). */
+  get query(): string {
+    const q = this.url.indexOf('?');
+    return q === -1 ? '' : this.url.slice(q + 1);
+  }
+
+  /** The first value of a request header (lower-case name). */
+  header(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  }
+}

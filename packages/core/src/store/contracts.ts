@@ -1,0 +1,86 @@
+/**
+ * The store contracts: every piece of state that may be shared between instances (rate-limit
+ * counters, the shared cache tier) goes through one of these. The in-memory stores are the embedded
+ * default; `@autom8/redis` implements the same contracts on a real Redis server with one atomic Lua
+ * script per operation.
+ *
+ * A store answers synchronously when it can (memory) and with a Promise only when it does I/O, so
+ * the in-memory hot path allocates no promise.
+ */
+
+/** A value or a promise of it: sync for memory stores, async for network stores. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** The rate-limit algorithms every store implements. */
+export type RateLimitAlgorithm =
+  | 'token-bucket'
+  | 'leaky-bucket'
+  | 'fixed-window'
+  | 'sliding-window'
+  | 'sliding-log'
+  | 'gcra';
+
+/** The resolved, validated parameters of one limit, built once at construction. */
+export interface LimitPolicy {
+  /** Policy name, used in keys and in RateLimit headers (`"default"`, `"login"`). */
+  readonly name: string;
+  readonly algorithm: RateLimitAlgorithm;
+  /** Requests (cost units) allowed per `windowMs`. */
+  readonly limit: number;
+  /** Window, or refill period for `limit` units, in ms. */
+  readonly windowMs: number;
+  /** Extra capacity above the steady rate (bucket size = burst for buckets and GCRA). */
+  readonly burst: number;
+}
+
+/** What a store answers for one consume: the new state of the key, in one round trip. */
+export interface ConsumeResult {
+  allowed: boolean;
+  /** Units left after this call (0 when denied). */
+  remaining: number;
+  /** The policy's quota. */
+  limit: number;
+  /** Milliseconds until the quota is fully available again. */
+  resetMs: number;
+  /** Milliseconds to wait before a retry can succeed (0 when allowed). */
+  retryAfterMs: number;
+}
+
+/** Counter state for rate limiting. */
+export interface RateLimitStore {
+  /** Store kind for logs and metrics (`memory`, `redis`). */
+  readonly kind: string;
+  /** Atomically applies `policy` to `key`, consuming `cost` units, and returns the new state. */
+  consume(key: string, policy: LimitPolicy, cost: number): MaybePromise<ConsumeResult>;
+  /** Forgets a key. */
+  reset(key: string, policy: LimitPolicy): MaybePromise<void>;
+  close?(): MaybePromise<void>;
+}
+
+/** A cached response or value as stores keep it. */
+export interface CacheRecord {
+  /** The stored bytes (for responses: status, headers and body, serialised by the cache). */
+  readonly value: Buffer;
+  /** Epoch ms after which the record is stale. */
+  readonly expiresAt: number;
+  /** Epoch ms after which it may not be served even as stale. */
+  readonly staleUntil: number;
+  /** Invalidation tags. */
+  readonly tags: readonly string[];
+}
+
+/** A shared key-value tier for the cache. */
+export interface CacheStore {
+  readonly kind: string;
+  get(key: string): MaybePromise<CacheRecord | undefined>;
+  set(key: string, record: CacheRecord): MaybePromise<void>;
+  delete(key: string): MaybePromise<void>;
+  /** Deletes every key carrying `tag`; resolves to how many were deleted. */
+  deleteByTag(tag: string): MaybePromise<number>;
+  close?(): MaybePromise<void>;
+}
+
+/** True for a thenable (what a store returns when it does I/O). */
+export function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as Promise<T> | undefined)?.then === 'function';
+}

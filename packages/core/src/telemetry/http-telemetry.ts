@@ -1,0 +1,185 @@
+import {
+  context,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Histogram as OtelHistogram,
+  type Meter,
+  type MeterProvider,
+  type ObservableResult,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import type { Exchange } from '../pipeline/exchange.js';
+import type { RouteSeries } from '../metrics/route-metrics.js';
+import { VERSION } from '../version.js';
+
+/**
+ * How autom8's spans and the OTel HTTP instrumentation share a request:
+ * - `auto` (default): if a recording span is already active when autom8 sees the request (the
+ *   `@opentelemetry/instrumentation-http` SERVER span), enrich it; otherwise create our own.
+ * - `own`: always create a SERVER span and record `http.server.request.duration`.
+ * - `enrich`: never create spans or the duration metric; only name the active span and give it
+ *   `http.route` (and the http instrumentation's own metric its route).
+ */
+export type TelemetryMode = 'auto' | 'own' | 'enrich';
+
+export interface TelemetryConfig {
+  enabled: boolean;
+  mode: TelemetryMode;
+  tracerProvider: TracerProvider | undefined;
+  meterProvider: MeterProvider | undefined;
+  /** Record the opt-in `http.server.{request,response}.body.size` histograms. */
+  bodySizeMetrics: boolean;
+}
+
+/** Advised buckets of `http.server.request.duration` (OTel HTTP semantic conventions), seconds. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+// The context key the OTel http instrumentation reads `http.route` from (RPC metadata). The API's
+// createContextKey is Symbol.for(description), so the same key is reachable without the SDK.
+const RPC_METADATA_KEY = Symbol.for('OpenTelemetry SDK Context Key RPC_METADATA');
+
+interface RpcMetadata {
+  type?: string;
+  route?: string;
+}
+
+/**
+ * Server spans and HTTP metrics following the OTel HTTP semantic conventions, through
+ * `@opentelemetry/api` only: with no SDK registered every call is a no-op.
+ */
+export class HttpTelemetry {
+  private tracer: Tracer;
+  private meter: Meter | undefined;
+  private duration: OtelHistogram | undefined;
+  private requestBodySize: OtelHistogram | undefined;
+  private responseBodySize: OtelHistogram | undefined;
+  /** In-flight requests per (scheme, method), reported by an observable up-down counter. */
+  private readonly active = new Map<string, { attributes: Attributes; n: number }>();
+
+  constructor(private readonly config: TelemetryConfig) {
+    this.tracer = (config.tracerProvider ?? trace.getTracerProvider()).getTracer('@autom8/core', VERSION);
+  }
+
+  /**
+   * Instruments are created on the first request, not at construction: the app usually starts the
+   * OTel SDK after building its middleware, and a meter taken before that stays a no-op forever.
+   */
+  private instruments(): void {
+    const meter = (this.meter = (this.config.meterProvider ?? metrics.getMeterProvider()).getMeter('@autom8/core', VERSION));
+    this.duration = meter.createHistogram('http.server.request.duration', {
+      description: 'Duration of HTTP server requests.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    meter
+      .createObservableUpDownCounter('http.server.active_requests', {
+        description: 'Number of active HTTP server requests.',
+        unit: '{request}',
+      })
+      .addCallback((result: ObservableResult) => {
+        for (const a of this.active.values()) result.observe(a.n, a.attributes);
+      });
+    if (this.config.bodySizeMetrics) {
+      this.requestBodySize = meter.createHistogram('http.server.request.body.size', { description: 'Size of HTTP server request bodies.', unit: 'By' });
+      this.responseBodySize = meter.createHistogram('http.server.response.body.size', { description: 'Size of HTTP server response bodies.', unit: 'By' });
+    }
+  }
+
+  /** The meter autom8's features create their instruments on (same provider rules). */
+  getMeter(): Meter {
+    if (this.meter === undefined) this.instruments();
+    return this.meter!;
+  }
+
+  /** At request start: counts the request in flight and starts (or finds) its SERVER span. */
+  start(ex: Exchange, scheme: string): void {
+    if (this.duration === undefined) this.instruments();
+    const activeKey = scheme === 'https' ? `s${ex.method}` : ex.method;
+    let a = this.active.get(activeKey);
+    if (a === undefined) {
+      a = { attributes: { 'http.request.method': ex.method, 'url.scheme': scheme }, n: 0 };
+      this.active.set(activeKey, a);
+    }
+    a.n++;
+
+    if (this.config.mode !== 'own') {
+      const activeCtx = context.active();
+      const outer = trace.getSpan(activeCtx);
+      if (outer !== undefined && outer.isRecording()) {
+        ex.span = outer;
+        ex.ownsSpan = false;
+        ex.rpcMetadata = activeCtx.getValue(RPC_METADATA_KEY) as RpcMetadata | undefined;
+        return;
+      }
+      if (this.config.mode === 'enrich') return;
+    }
+    const parent = propagation.extract(ROOT_CONTEXT, ex.req.headers);
+    const attributes: Attributes = {
+      'http.request.method': ex.method,
+      'url.path': ex.path,
+      'url.scheme': scheme,
+    };
+    if (ex.method === '_OTHER') attributes['http.request.method_original'] = ex.req.method ?? '';
+    const ua = ex.req.headers['user-agent'];
+    if (ua !== undefined) attributes['user_agent.original'] = ua;
+    const span = this.tracer.startSpan(ex.method, { kind: SpanKind.SERVER, attributes, startTime: ex.startTime }, parent);
+    ex.span = span;
+    ex.ownsSpan = true;
+    if (span.isRecording()) ex.otelContext = trace.setSpan(parent, span);
+  }
+
+  /** At response end: finishes the span and records the duration metric. */
+  end(ex: Exchange, status: number, scheme: string, series: RouteSeries): void {
+    const a = this.active.get(scheme === 'https' ? `s${ex.method}` : ex.method);
+    if (a !== undefined) a.n--;
+    const route = series.isTemplate ? series.route : undefined;
+    const span = ex.span;
+    if (span !== undefined) {
+      if (route !== undefined) {
+        span.updateName(`${ex.method} ${route}`);
+        span.setAttribute('http.route', route);
+        if (ex.rpcMetadata !== undefined) ex.rpcMetadata.route = route;
+      }
+      if (ex.ownsSpan) {
+        span.setAttribute('http.response.status_code', status);
+        if (status >= 500) {
+          span.setAttribute('error.type', String(status));
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end(ex.endTime);
+      }
+    }
+    // With an outer http instrumentation, it records the duration metric; we must not double-count.
+    if (this.config.mode === 'enrich' || (span !== undefined && !ex.ownsSpan)) return;
+    const attrs = this.durationAttributes(series, ex.method, status, scheme, route);
+    const extra = ex.metricAttributes;
+    this.duration!.record((ex.endTime - ex.startTime) / 1000, extra === undefined ? attrs : { ...attrs, ...extra });
+    if (this.requestBodySize !== undefined) {
+      const reqLen = Number(ex.req.headers['content-length']);
+      if (reqLen >= 0) this.requestBodySize.record(reqLen, attrs);
+      const resLen = Number(ex.res.getHeader('content-length'));
+      if (resLen >= 0) this.responseBodySize!.record(resLen, attrs);
+    }
+  }
+
+  // One frozen attribute object per (route, status, scheme): no allocation per request.
+  private durationAttributes(series: RouteSeries, method: string, status: number, scheme: string, route: string | undefined): Attributes {
+    const key = scheme === 'https' ? -status : status;
+    // The overflow series mixes methods, so its attributes are not cached.
+    let attrs = series.method === method ? series.otelAttributes.get(key) : undefined;
+    if (attrs === undefined) {
+      attrs = { 'http.request.method': method, 'url.scheme': scheme, 'http.response.status_code': status };
+      if (route !== undefined) attrs['http.route'] = route;
+      if (status >= 500) attrs['error.type'] = String(status);
+      Object.freeze(attrs);
+      if (series.method === method) series.otelAttributes.set(key, attrs);
+    }
+    return attrs;
+  }
+}
