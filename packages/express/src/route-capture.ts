@@ -12,7 +12,7 @@ interface CapturingRequest {
   baseUrl?: string;
   params?: Record<string, string>;
   [kRoute]?: RouteLike;
-  [kExchange]?: { route: string | undefined };
+  [kExchange]?: { setRoute(template: string): void };
 }
 
 /**
@@ -37,7 +37,7 @@ export function installRouteCapture(req: object): void {
     set(this: CapturingRequest, route: RouteLike) {
       this[kRoute] = route;
       const ex = this[kExchange];
-      if (ex !== undefined && route != null) ex.route = routeTemplate(this.baseUrl ?? '', route.path, this.params);
+      if (ex !== undefined && route != null) ex.setRoute(routeTemplate(this.baseUrl ?? '', route.path, this.params));
     },
   });
 }

@@ -51,7 +51,7 @@ export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
       await engine.run(ex, next);
     } finally {
       const route = ctx._matchedRoute;
-      if (typeof route === 'string') ex.route = route;
+      if (typeof route === 'string') ex.setRoute(route);
     }
   } as Autom8KoaMiddleware;
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });

@@ -139,7 +139,7 @@ export class Autom8 {
 
   /** Step 3: the router matched `template` (full path template, mount prefixes included). */
   setRoute(ex: Exchange, template: string): void {
-    ex.route = template;
+    ex.setRoute(template);
   }
 
   /**

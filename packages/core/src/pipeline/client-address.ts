@@ -73,13 +73,16 @@ function forwardedFor(headers: IncomingHttpHeaders): string[] {
   const raw = headers['x-forwarded-for'];
   if (raw === undefined || raw.length === 0) return [];
   const value = Array.isArray(raw) ? raw.join(',') : raw;
-  const parts = value.split(',', MAX_HOPS * 4);
+  // Only the right-most MAX_HOPS entries matter (the hops nearest to us): scan from the end.
   const out: string[] = [];
-  for (let i = Math.max(0, parts.length - MAX_HOPS); i < parts.length; i++) {
-    const p = parts[i]!.trim();
+  let end = value.length;
+  while (end > 0 && out.length < MAX_HOPS) {
+    const start = value.lastIndexOf(',', end - 1);
+    const p = value.slice(start + 1, end).trim();
     if (p.length > 0 && p.length <= 64) out.push(p);
+    end = start === -1 ? 0 : start;
   }
-  return out;
+  return out.reverse();
 }
 
 function stripV4Mapped(a: string): string {

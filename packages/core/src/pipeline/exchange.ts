@@ -52,6 +52,20 @@ export class Exchange {
     this.startTime = startTime;
   }
 
+  /**
+   * Records the route template the framework's router matched. When autom8 only enriches an outer
+   * instrumentation's span, the span and its RPC metadata learn the route now: the outer
+   * instrumentation ends its span on 'finish', before autom8's end of request.
+   */
+  setRoute(template: string): void {
+    this.route = template;
+    if (this.span !== undefined && !this.ownsSpan) {
+      this.span.updateName(`${this.method} ${template}`);
+      this.span.setAttribute('http.route', template);
+      if (this.rpcMetadata !== undefined) this.rpcMetadata.route = template;
+    }
+  }
+
   /** The raw query string without `?` ('' when none). */
   get query(): string {
     const q = this.url.indexOf('?');

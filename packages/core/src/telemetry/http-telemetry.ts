@@ -140,20 +140,18 @@ export class HttpTelemetry {
     if (a !== undefined) a.n--;
     const route = series.isTemplate ? series.route : undefined;
     const span = ex.span;
-    if (span !== undefined) {
+    // A span we only enrich was named by Exchange.setRoute while it was still open.
+    if (span !== undefined && ex.ownsSpan) {
       if (route !== undefined) {
         span.updateName(`${ex.method} ${route}`);
         span.setAttribute('http.route', route);
-        if (ex.rpcMetadata !== undefined) ex.rpcMetadata.route = route;
       }
-      if (ex.ownsSpan) {
-        span.setAttribute('http.response.status_code', status);
-        if (status >= 500) {
-          span.setAttribute('error.type', String(status));
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        span.end(ex.endTime);
+      span.setAttribute('http.response.status_code', status);
+      if (status >= 500) {
+        span.setAttribute('error.type', String(status));
+        span.setStatus({ code: SpanStatusCode.ERROR });
       }
+      span.end(ex.endTime);
     }
     // With an outer http instrumentation, it records the duration metric; we must not double-count.
     if (this.config.mode === 'enrich' || (span !== undefined && !ex.ownsSpan)) return;

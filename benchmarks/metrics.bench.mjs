@@ -1,0 +1,60 @@
+// Issue #2's benchmark: histogram record ops/s, and HTTP requests/s + server CPU µs/request of each
+// framework bare vs with autom8 metrics (and with a real OTel SDK), measured side by side in one run.
+import { performance } from 'node:perf_hooks';
+import { Histogram, WindowedSeries, DEFAULT_WINDOWS } from '@autom8/core';
+import { startServer, measure, table, fmt } from './lib/http-bench.mjs';
+
+const quick = process.env.BENCH_QUICK === '1';
+
+// --- micro: histogram record ---------------------------------------------------------------
+function opsPerSec(fn, n) {
+  fn(1000); // warm-up
+  const t0 = performance.now();
+  fn(n);
+  return n / ((performance.now() - t0) / 1000);
+}
+const values = Float64Array.from({ length: 4096 }, () => Math.exp(Math.random() * 12)); // 1 µs .. 160 ms
+const h = new Histogram();
+const recordOps = opsPerSec((n) => { for (let i = 0; i < n; i++) h.record(values[i & 4095]); }, 50_000_000);
+const ws = new WindowedSeries(DEFAULT_WINDOWS, Date.now());
+const t = Date.now();
+const seriesOps = opsPerSec((n) => { for (let i = 0; i < n; i++) ws.record(values[i & 4095], 1, t + i / 1e6); }, 10_000_000);
+console.log('micro');
+table([
+  { what: 'Histogram.record (1 histogram)', 'M ops/s': fmt(recordOps / 1e6, 1), 'ns/op': fmt(1e9 / recordOps, 1) },
+  { what: 'WindowedSeries.record (lifetime + 3 windows)', 'M ops/s': fmt(seriesOps / 1e6, 1), 'ns/op': fmt(1e9 / seriesOps, 1) },
+]);
+
+// --- HTTP: bare vs + autom8 metrics -------------------------------------------------------
+const server = new URL('./servers/app.mjs', import.meta.url);
+const opts = { path: '/users/42', connections: 32, duration: quick ? 3 : 6, warmup: quick ? 1 : 2 };
+const frameworks = quick ? ['express', 'koa'] : ['node', 'express', 'express4', 'koa', 'koa2'];
+const rows = [];
+for (const fw of frameworks) {
+  const variants = fw === 'node' ? ['bare'] : ['bare', 'metrics', 'otel'];
+  const results = {};
+  for (const variant of variants) {
+    const s = await startServer(server, [fw, variant]);
+    try {
+      results[variant] = await measure(s, opts);
+    } finally {
+      await s.stop();
+    }
+  }
+  for (const variant of variants) {
+    const r = results[variant];
+    const base = results.bare;
+    rows.push({
+      stack: fw === 'node' ? 'node:http' : `${fw} ${variant === 'bare' ? 'bare' : variant === 'metrics' ? '+ autom8 metrics' : '+ autom8 metrics + OTel SDK'}`,
+      'req/s': fmt(r.rps, 0),
+      'vs bare': variant === 'bare' ? '1.000' : fmt(r.rps / base.rps, 3),
+      'p50 ms': fmt(r.p50, 2),
+      'p99 ms': fmt(r.p99, 2),
+      'CPU µs/req': fmt(r.cpuUsPerReq, 1),
+      'added µs': variant === 'bare' ? '' : fmt(r.cpuUsPerReq - base.cpuUsPerReq, 1),
+      errors: r.errors + r.non2xx,
+    });
+  }
+}
+console.log('\nHTTP (autocannon, 32 connections, loopback; server in its own process)');
+table(rows);

@@ -1,0 +1,48 @@
+/**
+ * autom8 example: a small Express API.
+ *   npm start            (from the repo root; PORT defaults to 3000)
+ *   curl localhost:3000/users/1
+ *   curl localhost:3000/api/v1/metrics
+ */
+import { startTelemetry } from './telemetry.js';
+startTelemetry('autom8-example-express');
+
+import express from 'express';
+import { autom8Express } from '@autom8/express';
+import { sleep, users } from './users.js';
+
+const app = express();
+app.use(
+  autom8Express({
+    exempt: ['/health'],
+  }),
+);
+
+app.get('/health', (_req, res) => {
+  res.json({ status: 'ok' });
+});
+app.get('/users', (_req, res) => {
+  res.json(users);
+});
+app.get('/users/:id', (req, res) => {
+  const user = users.find((u) => u.id === Number(req.params.id));
+  if (user === undefined) {
+    res.status(404).json({ error: 'no such user' });
+    return;
+  }
+  res.json(user);
+});
+// Deliberately slow: 100-300 ms, so its percentiles stand out in /api/v1/metrics.
+app.get('/slow', async (_req, res) => {
+  await sleep(100 + Math.random() * 200);
+  res.json({ done: true });
+});
+
+const port = Number(process.env.PORT ?? 3000);
+const server = app.listen(port, () => {
+  console.log(`autom8 Express example on http://localhost:${port}`);
+  console.log(`  try: curl http://localhost:${port}/users/1`);
+  console.log(`       curl http://localhost:${port}/api/v1/metrics`);
+  console.log(`       curl http://localhost:${port}/api/v1/metrics/system`);
+});
+process.once('SIGTERM', () => server.close());

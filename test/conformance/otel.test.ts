@@ -1,0 +1,136 @@
+// OpenTelemetry conformance on every adapter, with the real SDK and in-memory exporters:
+// SERVER spans named `{method} {route}` with HTTP semantic-convention attributes, continuing an
+// incoming W3C traceparent, and the http.server.request.duration histogram.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ADAPTERS, buildApp, type TestApp } from '../support/apps';
+import { close, listen } from '../support/http';
+
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_SPAN = '00f067aa0ba902b7';
+
+for (const adapter of ADAPTERS) {
+  describe(`OpenTelemetry on ${adapter}`, () => {
+    let app: TestApp;
+    let base: string;
+    const spans = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+
+    before(async () => {
+      app = buildApp(adapter, { telemetry: { tracerProvider, meterProvider } });
+      base = await listen(app.server);
+    });
+    after(async () => {
+      await close(app.server);
+      await app.engine.close();
+      await meterProvider.shutdown();
+      await tracerProvider.shutdown();
+    });
+
+    const serverSpans = () => spans.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
+    const waitForSpans = async (n: number): Promise<ReadableSpan[]> => {
+      for (let i = 0; i < 100 && serverSpans().length < n; i++) await new Promise((r) => setTimeout(r, 10));
+      return serverSpans();
+    };
+
+    test('SERVER span named {method} {route} with semantic-convention attributes, continuing traceparent', async () => {
+      spans.reset();
+      const res = await fetch(`${base}/api/items/42?x=1`, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` } });
+      assert.equal(res.status, 200);
+      const [span] = await waitForSpans(1);
+      assert.ok(span);
+      assert.equal(span.name, 'GET /api/items/:itemId');
+      assert.equal(span.kind, SpanKind.SERVER);
+      assert.equal(span.spanContext().traceId, TRACE_ID);
+      assert.equal(span.parentSpanContext?.spanId, PARENT_SPAN);
+      assert.equal(span.attributes['http.request.method'], 'GET');
+      assert.equal(span.attributes['http.route'], '/api/items/:itemId');
+      assert.equal(span.attributes['url.path'], '/api/items/42');
+      assert.equal(span.attributes['url.scheme'], 'http');
+      assert.equal(span.attributes['http.response.status_code'], 200);
+      assert.equal(span.attributes['error.type'], undefined);
+      assert.equal(span.status.code, SpanStatusCode.UNSET);
+    });
+
+    test('span status: error with error.type for 5xx, unset for 4xx', async () => {
+      spans.reset();
+      await (await fetch(`${base}/boom`)).text();
+      await (await fetch(`${base}/admin/stats`)).text();
+      const got = await waitForSpans(2);
+      const boom = got.find((s) => s.attributes['http.response.status_code'] === 500)!;
+      assert.equal(boom.status.code, SpanStatusCode.ERROR);
+      assert.equal(boom.attributes['error.type'], '500');
+      const denied = got.find((s) => s.attributes['http.response.status_code'] === 401)!;
+      assert.equal(denied.status.code, SpanStatusCode.UNSET);
+    });
+
+    test('unknown methods are reported as _OTHER with the original kept', async () => {
+      spans.reset();
+      await (await fetch(`${base}/users/1`, { method: 'PURGE' })).text();
+      const [span] = await waitForSpans(1);
+      assert.equal(span!.attributes['http.request.method'], '_OTHER');
+      assert.equal(span!.attributes['http.request.method_original'], 'PURGE');
+    });
+
+    test('monitoring endpoints produce no spans', async () => {
+      spans.reset();
+      await (await fetch(`${base}/api/v1/metrics`)).text();
+      await (await fetch(`${base}/users/7`)).text();
+      const got = await waitForSpans(1);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(serverSpans().map((s) => s.name), ['GET /users/:id']);
+      assert.equal(got.length, 1);
+    });
+
+    test('exemplars carry the trace ids of the slowest requests', async () => {
+      await (await fetch(`${base}/slow`, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` } })).text();
+      const m: any = await (await fetch(`${base}/api/v1/metrics`)).json();
+      const ex = m.routes['GET /slow'].windows['1m'].exemplars;
+      assert.equal(ex.length, 1);
+      assert.equal(ex[0].traceId, TRACE_ID);
+      assert.ok(ex[0].durationMs >= 50);
+      assert.equal(ex[0].status, 200);
+    });
+
+    test('http.server.request.duration histogram data points', async () => {
+      for (let i = 0; i < 3; i++) await (await fetch(`${base}/users/${i}`)).text();
+      await (await fetch(`${base}/boom`)).text();
+      await reader.forceFlush();
+      const rm = metricExporter.getMetrics().at(-1)!;
+      const all = rm.scopeMetrics.flatMap((s) => s.metrics);
+      const duration = all.find((m) => m.descriptor.name === 'http.server.request.duration') as HistogramMetricData;
+      assert.ok(duration, `metrics: ${all.map((m) => m.descriptor.name)}`);
+      assert.equal(duration.descriptor.unit, 's');
+      const users = duration.dataPoints.find((p) => p.attributes['http.route'] === '/users/:id' && p.attributes['http.response.status_code'] === 200);
+      assert.ok(users);
+      assert.ok(users.value.count >= 3);
+      assert.equal(users.attributes['http.request.method'], 'GET');
+      assert.equal(users.attributes['url.scheme'], 'http');
+      assert.deepEqual(users.value.buckets.boundaries, [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+      const boom = duration.dataPoints.find((p) => p.attributes['http.route'] === '/boom')!;
+      assert.equal(boom.attributes['error.type'], '500');
+      const active = all.find((m) => m.descriptor.name === 'http.server.active_requests');
+      assert.ok(active, 'http.server.active_requests exported');
+    });
+
+    test("the app's handlers run inside the SERVER span's context (after awaits too)", async () => {
+      spans.reset();
+      const body: any = await (await fetch(`${base}/whoami`, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` } })).json();
+      const [server] = await waitForSpans(1);
+      assert.equal(server!.name, 'GET /whoami');
+      assert.equal(body.spanId, server!.spanContext().spanId);
+      assert.equal(trace.getSpan(context.active()), undefined, 'no span leaks into the test context');
+    });
+  });
+}
