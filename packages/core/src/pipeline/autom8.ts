@@ -213,6 +213,11 @@ export class Autom8 {
     this.customMetrics.recordThroughput(name, count, attributes, this.options.clock.now());
   }
 
+  /** Everything `/metrics` shows, as an object (the seed's `snapshot()`). */
+  snapshot(): MetricsSnapshot {
+    return this.metricsSnapshot();
+  }
+
   /** Everything `/metrics` shows, as an object. */
   metricsSnapshot(): MetricsSnapshot {
     const now = this.options.clock.now();
