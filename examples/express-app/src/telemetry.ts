@@ -18,7 +18,7 @@ export function startTelemetry(serviceName: string): NodeSDK | undefined {
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? serviceName }),
     traceExporter: otlp ? new OTLPTraceExporter() : new ConsoleSpanExporter(),
-    metricReaders: otlp ? [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 10_000 })] : [],
+    metricReaders: otlp ? [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 10_000) })] : [],
     instrumentations: [],
   });
   sdk.start();
