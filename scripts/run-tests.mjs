@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Runs every test file (packages/*/test, test/) with node's test runner and tsx, then prints
-// the closing line CI reads: "N passed, N failed".
+// Runs every test file (packages/*/test, test/) with node's test runner and tsx, then prints the
+// closing line CI reads: "N passed, N failed".
+// Two phases: most files run two at a time; files that measure latency under load (test/e2e/overload*,
+// *.serial.test.ts) run afterwards one at a time, so no other test steals their CPU.
 // Usage: node scripts/run-tests.mjs [path-filter ...]   e.g. `node scripts/run-tests.mjs packages/core`
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -12,7 +15,11 @@ const filters = process.argv.slice(2);
 
 function walk(dir, out) {
   let entries;
-  try { entries = readdirSync(dir); } catch { return out; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of entries) {
     if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
     const full = join(dir, name);
@@ -31,14 +38,47 @@ if (selected.length === 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+const isSerial = (f) => f.includes('e2e/overload') || f.endsWith('.serial.test.ts');
+const phases = [
+  { files: selected.filter((f) => !isSerial(f)), concurrency: 2 },
+  { files: selected.filter(isSerial), concurrency: 1 },
+].filter((p) => p.files.length > 0);
 
-const args = [
-  '--import', 'tsx',
-  '--test',
-  '--test-concurrency=2',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=./scripts/summary-reporter.mjs', '--test-reporter-destination=stdout',
-  ...selected,
-];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
-child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));
+const countsFile = join(mkdtempSync(join(tmpdir(), 'autom8-tests-')), 'counts.jsonl');
+let exitCode = 0;
+for (const phase of phases) {
+  const args = [
+    '--import', 'tsx',
+    '--test',
+    `--test-concurrency=${phase.concurrency}`,
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=./scripts/summary-reporter.mjs', '--test-reporter-destination=stdout',
+    ...phase.files,
+  ];
+  const code = await new Promise((resolve) => {
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, NODE_ENV: 'test', AUTOM8_TEST_COUNTS: countsFile },
+    });
+    child.on('exit', (c, signal) => resolve(signal ? 1 : c ?? 1));
+  });
+  if (code !== 0) exitCode = code;
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+try {
+  for (const line of readFileSync(countsFile, 'utf8').split('\n').filter(Boolean)) {
+    const c = JSON.parse(line);
+    passed += c.passed;
+    failed += c.failed;
+    skipped += c.skipped;
+  }
+} catch {
+  failed += 1; // the runner died before reporting
+}
+if (exitCode !== 0 && failed === 0) failed = 1; // a file that crashed outside any test
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(exitCode !== 0 || failed > 0 ? 1 : 0);

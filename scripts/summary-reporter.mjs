@@ -1,4 +1,8 @@
-// A node:test reporter that prints only the closing line CI reads: "N passed, N failed, N skipped".
+// A node:test reporter that counts tests (not suites). It prints "N passed, N failed" at the end,
+// or, when AUTOM8_TEST_COUNTS names a file, appends the counts there as JSON for
+// scripts/run-tests.mjs to add up across phases.
+import { appendFileSync } from 'node:fs';
+
 export default async function* summaryReporter(source) {
   let passed = 0;
   let failed = 0;
@@ -11,5 +15,7 @@ export default async function* summaryReporter(source) {
       failed++;
     }
   }
-  yield `\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`;
+  const file = process.env.AUTOM8_TEST_COUNTS;
+  if (file) appendFileSync(file, `${JSON.stringify({ passed, failed, skipped })}\n`);
+  else yield `\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`;
 }

@@ -49,6 +49,8 @@ export async function startRedis(port?: number): Promise<TestRedis> {
     const c = child;
     child = undefined;
     if (c === undefined || c.exitCode !== null) return;
+    // Ref'd while we wait: an unref'd child alone would let the event loop drain mid-await.
+    c.ref();
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill(signal);

@@ -1,5 +1,12 @@
 import type { Autom8 } from './pipeline/autom8.js';
 import type { Feature } from './pipeline/feature.js';
+import { createDashboard } from './dashboard/dashboard.js';
+import { createSloFeature } from './slo/slo-feature.js';
+import { createSlowLogFeature } from './slowlog/slow-log.js';
+import { createRateLimitFeature } from './ratelimit/feature.js';
+import { createProfilerFeature } from './profiler/profiler-feature.js';
+import { createShedFeature } from './shed/shed-feature.js';
+import { createResponseCacheFeature } from './cache/response-cache.js';
 
 /**
  * Builds a feature from its section of the options (`options[key]`), or returns undefined when the
@@ -11,4 +18,13 @@ export type FeatureFactory = (section: unknown, engine: Autom8) => Feature | und
  * Every feature that options can turn on. The engine builds them in this order and runs their
  * request-start decisions by stage (shed → rate limit → cache).
  */
-export const FEATURES: readonly { key: string; create: FeatureFactory }[] = [];
+export const FEATURES: readonly { key: string; create: FeatureFactory }[] = [
+  { key: 'profiler', create: createProfilerFeature },
+  { key: 'rateLimit', create: createRateLimitFeature },
+  { key: 'shed', create: createShedFeature },
+  { key: 'cache', create: createResponseCacheFeature },
+  { key: 'slo', create: createSloFeature },
+  { key: 'slowLog', create: createSlowLogFeature },
+  // after 'slo': the page checks whether /metrics/slo exists
+  { key: 'dashboard', create: createDashboard },
+];

@@ -59,3 +59,81 @@ export { Autom8Error, InvalidOptionError } from './util/errors.js';
 export { consoleLogger } from './util/logger.js';
 export type { Logger } from './util/logger.js';
 export { VERSION } from './version.js';
+export { captureCpuProfile, captureCpuProfileFor, isCpuProfiling, summarizeCpuProfile, createProfilerFeature } from './profiler/index.js';
+export type { CpuProfile, CpuProfileNode, CpuProfileOptions, CpuProfileEntry, CpuProfileSummary, ProfilerOptions } from './profiler/index.js';
+export {
+  createRateLimiter,
+  RateLimiter,
+  RateLimitedError,
+  MemoryRateLimitStore,
+  ALGORITHMS,
+  ALGORITHM_NAMES,
+  newState,
+  capacityOf,
+  resolvePolicy,
+  dividePolicy,
+  periodMs,
+  SLIDING_LOG_MAX,
+  groupAddress,
+  createRateLimitFeature,
+  RateLimitFeature,
+} from './ratelimit/index.js';
+export type {
+  RateLimiterOptions,
+  RateLimitDecision,
+  WaitOptions,
+  MemoryRateLimitStoreOptions,
+  AlgorithmFn,
+  LimitState,
+  LimitSpec,
+  Period,
+  ClientKeySpec,
+  HeaderFormat,
+  RateLimitOptions,
+  RouteLimitSpec,
+} from './ratelimit/index.js';
+
+export {
+  LoadSampler,
+  LoadShedder,
+  createLoadShedder,
+  PRIORITIES,
+  shedProbabilities,
+  ConcurrencyLimiter,
+  GradientLimit,
+  AimdLimit,
+  WaitQueue,
+  ShedFeature,
+  createShedFeature,
+  resolveShedOptions,
+  recommendProcessAllocation,
+} from './shed/index.js';
+export type {
+  LoadLimits,
+  LoadReading,
+  LoadSnapshot,
+  LoadShedderOptions,
+  ShedPriority,
+  ConcurrencySettings,
+  LimitAlgorithm,
+  LimitSettings,
+  LimitWindow,
+  ShedOptions,
+  ConcurrencyOptions,
+  WorkloadKind,
+  AllocationInputs,
+  ProcessAllocation,
+} from './shed/index.js';
+export { SloFeature, createSloFeature, resolveSloOptions, CountRing } from './slo/index.js';
+export type { SloObjective, SloOptions, ResolvedObjective, SloStatus, SloReport } from './slo/index.js';
+export { SlowLogFeature, createSlowLogFeature } from './slowlog/index.js';
+export type { SlowLogOptions, SlowRequestLine } from './slowlog/index.js';
+export { CircuitBreaker, CircuitOpenError, createCircuitBreaker, BreakerRegistry } from './breaker/index.js';
+export type { CircuitBreakerOptions, BreakerState, BreakerSnapshot } from './breaker/index.js';
+export { createDashboard, DASHBOARD_PATH } from './dashboard/index.js';
+export type { DashboardOptions } from './dashboard/index.js';
+export { onEvent } from './events/events.js';
+export { Cache, createCache, getCache, cacheStats, cached, memoize, memoized } from './cache/index.js';
+export { ResponseCache, responseCacheOf, createResponseCacheFeature, CACHE_OUTCOME_ATTRIBUTE, encodeEntry, decodeEntry } from './cache/index.js';
+export type { CacheOptions, CacheEntry, CacheStats, MemoizeOptions, Memoized } from './cache/index.js';
+export type { InvalidateTarget, InvalidateResult, ResponseCacheSnapshot, ResponseCacheOptions, RouteCacheRule, StoredResponse } from './cache/index.js';

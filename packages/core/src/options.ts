@@ -3,6 +3,13 @@ import type { ExemptMatcher } from './exempt/exempt-rule.js';
 import { FEATURES } from './features.js';
 import { DEFAULT_WINDOWS, type WindowSpec } from './metrics/windowed-series.js';
 import type { TrustProxy } from './pipeline/client-address.js';
+import type { ProfilerOptions } from './profiler/profiler-feature.js';
+import type { RateLimitOptions } from './ratelimit/options.js';
+import type { ShedOptions } from './shed/shed-options.js';
+import type { ResponseCacheOptions } from './cache/response-cache-options.js';
+import type { DashboardOptions } from './dashboard/dashboard.js';
+import type { SloOptions } from './slo/slo-options.js';
+import type { SlowLogOptions } from './slowlog/slow-log.js';
 import type { TelemetryMode } from './telemetry/http-telemetry.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { InvalidOptionError } from './util/errors.js';
@@ -61,6 +68,20 @@ export interface Autom8Options {
   clock?: Clock;
   /** Where warnings go (pino-compatible). Default: JSON lines on the console. */
   logger?: Logger;
+  /** Service-level objectives (latency percentile, error rate, CPU) with error budgets and burn rates. Off unless given. */
+  slo?: SloOptions;
+  /** Structured log lines for requests over a threshold, sampled and capped. Off unless given (`true`: defaults). */
+  slowLog?: SlowLogOptions | boolean;
+  /** Live dashboard at `{prefix}/metrics/dashboard`. Off unless given (`true`: defaults). */
+  dashboard?: DashboardOptions | boolean;
+  /** `GET {prefix}/profile?seconds=N`: on-demand CPU profile, token-guarded. Off unless given. */
+  profiler?: ProfilerOptions;
+  /** Rate limiting (global and per-route, per client); `true` for the default 5,000/min. Off unless given. */
+  rateLimit?: RateLimitOptions | boolean;
+  /** Load shedding and adaptive concurrency (503 + Retry-After under overload). Off unless given. */
+  shed?: ShedOptions | boolean;
+  /** Response cache (GET/HEAD 2xx, RFC 9111, ETag/304, coalescing, tags, optional shared tier); `true`: defaults. Off unless given. */
+  cache?: ResponseCacheOptions | boolean;
 }
 
 /** Options after validation and defaults: what the engine runs on. */

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
-import { installRouteCapture, kExchange } from './route-capture.js';
+import { exchanges, installRouteCapture } from './route-capture.js';
 
 type NextFunction = (err?: unknown) => void;
-type ExpressRequest = IncomingMessage & { originalUrl?: string; [kExchange]?: unknown };
+type ExpressRequest = IncomingMessage & { originalUrl?: string };
 
 /** The Express middleware returned by {@link autom8Express}, with its engine attached. */
 export interface Autom8ExpressMiddleware {
@@ -34,7 +34,7 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     installRouteCapture(req);
     const ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
-    req[kExchange] = ex;
+    exchanges.set(req, ex);
     let decision: Reply | undefined | Promise<Reply | undefined>;
     try {
       decision = engine.admit(ex);

@@ -1,7 +1,10 @@
 import { IncomingMessage } from 'node:http';
 
-/** Where the adapter keeps the request's Exchange on Express's `req`. */
-export const kExchange = Symbol('autom8.express.exchange');
+/**
+ * The Exchange of each request autom8 is handling, by request object. A WeakMap rather than a
+ * property on `req`: adding properties to Express's request objects slows every access to them.
+ */
+export const exchanges = new WeakMap<object, { setRoute(template: string): void }>();
 const kRoute = Symbol('autom8.express.route');
 const kInstalled = Symbol('autom8.express.routeCapture');
 
@@ -12,7 +15,6 @@ interface CapturingRequest {
   baseUrl?: string;
   params?: Record<string, string>;
   [kRoute]?: RouteLike;
-  [kExchange]?: { setRoute(template: string): void };
 }
 
 /**
@@ -36,7 +38,7 @@ export function installRouteCapture(req: object): void {
     },
     set(this: CapturingRequest, route: RouteLike) {
       this[kRoute] = route;
-      const ex = this[kExchange];
+      const ex = exchanges.get(this);
       if (ex !== undefined && route != null) ex.setRoute(routeTemplate(this.baseUrl ?? '', route.path, this.params));
     },
   });

@@ -2,7 +2,10 @@ import type { ExemptRule } from '../exempt/exempt-rule.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Reply } from '../pipeline/request-view.js';
 
-/** Produces an endpoint's answer: an object (sent as JSON) or a full {@link Reply}. */
+/**
+ * Produces an endpoint's answer: an object (sent as JSON) or a full {@link Reply}, or a Promise of
+ * either for endpoints that wait (e.g. `/profile` records for N seconds).
+ */
 export type MonitoringHandler = (ex: Exchange) => unknown;
 
 const JSON_HEADERS = Object.freeze({
@@ -41,7 +44,7 @@ export class MonitoringRoutes {
   }
 
   /** Answers a monitoring request. Only GET and HEAD are allowed. */
-  handle(ex: Exchange): Reply {
+  handle(ex: Exchange): Reply | Promise<Reply> {
     if (ex.method !== 'GET' && ex.method !== 'HEAD') {
       return { status: 405, headers: { ...JSON_HEADERS, allow: 'GET, HEAD' }, body: '{"error":"method not allowed"}' };
     }
@@ -49,16 +52,25 @@ export class MonitoringRoutes {
     try {
       result = this.handlers.get(ex.path)!(ex);
     } catch (err) {
-      return { status: 500, headers: { ...JSON_HEADERS }, body: JSON.stringify({ error: String(err) }) };
+      return failed(err);
     }
-    if (isReply(result)) return ex.method === 'HEAD' ? { ...result, body: '' } : result;
-    const body = JSON.stringify(result);
-    return {
-      status: 200,
-      headers: { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) },
-      body: ex.method === 'HEAD' ? '' : body,
-    };
+    if (result instanceof Promise) return result.then((r) => toReply(ex, r), failed);
+    return toReply(ex, result);
   }
+}
+
+function failed(err: unknown): Reply {
+  return { status: 500, headers: { ...JSON_HEADERS }, body: JSON.stringify({ error: String(err) }) };
+}
+
+function toReply(ex: Exchange, result: unknown): Reply {
+  if (isReply(result)) return ex.method === 'HEAD' ? { ...result, body: '' } : result;
+  const body = JSON.stringify(result);
+  return {
+    status: 200,
+    headers: { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) },
+    body: ex.method === 'HEAD' ? '' : body,
+  };
 }
 
 function isReply(v: unknown): v is Reply {

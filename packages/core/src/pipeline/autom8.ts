@@ -2,7 +2,7 @@ import { context } from '@opentelemetry/api';
 import { ExemptRule } from '../exempt/exempt-rule.js';
 import { FEATURES } from '../features.js';
 import { CustomMetrics, type MetricAttributes } from '../metrics/custom-metrics.js';
-import { RouteMetrics, type RouteSeries } from '../metrics/route-metrics.js';
+import { RouteMetrics } from '../metrics/route-metrics.js';
 import { WindowedSeries } from '../metrics/windowed-series.js';
 import { MonitoringRoutes, type MonitoringHandler } from '../monitoring/monitoring-routes.js';
 import { resolveOptions, type Autom8Options, type ResolvedOptions } from '../options.js';
@@ -15,8 +15,6 @@ import { Exchange } from './exchange.js';
 import type { Feature } from './feature.js';
 import type { Reply, RequestView, ResponseView } from './request-view.js';
 
-const kExchange = Symbol('autom8.exchange');
-type TaggedResponse = ResponseView & { [kExchange]?: Exchange };
 
 /**
  * The per-request pipeline, framework-agnostic. An adapter drives it in three calls:
@@ -42,7 +40,6 @@ export class Autom8 {
   private readonly requestStages: Feature[] = [];
   private readonly responseHooks: Feature[] = [];
   private readonly clientAddressOf: ClientAddressResolver;
-  private readonly onClose: (this: TaggedResponse) => void;
   private readonly startedAt: number;
   /** Requests begun and not yet ended. */
   inFlight = 0;
@@ -66,20 +63,18 @@ export class Autom8 {
       this.monitoring.add('/metrics/system', () => this.system.snapshot());
     }
     const raw = (input ?? {}) as Record<string, unknown>;
-    for (const f of FEATURES) {
-      const feature = f.create(raw[f.key], this);
-      if (feature !== undefined) this.use(feature);
+    try {
+      for (const f of FEATURES) {
+        const feature = f.create(raw[f.key], this);
+        if (feature !== undefined) this.use(feature);
+      }
+    } catch (err) {
+      // A later section's bad option: stop what the earlier features started (timers, stores).
+      for (const f of this.features) void Promise.resolve(f.close?.()).catch(() => undefined);
+      throw err;
     }
     // Created last: construction above may throw on bad options, and a timer must not leak then.
     this.system = new SystemMetrics(o.metrics.systemIntervalMs);
-    const engine = this;
-    this.onClose = function onResponseClose(this: TaggedResponse) {
-      const ex = this[kExchange];
-      if (ex !== undefined) {
-        this[kExchange] = undefined;
-        engine.end(ex);
-      }
-    };
   }
 
   /** Plugs a feature into the pipeline (features built from options are plugged in by the constructor). */
@@ -109,8 +104,9 @@ export class Autom8 {
       ex.exempt = this.exemptRule.isExempt(req, ex.method, ex.path);
       this.telemetry?.start(ex, schemeOf(req));
     }
-    (res as TaggedResponse)[kExchange] = ex;
-    res.on('close', this.onClose);
+    // A closure, not a property on `res`: adding properties to framework-shaped response objects
+    // measurably slows every later access to them.
+    res.on('close', () => this.end(ex));
     return ex;
   }
 
@@ -163,11 +159,15 @@ export class Autom8 {
 
   /** The response is over (finished or aborted): record once, then tell the features. */
   private end(ex: Exchange): void {
+    if (ex.endTime !== 0) return;
     this.inFlight--;
     const now = (ex.endTime = this.options.clock.now());
+    const status = (ex.status = ex.res.writableFinished ? ex.res.statusCode : abortedStatus(ex.res.statusCode));
+    // No router match: a 404 means none exists; anything else ended before routing (auth, 304):
+    // name it from the configured or learned templates, never from the raw URL.
+    const route = (ex.finalRoute = ex.route !== undefined || status === 404 ? ex.route : this.knownRoute(ex));
     if (!ex.monitoring) {
-      const status = ex.res.writableFinished ? ex.res.statusCode : abortedStatus(ex.res.statusCode);
-      const series = this.seriesOf(ex, status, now);
+      const series = this.routeMetrics.seriesFor(ex.method, route, now);
       const trace = ex.span?.spanContext();
       const traced = trace !== undefined && trace.traceFlags & 1 ? trace : undefined;
       if (this.options.metrics.enabled) {
@@ -184,14 +184,6 @@ export class Autom8 {
         this.options.logger.error({ feature: hooks[i]!.name, err: String(err) }, 'autom8: feature failed at response end');
       }
     }
-  }
-
-  private seriesOf(ex: Exchange, status: number, now: number): RouteSeries {
-    let route = ex.route;
-    // No router match. A 404 means none exists; anything else ended before routing (auth, 304):
-    // name it from the configured or learned templates, never from the raw URL.
-    if (route === undefined && status !== 404) route = this.knownRoute(ex);
-    return this.routeMetrics.seriesFor(ex.method, route, now);
   }
 
   private learnRoute(method: string, route: string): void {

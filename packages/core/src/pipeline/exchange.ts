@@ -19,6 +19,13 @@ export class Exchange {
   readonly startTime: number;
   /** Clock time (ms) when the response ended; 0 until then. */
   endTime = 0;
+  /** Final status once the response ended (499 when the client left before any status); 0 until then. */
+  status = 0;
+  /**
+   * Once the response ended: the route template the request is counted under (the router's, else
+   * for a non-404 the configured or learned one), or undefined for `unmatched`. Never the raw URL.
+   */
+  finalRoute: string | undefined = undefined;
   /** The SERVER span autom8 started, or the outer one it enriches; undefined when tracing is off. */
   span: Span | undefined = undefined;
   /** False when `span` belongs to an outer instrumentation that autom8 only enriches. */

@@ -31,6 +31,11 @@ export interface LimitPolicy {
   readonly windowMs: number;
   /** Extra capacity above the steady rate (bucket size = burst for buckets and GCRA). */
   readonly burst: number;
+  /**
+   * Leaky bucket only: 0 (default) polices (rejects what overflows); above 0 it shapes, admitting a
+   * request that must wait at most this long (ms) for its turn and telling the caller to delay it.
+   */
+  readonly maxDelayMs?: number;
 }
 
 /** What a store answers for one consume: the new state of the key, in one round trip. */
@@ -42,8 +47,10 @@ export interface ConsumeResult {
   limit: number;
   /** Milliseconds until the quota is fully available again. */
   resetMs: number;
-  /** Milliseconds to wait before a retry can succeed (0 when allowed). */
+  /** Milliseconds to wait before a retry can succeed (0 when allowed; Infinity when it never can). */
   retryAfterMs: number;
+  /** Leaky-bucket shaper: how long (ms) to delay this allowed request before serving it; else 0. */
+  delayMs?: number;
 }
 
 /** Counter state for rate limiting. */
@@ -77,6 +84,12 @@ export interface CacheStore {
   delete(key: string): MaybePromise<void>;
   /** Deletes every key carrying `tag`; resolves to how many were deleted. */
   deleteByTag(tag: string): MaybePromise<number>;
+  /** Deletes every key starting with `prefix` (optional: prefix invalidation of the shared tier). */
+  deleteByPrefix?(prefix: string): MaybePromise<number>;
+  /** Broadcasts an invalidation to every instance's local tier (optional; Redis: PUBLISH). */
+  publishInvalidation?(message: string): MaybePromise<void>;
+  /** Listens to invalidations broadcast by any instance; returns the function that stops listening. */
+  onInvalidation?(listener: (message: string) => void): () => void;
   close?(): MaybePromise<void>;
 }
 

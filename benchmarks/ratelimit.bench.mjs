@@ -1,0 +1,190 @@
+// Issue #3's benchmark, ratios from one run:
+// 1. memory-store checks/s per algorithm (target ≥ 5 M ops/s);
+// 2. Redis-store checks/s, single (one await at a time) and pipelined, on a redis-server started here;
+// 3. HTTP: Express 5 + autom8 rate limiting vs + express-rate-limit vs + rate-limiter-flexible, same
+//    limit (1e9 per minute per IP, so every request is allowed and the limiter's own cost shows), with
+//    server CPU µs per request. Run as `node ratelimit.bench.mjs server <variant>` it is the server.
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+
+const require = createRequire(import.meta.url);
+const LIMIT = 1_000_000_000;
+
+if (process.argv[2] === 'server') {
+  runServer(process.argv[3]);
+} else {
+  await main();
+}
+
+function runServer(variant) {
+  const express = require('express');
+  const app = express();
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  const lean = { metrics: { enabled: false }, telemetry: { enabled: false }, monitoring: { enabled: false } };
+  if (variant === 'autom8-none') app.use(require('@autom8/express').autom8Express(lean));
+  if (variant === 'autom8-fixed') app.use(require('@autom8/express').autom8Express({ ...lean, rateLimit: { algorithm: 'fixed-window', rate: LIMIT, per: 'minute' } }));
+  if (variant === 'autom8-token') app.use(require('@autom8/express').autom8Express({ ...lean, rateLimit: { algorithm: 'token-bucket', rate: LIMIT, per: 'minute' } }));
+  if (variant === 'autom8-full') app.use(require('@autom8/express').autom8Express({ telemetry: { enabled: false }, rateLimit: { algorithm: 'fixed-window', rate: LIMIT, per: 'minute' } }));
+  if (variant === 'express-rate-limit') {
+    const { rateLimit } = require('express-rate-limit');
+    app.use(rateLimit({ windowMs: 60_000, limit: LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
+  }
+  if (variant === 'rate-limiter-flexible') {
+    const { RateLimiterMemory } = require('rate-limiter-flexible');
+    const limiter = new RateLimiterMemory({ points: LIMIT, duration: 60 });
+    app.use((req, res, next) => {
+      limiter
+        .consume(req.ip)
+        .then((r) => {
+          res.setHeader('RateLimit-Policy', `${LIMIT};w=60`);
+          res.setHeader('RateLimit', `limit=${LIMIT}, remaining=${r.remainingPoints}, reset=${Math.ceil(r.msBeforeNext / 1000)}`);
+          next();
+        })
+        .catch(() => res.status(429).send('Too Many Requests'));
+    });
+  }
+  const body = (id) => JSON.stringify({ id, name: 'Ada Lovelace', email: 'ada@example.com' });
+  app.get('/users/:id', (req, res) => res.type('json').send(body(req.params.id)));
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65000;
+  server.listen(0, '127.0.0.1', () => console.log(`LISTENING ${server.address().port}`));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+async function main() {
+  const { MemoryRateLimitStore, ALGORITHM_NAMES } = require('@autom8/core');
+  const { table, fmt, startServer, measure } = await import('./lib/http-bench.mjs');
+  const quick = process.env.BENCH_QUICK === '1';
+
+  // --- 1. memory store ---------------------------------------------------------------------
+  const keys = Array.from({ length: 1024 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+  const micro = [];
+  for (const algorithm of ALGORITHM_NAMES) {
+    const store = new MemoryRateLimitStore();
+    const limit = algorithm === 'sliding-log' ? 10_000 : LIMIT;
+    const policy = { name: 'bench', algorithm, limit, windowMs: 60_000, burst: limit, maxDelayMs: 0 };
+    const loop = (n) => {
+      let allowed = 0;
+      for (let i = 0; i < n; i++) if (store.consume(keys[i & 1023], policy, 1).allowed) allowed++;
+      return allowed;
+    };
+    loop(200_000); // warm-up
+    const n = algorithm === 'sliding-log' ? 2_000_000 : quick ? 3_000_000 : 10_000_000;
+    const t0 = performance.now();
+    loop(n);
+    const ops = n / ((performance.now() - t0) / 1000);
+    micro.push({ algorithm, 'M checks/s': fmt(ops / 1e6, 2), 'ns/check': fmt(1e9 / ops, 0), target: ops >= 5e6 ? '≥ 5 M ✓' : '< 5 M ✗' });
+  }
+  console.log('memory store: consume() on 1,024 keys, system clock (sliding-log: limit 10,000, mostly refusing once full)');
+  table(micro);
+
+  // --- 2. Redis store ----------------------------------------------------------------------
+  const redis = await startRedis();
+  try {
+    const Redis = require('ioredis');
+    const { RedisRateLimitStore, RATE_LIMIT_SCRIPTS } = require('@autom8/redis');
+    const client = new Redis(redis.port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    await new Promise((r) => client.once('ready', r));
+    const quiet = { info() {}, warn() {}, error() {} };
+    const store = new RedisRateLimitStore({ client, logger: quiet, outage: { timeoutMs: 1000 } });
+    const rows = [];
+    for (const algorithm of ['token-bucket', 'fixed-window', 'sliding-window', 'gcra']) {
+      const policy = { name: 'bench', algorithm, limit: LIMIT, windowMs: 60_000, burst: LIMIT, maxDelayMs: 0 };
+      const single = async (n) => {
+        for (let i = 0; i < n; i++) await store.consume(keys[i & 1023], policy, 1);
+      };
+      const cmd = RATE_LIMIT_SCRIPTS[algorithm].command;
+      const pipelined = async (n, batch) => {
+        for (let done = 0; done < n; done += batch) {
+          const p = client.pipeline();
+          for (let i = 0; i < batch; i++) p[cmd](store.keyOf(keys[(done + i) & 1023], policy), LIMIT, 60_000, LIMIT, 1, 0);
+          await p.exec();
+        }
+      };
+      await single(500);
+      const n1 = quick ? 2000 : 5000;
+      let t0 = performance.now();
+      await single(n1);
+      const singleOps = n1 / ((performance.now() - t0) / 1000);
+      await pipelined(2000, 100);
+      const n2 = quick ? 20_000 : 50_000;
+      t0 = performance.now();
+      await pipelined(n2, 100);
+      const pipeOps = n2 / ((performance.now() - t0) / 1000);
+      rows.push({ algorithm, 'single (k checks/s)': fmt(singleOps / 1e3, 1), 'pipelined ×100 (k checks/s)': fmt(pipeOps / 1e3, 1), ratio: fmt(pipeOps / singleOps, 1) });
+    }
+    client.disconnect();
+    console.log('\nRedis store on a local redis-server (loopback): single = one awaited consume() (guard + EVALSHA) at a time');
+    table(rows);
+  } finally {
+    await redis.stop();
+  }
+
+  // --- 3. HTTP -----------------------------------------------------------------------------
+  const variants = ['bare', 'express-rate-limit', 'rate-limiter-flexible', 'autom8-none', 'autom8-fixed', 'autom8-token', 'autom8-full'];
+  const labels = {
+    bare: 'express 5 bare',
+    'express-rate-limit': '+ express-rate-limit (memory, fixed window)',
+    'rate-limiter-flexible': '+ rate-limiter-flexible (RateLimiterMemory)',
+    'autom8-none': '+ autom8 engine, no feature (baseline of the rows below)',
+    'autom8-fixed': '+ autom8 rateLimit (memory, fixed window)',
+    'autom8-token': '+ autom8 rateLimit (memory, token bucket)',
+    'autom8-full': '+ autom8 metrics + rateLimit (fixed window)',
+  };
+  const opts = { path: '/users/42', connections: 32, duration: quick ? 2 : 4, warmup: 1 };
+  const results = {};
+  for (const v of variants) {
+    const s = await startServer(new URL(import.meta.url), ['server', v]);
+    try {
+      results[v] = await measure(s, opts);
+    } finally {
+      await s.stop();
+    }
+  }
+  const fastestPeer = Math.max(results['express-rate-limit'].rps, results['rate-limiter-flexible'].rps);
+  console.log(`\nHTTP: Express 5, GET /users/:id, ${opts.connections} connections, ${opts.duration} s each, limit ${LIMIT}/min per IP (all allowed)`);
+  table(
+    variants.map((v) => {
+      const r = results[v];
+      return {
+        stack: labels[v],
+        'req/s': fmt(r.rps, 0),
+        'vs bare': fmt(r.rps / results.bare.rps, 3),
+        'vs faster peer': v.startsWith('autom8') && v !== 'autom8-none' ? fmt(r.rps / fastestPeer, 3) : '',
+        'p99 ms': fmt(r.p99, 0),
+        'server CPU µs/req': fmt(r.cpuUsPerReq, 1),
+        'added µs/req': v === 'bare' ? '' : fmt(r.cpuUsPerReq - results.bare.cpuUsPerReq, 1),
+        errors: r.errors + r.non2xx,
+      };
+    }),
+  );
+}
+
+/** A throwaway redis-server on a free port (no persistence). */
+async function startRedis() {
+  const port = await new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((resolve) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM')))),
+  };
+}

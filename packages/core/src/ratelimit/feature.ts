@@ -1,0 +1,246 @@
+import type { Attributes, Counter } from '@opentelemetry/api';
+import { channelOf, publish } from '../events/events.js';
+import type { Autom8 } from '../pipeline/autom8.js';
+import type { Exchange } from '../pipeline/exchange.js';
+import { Stage, type Feature } from '../pipeline/feature.js';
+import type { Reply } from '../pipeline/request-view.js';
+import { RouteTable } from '../routing/route-table.js';
+import { isPromise, type ConsumeResult, type RateLimitStore } from '../store/contracts.js';
+import { HeaderSet } from './headers.js';
+import { resolveRateLimitOptions, type ResolvedEntry, type ResolvedRateLimit } from './options.js';
+
+/** Decision outcomes, as counted and as the OTel attribute `autom8.ratelimit.outcome`. */
+type Outcome = 'allowed' | 'limited' | 'dry_run_limited';
+const OUTCOMES: readonly Outcome[] = ['allowed', 'limited', 'dry_run_limited'];
+
+/** Per-limiter figures for `/metrics`. */
+interface LimiterStats {
+  algorithm: string;
+  rate: number;
+  perMs: number;
+  burst: number;
+  route: string | undefined;
+  allowed: number;
+  limited: number;
+  dryRunLimited: number;
+}
+
+/** An entry with everything per-request work needs, built once. */
+interface Plan extends ResolvedEntry {
+  readonly headers: HeaderSet;
+  readonly stats: LimiterStats[];
+  /** Per limit: the 429 body up to the retry-after value. */
+  readonly bodyPrefix: string[];
+}
+
+const DRY_RUN_LOG_INTERVAL_MS = 1000;
+const limitedChannel = channelOf('ratelimit.limited');
+
+/**
+ * The rate-limit stage: per-client limits at request start, global and per route, with the
+ * RateLimit header fields on every response, a 429 problem+json when a limit says no, and a dry
+ * run that only counts. Exempt requests never get here (the engine skips them).
+ */
+export class RateLimitFeature implements Feature {
+  readonly name = 'rateLimit';
+  readonly stage = Stage.RATE_LIMIT;
+  private readonly config: ResolvedRateLimit;
+  private readonly store: RateLimitStore;
+  private readonly table: RouteTable<Plan> | undefined;
+  private readonly fallback: Plan;
+  private readonly stats = new Map<string, LimiterStats>();
+  private counter: Counter | undefined;
+  private readonly attributes = new Map<string, Map<string, Attributes[]>>();
+  private lastDryRunLog = 0;
+  private dryRunSinceLog = 0;
+  private storeErrors = 0;
+
+  constructor(
+    private readonly engine: Autom8,
+    config: ResolvedRateLimit,
+  ) {
+    this.config = config;
+    this.store = config.store;
+    this.fallback = this.plan(config.fallback);
+    if (config.routes.length > 0) {
+      const table = (this.table = new RouteTable<Plan>());
+      for (const r of config.routes) table.add(r.pattern, this.plan(r.entry), `rateLimit.routes[${JSON.stringify(r.pattern)}]`);
+    }
+  }
+
+  private plan(entry: ResolvedEntry): Plan {
+    const stats = entry.limits.map((l) => {
+      let s = this.stats.get(l.policy.name);
+      if (s === undefined) {
+        const p = l.policy;
+        s = { algorithm: p.algorithm, rate: p.limit, perMs: p.windowMs, burst: p.burst, route: l.route, allowed: 0, limited: 0, dryRunLimited: 0 };
+        this.stats.set(p.name, s);
+      }
+      return s;
+    });
+    const bodyPrefix = entry.limits.map((l) => {
+      const name = JSON.stringify(l.policy.name);
+      return `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":${JSON.stringify(`Rate limit ${name} exceeded.`)},"policy":${name},"retryAfter":`;
+    });
+    return { ...entry, headers: new HeaderSet(this.config.headers, entry.limits.map((l) => l.policy)), stats, bodyPrefix };
+  }
+
+  onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
+    if (this.config.skip !== undefined && this.config.skip(ex)) return undefined;
+    const plan = this.table === undefined ? this.fallback : (this.table.match(ex.method, ex.path) ?? this.fallback);
+    const n = plan.limits.length;
+    if (n === 0) return undefined;
+    const key = this.config.keyOf(ex);
+    const results: (ConsumeResult | undefined)[] = n === 1 ? [undefined] : new Array<ConsumeResult | undefined>(n);
+    return this.consumeFrom(ex, plan, key, results, 0);
+  }
+
+  private consumeFrom(ex: Exchange, plan: Plan, key: string, results: (ConsumeResult | undefined)[], from: number): Reply | undefined | Promise<Reply | undefined> {
+    const limits = plan.limits;
+    for (let i = from; i < limits.length; i++) {
+      let r: ConsumeResult | Promise<ConsumeResult>;
+      try {
+        r = this.store.consume(key, limits[i]!.policy, plan.cost);
+      } catch (err) {
+        this.storeFailed(err);
+        continue;
+      }
+      if (isPromise(r)) {
+        return r.then(
+          (value) => {
+            results[i] = value;
+            return value.allowed || this.config.dryRun ? this.consumeFrom(ex, plan, key, results, i + 1) : this.decide(ex, plan, key, results);
+          },
+          (err: unknown) => {
+            this.storeFailed(err);
+            return this.consumeFrom(ex, plan, key, results, i + 1);
+          },
+        );
+      }
+      results[i] = r;
+      // A refusal stops here: the limits after it are not charged for a request that is not served.
+      if (!r.allowed && !this.config.dryRun) break;
+    }
+    return this.decide(ex, plan, key, results);
+  }
+
+  private decide(ex: Exchange, plan: Plan, key: string, results: (ConsumeResult | undefined)[]): Reply | undefined | Promise<Reply | undefined> {
+    let denied = -1;
+    let delay = 0;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (r === undefined) continue;
+      const stats = plan.stats[i]!;
+      if (r.allowed) {
+        stats.allowed++;
+        if (r.delayMs !== undefined && r.delayMs > delay) delay = r.delayMs;
+        this.count(ex, i, plan, 0);
+      } else {
+        if (denied === -1) denied = i;
+        if (this.config.dryRun) stats.dryRunLimited++;
+        else stats.limited++;
+        this.count(ex, i, plan, this.config.dryRun ? 2 : 1);
+        if (limitedChannel.hasSubscribers) {
+          publish('ratelimit.limited', this.engine.options.name, {
+            limiter: plan.limits[i]!.policy.name,
+            key,
+            route: plan.limits[i]!.route,
+            dryRun: this.config.dryRun,
+            retryAfterMs: r.retryAfterMs,
+          });
+        }
+      }
+    }
+    if (this.config.dryRun) {
+      // Nothing changes for the client: no headers, no delay, no 429.
+      if (denied !== -1) this.logDryRun(plan, denied, key);
+      return undefined;
+    }
+    const now = this.engine.options.clock.now();
+    if (denied === -1) {
+      plan.headers.write(results, now, ex.res);
+      if (delay > 0) return new Promise((resolve) => setTimeout(resolve, delay, undefined));
+      return undefined;
+    }
+    const r = results[denied]!;
+    const retrySec = Math.max(1, Math.ceil((Number.isFinite(r.retryAfterMs) ? r.retryAfterMs : r.resetMs) / 1000));
+    const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'retry-after': String(retrySec) };
+    plan.headers.write(results, now, {
+      setHeader(name: string, value: string) {
+        headers[name] = value;
+      },
+    });
+    return { status: 429, headers, body: `${plan.bodyPrefix[denied]}${retrySec}}` };
+  }
+
+  /** Adds one to the OTel decision counter (limiter, route, outcome). */
+  private count(ex: Exchange, i: number, plan: Plan, outcome: number): void {
+    const telemetry = this.engine.telemetry;
+    if (telemetry === undefined) return;
+    const counter = (this.counter ??= telemetry.getMeter().createCounter('autom8.ratelimit.decisions', {
+      description: 'Rate-limit decisions, by limiter, route and outcome.',
+      unit: '{decision}',
+    }));
+    const limit = plan.limits[i]!;
+    // The route attribute: the per-route limit's pattern, else the configured/learned template.
+    const route = limit.route ?? this.engine.knownRoute(ex) ?? '';
+    let byRoute = this.attributes.get(limit.policy.name);
+    if (byRoute === undefined) this.attributes.set(limit.policy.name, (byRoute = new Map()));
+    let attrs = byRoute.get(route);
+    if (attrs === undefined) {
+      attrs = OUTCOMES.map((o) => {
+        const a: Attributes = { 'autom8.ratelimit.limiter': limit.policy.name, 'autom8.ratelimit.outcome': o };
+        if (route !== '') a['http.route'] = route;
+        return a;
+      });
+      // Bounded: limiters × known routes (configured or learned, capped by metrics.maxSeries).
+      if (byRoute.size < 1000) byRoute.set(route, attrs);
+    }
+    counter.add(1, attrs[outcome]);
+  }
+
+  private logDryRun(plan: Plan, i: number, key: string): void {
+    this.dryRunSinceLog++;
+    const now = this.engine.options.clock.now();
+    if (now - this.lastDryRunLog < DRY_RUN_LOG_INTERVAL_MS) return;
+    this.lastDryRunLog = now;
+    const limiter = plan.limits[i]!.policy.name;
+    this.engine.options.logger.info(
+      { feature: 'rateLimit', dryRun: true, limiter, key, wouldHaveLimited: this.dryRunSinceLog },
+      `autom8: rate limit dry run: ${this.dryRunSinceLog} request(s) would have been limited (last: "${limiter}")`,
+    );
+    this.dryRunSinceLog = 0;
+  }
+
+  private storeFailed(err: unknown): void {
+    // A store that throws is a bug or an unguarded outage: let the request through and say so.
+    if (this.storeErrors++ % 1000 === 0) {
+      this.engine.options.logger.error({ feature: 'rateLimit', store: this.store.kind, err: String(err) }, 'autom8: rate-limit store failed; request allowed');
+    }
+  }
+
+  snapshot(): unknown {
+    const limiters: Record<string, LimiterStats> = {};
+    for (const [name, s] of this.stats) limiters[name] = { ...s };
+    const storeSnap = (this.store as { snapshot?: () => unknown }).snapshot;
+    const size = (this.store as { size?: unknown }).size;
+    return {
+      dryRun: this.config.dryRun,
+      store: this.store.kind,
+      keys: typeof size === 'number' ? size : undefined,
+      storeErrors: this.storeErrors,
+      storeStatus: typeof storeSnap === 'function' ? storeSnap.call(this.store) : undefined,
+      limiters,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.config.ownsStore) await this.store.close?.();
+  }
+}
+
+/** The `rateLimit` feature factory registered in core's feature list. */
+export function createRateLimitFeature(section: unknown, engine: Autom8): Feature | undefined {
+  const config = resolveRateLimitOptions(section, engine);
+  return config === undefined ? undefined : new RateLimitFeature(engine, config);
+}

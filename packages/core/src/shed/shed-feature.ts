@@ -1,0 +1,261 @@
+import type { Attributes, Counter } from '@opentelemetry/api';
+import { publish } from '../events/events.js';
+import type { Autom8 } from '../pipeline/autom8.js';
+import type { Exchange } from '../pipeline/exchange.js';
+import { Stage, type Feature } from '../pipeline/feature.js';
+import type { Reply } from '../pipeline/request-view.js';
+import { RouteTable } from '../routing/route-table.js';
+import { ConcurrencyLimiter, Partition, Ticket } from './concurrency-limiter.js';
+import { LoadShedder } from './load-shedder.js';
+import { PRIORITIES, priorityIndex } from './priority.js';
+import { resolveShedOptions, type ResolvedShedOptions } from './shed-options.js';
+
+/** Index of this feature's entry in `Exchange.slots` (by stage: shed 0, rate limit 1, cache 2). */
+const SLOT = 0;
+const CRITICAL = 0;
+/** Shedding counts as stopped after this long without a shed request, ms. */
+const QUIET_MS = 1000;
+const REASONS = ['load', 'concurrency', 'queue_timeout', 'stale'] as const;
+type Reason = (typeof REASONS)[number];
+const OTHER_ROUTES = '(other)';
+/** Two over-target batches this close together make a standing queue (CoDel's interval), ms. */
+const SUSTAIN_MS = 100;
+
+/**
+ * Load shedding and adaptive concurrency at {@link Stage.SHED}: rejects with 503 + Retry-After
+ * before any work when the smoothed load signal says so (probabilistic ramp by priority), and/or
+ * holds requests to an adaptive concurrency limit with a bounded wait queue. Exempt and monitoring
+ * requests never reach it (the engine's exempt rule).
+ */
+export class ShedFeature implements Feature {
+  readonly name = 'shed';
+  readonly stage = Stage.SHED;
+  readonly shedder: LoadShedder | undefined;
+  private readonly global: ConcurrencyLimiter | undefined;
+  private readonly perRoute: Map<string, ConcurrencyLimiter> | undefined;
+  private readonly critical: RouteTable<true> | undefined;
+  private readonly reply: Reply;
+  private readonly counts = [0, 0, 0, 0];
+  /** Start (clock ms) of the current batch of requests read in one poll phase; -1 between batches. */
+  private batchStart = -1;
+  /** The current batch ran over the target; the previous over-target batch was recent (standing queue). */
+  private batchOver = false;
+  private standing = false;
+  private lastOverAt = -Infinity;
+  private readonly endBatch = (): void => {
+    this.batchStart = -1;
+  };
+  /** Longest provable wait before a request is shed as stale, per priority (Infinity: never). */
+  private readonly staleAfter: number[];
+  private counter: Counter | undefined;
+  private attrs: Attributes[] | undefined;
+  private shedding = false;
+  private shedSince = 0;
+  private lastShedAt = 0;
+  private shedInEpisode = 0;
+
+  constructor(
+    private readonly o: ResolvedShedOptions,
+    private readonly engine: Autom8,
+  ) {
+    if (o.critical.length > 0) {
+      const t = new RouteTable<true>();
+      o.critical.forEach((r, i) => t.add(r, true, `shed.critical[${i}]`));
+      this.critical = t;
+    }
+    // critical never; high at twice the target; normal at it; low at half
+    const t = o.maxQueueDelayMs > 0 ? o.maxQueueDelayMs : Infinity;
+    this.staleAfter = [Infinity, 2 * t, t, t / 2];
+    const c = o.concurrency;
+    if (c !== undefined) {
+      if (c.scope === 'route') this.perRoute = new Map();
+      else this.global = new ConcurrencyLimiter('global', c, engine.options.clock);
+    }
+    this.reply = Object.freeze({
+      status: o.status,
+      headers: Object.freeze({
+        'retry-after': String(Math.ceil(o.retryAfterSec)),
+        'content-type': o.contentType,
+        'content-length': Buffer.byteLength(o.body),
+        'cache-control': 'no-store',
+      }),
+      body: o.body,
+    }) as Reply;
+    // Created last: a throw above must not leave a sampling timer behind.
+    if (o.load !== undefined) {
+      this.shedder = new LoadShedder(engine.options.name, o.load, () => engine.inFlight, () => this.checkStopped());
+    }
+  }
+
+  onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
+    if (this.counter === undefined && this.engine.telemetry !== undefined) this.instruments();
+    const pi = this.priorityOf(ex);
+    if (this.staleAfter[2]! < Infinity) {
+      // Stale-request shedding (CoDel-style sojourn time). Requests the loop reads in one poll phase
+      // were all waiting when it began, so a request seen t ms into the batch has waited ≥ t ms.
+      // Past the target it is already late: answering 503 now costs microseconds, serving it would
+      // cost its full work and delay every request behind it. As in CoDel, only a standing queue
+      // counts: a batch runs over the target, and another one did within SUSTAIN_MS before it; a
+      // single burst is served in full.
+      const t = ex.startTime;
+      if (this.batchStart < 0) {
+        this.batchStart = t;
+        this.batchOver = false;
+        setImmediate(this.endBatch);
+      } else if (t - this.batchStart > this.staleAfter[pi]!) {
+        if (!this.batchOver) {
+          this.batchOver = true;
+          this.standing = t - this.lastOverAt <= SUSTAIN_MS;
+          this.lastOverAt = t;
+        }
+        if (this.standing) return this.reject('stale', pi);
+      }
+    }
+    if (this.shedder !== undefined && !this.shedder.decide(pi)) return this.reject('load', pi);
+    if (this.shedding) this.checkStopped();
+    if (pi === CRITICAL || (this.global === undefined && this.perRoute === undefined)) return undefined;
+    const limiter = this.global ?? this.routeLimiter(ex);
+    const c = this.o.concurrency!;
+    const part = c.partition === undefined ? limiter.partitions[0]! : limiter.partition(this.partitionOf(c.partition, ex));
+    // The request's start time stands in for "now" (same clock, microseconds old): no clock read.
+    const r = limiter.acquire(part, ex.startTime);
+    if (r === true) {
+      (ex.slots ??= [])[SLOT] = part;
+      return undefined;
+    }
+    if (r === false) return this.reject('concurrency', pi);
+    (ex.slots ??= [])[SLOT] = r;
+    return new Promise<Reply | undefined>((resolve) => {
+      r.settle = (granted) => resolve(granted ? undefined : r.abandoned ? this.reply : this.reject('queue_timeout', pi));
+    });
+  }
+
+  onResponse(ex: Exchange): void {
+    const held = ex.slots?.[SLOT];
+    if (held === undefined) return;
+    ex.slots![SLOT] = undefined;
+    const dropped = !ex.res.writableFinished || ex.res.statusCode >= 500;
+    if (held instanceof Partition) {
+      held.limiter.release(held, ex.startTime, ex.endTime, dropped);
+    } else if (held instanceof Ticket) {
+      if (held.granted) held.partition.limiter.release(held.partition, held.acquiredAt, ex.endTime, dropped);
+      else if (held.waiting) {
+        // The client went away while waiting: free its place; the adapter's reply goes nowhere.
+        held.abandoned = true;
+        held.partition.limiter.cancel(held);
+        held.settle?.(false);
+      }
+    }
+  }
+
+  private priorityOf(ex: Exchange): number {
+    if (this.critical !== undefined && this.critical.match(ex.method, ex.path) === true) return CRITICAL;
+    const hook = this.o.priority;
+    if (hook === undefined) return 2;
+    try {
+      return priorityIndex(hook(ex.req, ex));
+    } catch (err) {
+      this.engine.options.logger.warn({ err: String(err) }, 'autom8: shed.priority threw; using normal');
+      return 2;
+    }
+  }
+
+  private partitionOf(hook: (req: Exchange['req'], ex: Exchange) => string | undefined, ex: Exchange): string | undefined {
+    try {
+      return hook(ex.req, ex);
+    } catch (err) {
+      this.engine.options.logger.warn({ err: String(err) }, 'autom8: shed.concurrency.partition threw; using the largest partition');
+      return undefined;
+    }
+  }
+
+  private routeLimiter(ex: Exchange): ConcurrencyLimiter {
+    const map = this.perRoute!;
+    let key = this.engine.knownRoute(ex) ?? OTHER_ROUTES;
+    let l = map.get(key);
+    if (l === undefined) {
+      if (map.size >= this.o.concurrency!.maxRoutes) key = OTHER_ROUTES;
+      l = map.get(key);
+      if (l === undefined) map.set(key, (l = new ConcurrencyLimiter(key, this.o.concurrency!, this.engine.options.clock)));
+    }
+    return l;
+  }
+
+  private reject(reason: Reason, pi: number): Reply {
+    const ri = reason === 'load' ? 0 : reason === 'concurrency' ? 1 : reason === 'queue_timeout' ? 2 : 3;
+    this.counts[ri]!++;
+    const now = this.engine.options.clock.now();
+    this.lastShedAt = now;
+    this.shedInEpisode++;
+    if (!this.shedding) {
+      this.shedding = true;
+      this.shedSince = now;
+      this.shedInEpisode = 1;
+      publish('shed.started', this.engine.options.name, { reason, load: this.shedder?.load ?? 0, limit: this.currentLimit() });
+    }
+    this.counter?.add(1, this.attrs![ri * 4 + pi]);
+    return this.reply;
+  }
+
+  private checkStopped(): void {
+    if (!this.shedding) return;
+    const now = this.engine.options.clock.now();
+    if (now - this.lastShedAt < QUIET_MS) return;
+    this.shedding = false;
+    publish('shed.stopped', this.engine.options.name, { shed: this.shedInEpisode, durationMs: Math.round(this.lastShedAt - this.shedSince) });
+  }
+
+  private currentLimit(): number {
+    return this.global !== undefined ? Math.floor(this.global.limit) : 0;
+  }
+
+  /** OTel instruments, created once on first use (the SDK is often registered after the app). */
+  private instruments(): void {
+    const meter = this.engine.telemetry!.getMeter();
+    this.counter = meter.createCounter('autom8.shed.requests', { description: 'Requests rejected by load shedding or the concurrency limit.', unit: '{request}' });
+    this.attrs = [];
+    for (const reason of REASONS) for (const priority of PRIORITIES) this.attrs.push(Object.freeze({ 'autom8.shed.reason': reason, 'autom8.shed.priority': priority }));
+    if (this.shedder !== undefined) {
+      meter
+        .createObservableGauge('autom8.shed.load', { description: 'Smoothed load signal (0..1) load shedding acts on.', unit: '1' })
+        .addCallback((r) => r.observe(this.shedder!.load));
+    }
+    if (this.o.concurrency !== undefined) {
+      meter
+        .createObservableGauge('autom8.shed.concurrency_limit', { description: 'Current adaptive concurrency limit.', unit: '{request}' })
+        .addCallback((r) => {
+          if (this.global !== undefined) r.observe(Math.floor(this.global.limit));
+          else for (const [route, l] of this.perRoute!) r.observe(Math.floor(l.limit), { 'http.route': route });
+        });
+    }
+  }
+
+  snapshot(): unknown {
+    if (this.shedding) this.checkStopped();
+    const out: Record<string, unknown> = {
+      shedding: this.shedding,
+      shed: { load: this.counts[0], concurrency: this.counts[1], queueTimeout: this.counts[2], stale: this.counts[3] },
+    };
+    if (this.shedder !== undefined) out.load = this.shedder.snapshot();
+    if (this.global !== undefined) out.concurrency = this.global.snapshot();
+    else if (this.perRoute !== undefined) {
+      const routes: Record<string, unknown> = {};
+      for (const [route, l] of this.perRoute) routes[route] = l.snapshot();
+      out.concurrency = { scope: 'route', routes };
+    }
+    return out;
+  }
+
+  close(): void {
+    this.shedder?.close();
+    this.global?.close();
+    if (this.perRoute !== undefined) for (const l of this.perRoute.values()) l.close();
+  }
+}
+
+/** The `shed` entry of the feature registry: builds the feature from `options.shed`. */
+export function createShedFeature(section: unknown, engine: Autom8): Feature | undefined {
+  const o = resolveShedOptions(section);
+  if (o === undefined) return undefined;
+  return new ShedFeature(o, engine);
+}

@@ -1,0 +1,280 @@
+// The Redis rate-limit store on a real redis-server the test starts (and kills) on a spare port:
+// every algorithm's script, NOSCRIPT reload, hash-tagged keys, exact admission across two app
+// instances, and each outage policy with Redis killed mid-run and brought back.
+import http, { type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Redis from 'ioredis';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
+import { ManualClock, subscribe, type Autom8, type Autom8Event, type Autom8Options, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { autom8Express } from '@autom8/express';
+import { autom8Koa } from '@autom8/koa';
+import { RedisRateLimitStore, type RedisOutageOptions } from '@autom8/redis';
+import { startRedis, type TestRedis } from '../../../test/support/redis-server';
+import { close, listen } from '../../../test/support/http';
+
+const require = createRequire(__filename);
+const quiet = { info() {}, warn() {}, error() {} };
+// Outside the outage tests the time budget must never be what decides: the machine may be loaded.
+const roomy = { timeoutMs: 10_000 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The test helper's redis-server child is unref'd, so awaiting its exit with nothing else pending
+ * would let the event loop drain (and node:test cancel the test): hold a timer meanwhile.
+ */
+async function held<T>(p: Promise<T>): Promise<T> {
+  const t = setInterval(() => {}, 1000);
+  try {
+    return await p;
+  } finally {
+    clearInterval(t);
+  }
+}
+
+/** A client configured as the docs recommend: fail fast, reconnect forever. */
+async function client(port: number): Promise<Redis> {
+  const c = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+  c.on('error', () => {}); // connection errors are expected while the server is down
+  await ready(c);
+  return c;
+}
+
+async function ready(c: Redis): Promise<void> {
+  for (let i = 0; i < 200 && c.status !== 'ready'; i++) await sleep(25);
+  assert.equal(c.status, 'ready', 'redis client ready');
+}
+
+interface App {
+  server: Server;
+  engine: Autom8;
+  base: string;
+}
+
+async function app(kind: 'express' | 'koa', options: Autom8Options): Promise<App> {
+  let server: Server;
+  let engine: Autom8;
+  if (kind === 'express') {
+    const express = require('express');
+    const a = express();
+    const mw = autom8Express({ logger: quiet, ...options });
+    engine = mw.engine;
+    a.use(mw);
+    a.get('/r', (_req: any, res: any) => res.send('ok'));
+    server = http.createServer(a);
+  } else {
+    const Koa = require('koa');
+    const Router = require('@koa/router');
+    const a = new Koa();
+    const mw = autom8Koa({ logger: quiet, ...options });
+    engine = mw.engine;
+    a.use(mw);
+    const router = new Router();
+    router.get('/r', (ctx: any) => {
+      ctx.body = 'ok';
+    });
+    a.use(router.routes());
+    server = http.createServer(a.callback());
+  }
+  return { server, engine, base: await listen(server) };
+}
+
+async function stop(a: App): Promise<void> {
+  await close(a.server);
+  await a.engine.close();
+}
+
+/** `n` GETs with at most `parallel` in flight; resolves to the statuses. */
+async function burst(base: string, n: number, parallel: number): Promise<number[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
+  const url = new URL(`${base}/r`);
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      http
+        .get({ host: url.hostname, port: url.port, path: url.pathname, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+        .on('error', reject);
+    });
+  try {
+    return await Promise.all(Array.from({ length: n }, one));
+  } finally {
+    agent.destroy();
+  }
+}
+
+const status = async (base: string) => (await fetch(`${base}/r`)).status;
+
+describe('RedisRateLimitStore', () => {
+  let redis: TestRedis;
+  let c: Redis;
+  before(async () => {
+    redis = await startRedis();
+    c = await client(redis.port);
+  });
+  after(async () => {
+    c.disconnect();
+    await held(redis.stop());
+  });
+
+  const policy = (algorithm: RateLimitAlgorithm, extra: Partial<LimitPolicy> = {}): LimitPolicy => ({
+    name: `p-${algorithm}`,
+    algorithm,
+    limit: 3,
+    windowMs: 86_400_000, // a day: nothing refills or rolls over during the test
+    burst: 3,
+    maxDelayMs: 0,
+    ...extra,
+  });
+
+  for (const algorithm of ['token-bucket', 'leaky-bucket', 'fixed-window', 'sliding-window', 'sliding-log', 'gcra'] as const) {
+    test(`${algorithm}: 3 allowed with remaining 2, 1, 0; then refused with a retry time`, async () => {
+      const store = new RedisRateLimitStore({ client: c, logger: quiet, outage: roomy });
+      const p = policy(algorithm);
+      const key = `k-${Math.random()}`;
+      for (const remaining of [2, 1, 0]) {
+        const r = await store.consume(key, p, 1);
+        assert.equal(r.allowed, true, JSON.stringify(r));
+        assert.equal(r.remaining, remaining, JSON.stringify(r));
+        assert.equal(r.limit, 3);
+      }
+      const denied = await store.consume(key, p, 1);
+      assert.equal(denied.allowed, false);
+      assert.ok(denied.retryAfterMs > 0 && denied.retryAfterMs <= 86_400_000, JSON.stringify(denied));
+      assert.equal((await store.consume(`${key}-other`, p, 1)).allowed, true, 'keys are independent');
+      assert.equal((await store.consume(key, p, 4)).retryAfterMs, Infinity, 'a cost above the capacity never passes');
+    });
+  }
+
+  test('leaky-bucket shaper: delays grow by the emission interval, then refusal', async () => {
+    const store = new RedisRateLimitStore({ client: c, logger: quiet, outage: roomy });
+    // one per 10 s, wait at most 25 s
+    const p = policy('leaky-bucket', { name: 'shaper', limit: 1, windowMs: 10_000, maxDelayMs: 25_000 });
+    const key = `s-${Math.random()}`;
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await store.consume(key, p, 1);
+      assert.equal(r.allowed, true);
+      delays.push(r.delayMs ?? 0);
+    }
+    assert.ok(delays[0]! <= 1, String(delays));
+    assert.ok(Math.abs(delays[1]! - 10_000) <= 50 && Math.abs(delays[2]! - 20_000) <= 50, String(delays));
+    assert.equal((await store.consume(key, p, 1)).allowed, false);
+  });
+
+  test('keys are hash-tagged; scripts reload after SCRIPT FLUSH (NOSCRIPT)', async () => {
+    const store = new RedisRateLimitStore({ client: c, logger: quiet, outage: roomy, prefix: 'test:rl:' });
+    const p = policy('fixed-window', { name: 'tagged' });
+    assert.equal((await store.consume('alice', p, 1)).allowed, true);
+    assert.deepEqual(await c.keys('test:rl:*'), ['test:rl:{tagged:alice}']);
+    await c.script('FLUSH');
+    const r = await store.consume('alice', p, 1);
+    assert.equal(r.allowed, true);
+    assert.equal(r.remaining, 1, 'state survived, script reloaded');
+    assert.equal(store.guard.failures, 0);
+  });
+
+  test('invalid options throw naming the option', () => {
+    assert.throws(() => new RedisRateLimitStore({ client: {} as never }), /client/);
+    assert.throws(() => new RedisRateLimitStore({ client: c, outage: { policy: 'maybe' as never } }), /outage\.policy/);
+    assert.throws(() => new RedisRateLimitStore({ client: c, outage: { timeoutMs: -1 } }), /outage\.timeoutMs/);
+    assert.throws(() => new RedisRateLimitStore({ client: c, prefix: 'a{b' }), /prefix/);
+  });
+
+  test('1,000 concurrent requests over two app instances (Express and Koa) sharing Redis admit exactly 100', async () => {
+    const c2 = await client(redis.port);
+    const rateLimit = (cl: Redis) => ({ rate: 100, per: 'day' as const, algorithm: 'gcra' as const, name: 'shared', store: new RedisRateLimitStore({ client: cl, logger: quiet, outage: roomy }) });
+    const a = await app('express', { rateLimit: rateLimit(c) });
+    const b = await app('koa', { rateLimit: rateLimit(c2) });
+    try {
+      await c.del('autom8:rl:{shared:127.0.0.1}', 'autom8:rl:{shared:::ffff:127.0.0.1}');
+      const [sa, sb] = await Promise.all([burst(a.base, 500, 50), burst(b.base, 500, 50)]);
+      const ok = [...sa, ...sb].filter((s) => s === 200).length;
+      const limited = [...sa, ...sb].filter((s) => s === 429).length;
+      assert.equal(ok, 100);
+      assert.equal(limited, 900);
+    } finally {
+      await stop(a);
+      await stop(b);
+      c2.disconnect();
+    }
+  });
+});
+
+describe('Redis killed mid-run: each outage policy, then recovery', () => {
+  const cases: { policy: RedisOutageOptions['policy']; during: (statuses: number[]) => void }[] = [
+    { policy: 'fail-open', during: (s) => assert.deepEqual(s, [200, 200, 200, 200, 200, 200, 200, 200]) },
+    { policy: 'fail-closed', during: (s) => assert.deepEqual(s, [429, 429, 429, 429, 429, 429, 429, 429]) },
+    // limit 10 shared by 2 expected instances → 5 each, locally
+    { policy: 'fallback', during: (s) => assert.deepEqual(s, [200, 200, 200, 200, 200, 429, 429, 429]) },
+  ];
+  for (const { policy, during } of cases) {
+    test(`${policy}: behaves as documented, the process lives, shared limiting returns`, async () => {
+      const redis = await startRedis();
+      const clock = new ManualClock();
+      const events: Autom8Event[] = [];
+      const unsubscribe = subscribe(['store.degraded', 'store.recovered'], (e) => events.push(e));
+      const warnings: string[] = [];
+      const logger = { info() {}, warn: (_o: object, m?: string) => warnings.push(m ?? ''), error() {} };
+      const c1 = await client(redis.port);
+      const c2 = await client(redis.port);
+      const outage: RedisOutageOptions = { policy, expectedInstances: 2, probeIntervalMs: 1000, recoverAfterSuccesses: 2, timeoutMs: 3000 };
+      const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+      const meterProvider = new MeterProvider({ readers: [reader] });
+      const transitions = async () => {
+        const { resourceMetrics } = await reader.collect();
+        const m = resourceMetrics.scopeMetrics.flatMap((x) => x.metrics).find((x) => x.descriptor.name === 'autom8.store.transitions') as SumMetricData | undefined;
+        return (m?.dataPoints ?? []).map((p) => `${p.attributes['autom8.store.state']}=${p.value}`).sort();
+      };
+      const mk = (cl: Redis) => new RedisRateLimitStore({ client: cl, logger, clock, outage, meterProvider });
+      const s1 = mk(c1);
+      const a = await app('express', { clock, rateLimit: { rate: 10, per: 'day', algorithm: 'token-bucket', store: s1 } });
+      const b = await app('koa', { clock, rateLimit: { rate: 10, per: 'day', algorithm: 'token-bucket', store: mk(c2) } });
+      try {
+        assert.equal(await status(a.base), 200);
+        assert.equal(await status(b.base), 200);
+
+        await held(redis.kill());
+        const statuses: number[] = [];
+        for (let i = 0; i < 8; i++) statuses.push(await status(a.base));
+        during(statuses);
+        assert.equal(s1.guard.degraded, true);
+        assert.ok(events.some((e) => e.type === 'store.degraded'), 'degraded event');
+        assert.ok(warnings.some((w) => w.includes('unavailable')), 'warning logged');
+        const snap = (a.engine.metricsSnapshot().features.rateLimit as { storeStatus: { degraded: boolean; outages: number } }).storeStatus;
+        assert.equal(snap.degraded, true);
+        assert.equal(snap.outages, 1);
+
+        await held(redis.restart());
+        await ready(c1);
+        await ready(c2);
+        // Probes: one per probe interval; two successes in a row bring Redis back (hysteresis).
+        for (let i = 0; i < 10 && s1.guard.degraded; i++) {
+          clock.advance(1000);
+          await status(a.base);
+        }
+        assert.equal(s1.guard.degraded, false, 'recovered');
+        assert.ok(events.some((e) => e.type === 'store.recovered'), 'recovered event');
+        assert.deepEqual(await transitions(), ['degraded=1', 'recovered=1'], 'OTel transition counter');
+        // Drive instance b back too, then check the two share one counter again.
+        for (let i = 0; i < 4; i++) {
+          clock.advance(1000);
+          await status(b.base);
+        }
+        await c1.flushall();
+        const both = [...(await burst(a.base, 8, 4)), ...(await burst(b.base, 8, 4))];
+        assert.equal(both.filter((s) => s === 200).length, 10, String(both));
+      } finally {
+        unsubscribe();
+        await stop(a);
+        await stop(b);
+        c1.disconnect();
+        c2.disconnect();
+        await held(redis.stop());
+        await meterProvider.shutdown();
+      }
+    });
+  }
+});

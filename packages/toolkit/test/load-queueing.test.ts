@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { runLoadTest } from '@autom8/toolkit';
+import { startQueueServer, type QueueServer } from './fixtures/queue-server.js';
+
+// A fast server (5 ms, 50 workers: never the bottleneck) that we freeze for one second with
+// SIGSTOP, as a long GC pause or a blocked event loop would. Requests keep arriving during the
+// stall; the kernel queues them; they are answered when the process resumes.
+let server: QueueServer;
+before(async () => {
+  server = await startQueueServer(5, 50);
+});
+after(async () => {
+  await server.stop();
+});
+
+const STALL_MS = 1000;
+
+function stallDuring<T>(run: Promise<T>, atMs: number): Promise<T> {
+  const stop = setTimeout(() => {
+    server.child.kill('SIGSTOP');
+    setTimeout(() => server.child.kill('SIGCONT'), STALL_MS);
+  }, atMs);
+  return run.finally(() => clearTimeout(stop));
+}
+
+test('open-model latencies include the time requests queued while the server stalled', async () => {
+  const report = await stallDuring(runLoadTest({ url: `${server.url}/users/u1`, rates: [100], stepDurationMs: 3000, warmupMs: 300 }), 1300);
+  const s = report.steps[0]!;
+  assert.equal(s.sent, 300);
+  assert.equal(s.ok, 300, 'nothing lost: the stalled requests were answered late');
+  // About 100 requests were due during the 1 s stall; each waited from its due time to the
+  // resume, i.e. 0–1000 ms, evenly spread. So ~1/3 of all requests are slow: p95 ≈ 850 ms.
+  assert.ok(s.latency.max >= STALL_MS * 0.8, `max ${s.latency.max}`);
+  assert.ok(s.latency.p95 >= STALL_MS * 0.5, `p95 ${s.latency.p95}: the queueing is counted`);
+  assert.ok(s.latency.p50 < STALL_MS * 0.3, `p50 ${s.latency.p50}: most requests were not stalled`);
+});
+
+test('a closed-model run hides the same stall (coordinated omission), which is why the open model is the default', async () => {
+  const report = await stallDuring(runLoadTest({ url: `${server.url}/users/u1`, concurrency: [2], stepDurationMs: 3000, warmupMs: 300 }), 1300);
+  const s = report.steps[0]!;
+  // Only the 2 requests in flight saw the stall: the max shows it, the percentiles do not.
+  assert.ok(s.latency.max >= STALL_MS * 0.8, `max ${s.latency.max}`);
+  assert.ok(s.latency.p95 < STALL_MS * 0.2, `p95 ${s.latency.p95}`);
+});

@@ -1,0 +1,68 @@
+// The overload scenario's server: `node app.mjs <mode> [shed-options-json]`, prints "LISTENING <port>".
+// GET /work burns about 10 ms of CPU (a fixed amount of work, calibrated at start) and answers JSON.
+//   none:   Express 5 + autom8 (metrics only): no protection
+//   static: Express 5 + autom8 (metrics) + a static-threshold guard in the style of
+//           @fastify/under-pressure (its README's settings: maxEventLoopDelay 1000 ms,
+//           maxEventLoopUtilization 0.98, sampled every second; over either → 503 for everything)
+//   autom8: Express 5 + autom8 with `shed` (options from argv[3], default `true`)
+import http from 'node:http';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import express from 'express';
+import { autom8Express } from '@autom8/express';
+
+const [mode = 'none', shedJson] = process.argv.slice(2);
+const WORK_MS = Number(process.env.WORK_MS ?? 10);
+
+// Calibrate a fixed amount of CPU work worth WORK_MS (best of several runs, so a busy neighbour
+// during calibration makes the work smaller rather than larger).
+let sink = 0;
+function spin(n) {
+  let x = 0;
+  for (let i = 0; i < n; i++) x = (x * 31 + i) | 0;
+  sink ^= x;
+}
+const PROBE = 2_000_000;
+let best = Infinity;
+for (let r = 0; r < 7; r++) {
+  const t = performance.now();
+  spin(PROBE);
+  best = Math.min(best, performance.now() - t);
+}
+const ITERATIONS = Math.round((PROBE * WORK_MS) / best);
+
+function staticGuard() {
+  const RESOLUTION = 10;
+  const eld = monitorEventLoopDelay({ resolution: RESOLUTION });
+  eld.enable();
+  let lastElu = performance.eventLoopUtilization();
+  let overloaded = false;
+  setInterval(() => {
+    const delay = Math.max(0, eld.mean / 1e6 - RESOLUTION);
+    eld.reset();
+    const elu = performance.eventLoopUtilization(lastElu).utilization;
+    lastElu = performance.eventLoopUtilization();
+    overloaded = delay > 1000 || elu > 0.98;
+  }, 1000).unref();
+  return (req, res, next) => {
+    if (!overloaded || req.path.startsWith('/api/v1/')) return next();
+    res.status(503).set('retry-after', '10').json({ error: 'Service Unavailable' });
+  };
+}
+
+const options = { telemetry: { enabled: false } };
+if (mode === 'autom8') options.shed = shedJson ? JSON.parse(shedJson) : true;
+else if (mode !== 'none' && mode !== 'static') throw new Error(`unknown mode ${mode}`);
+const mw = autom8Express(options);
+const app = express();
+app.use(mw);
+if (mode === 'static') app.use(staticGuard());
+app.get('/work', (_req, res) => {
+  spin(ITERATIONS);
+  res.json({ ok: true, sink: sink & 1 });
+});
+const server = http.createServer(app);
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`LISTENING ${server.address().port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
