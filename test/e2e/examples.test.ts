@@ -50,5 +50,30 @@ for (const name of ['express-app', 'koa-app']) {
         await app.stop();
       }
     });
+
+    test('runs the whole suite: rate-limit headers, the login limit, cache hits, dashboard', async () => {
+      const app = await startExample(name);
+      try {
+        const first = await fetch(`${app.base}/users`);
+        assert.match(first.headers.get('ratelimit-policy') ?? '', /q=5000/);
+        assert.equal(first.headers.get('x-cache'), 'MISS');
+        await first.text();
+        const second = await fetch(`${app.base}/users`);
+        assert.equal(second.headers.get('x-cache'), 'HIT');
+        await second.text();
+        const logins = [];
+        for (let i = 0; i < 6; i++) logins.push((await fetch(`${app.base}/login`, { method: 'POST' })).status);
+        assert.deepEqual(logins, [204, 204, 204, 204, 204, 429]);
+        const health = await fetch(`${app.base}/health`);
+        assert.equal(health.headers.get('ratelimit-policy'), null, 'exempt routes carry no limit headers');
+        const dash = await fetch(`${app.base}/api/v1/metrics/dashboard`);
+        assert.equal(dash.status, 200);
+        assert.match(dash.headers.get('content-type') ?? '', /text\/html/);
+        const m: any = await (await fetch(`${app.base}/api/v1/metrics`)).json();
+        for (const f of ['rateLimit', 'shed', 'cache', 'slo']) assert.ok(f in m.features, `features.${f}`);
+      } finally {
+        await app.stop();
+      }
+    });
   });
 }

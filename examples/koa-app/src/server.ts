@@ -15,7 +15,14 @@ import { sleep, users } from './users.js';
 const app = new Koa();
 app.use(
   autom8Koa({
-    exempt: ['/health'],
+    exempt: ['/health'], // never limited, shed or cached (the monitoring endpoints never are)
+    // 5,000 requests per minute per client by default; logins much less.
+    rateLimit: { routes: { 'POST /login': { name: 'login', rate: 5, per: 'minute' } } },
+    shed: true, // 503 + Retry-After before work when the process is overloaded
+    cache: { routes: { 'GET /users': { ttl: 30_000 } } }, // X-Cache: HIT | MISS | STALE
+    slo: { objectives: [{ name: 'api-latency', latency: { percentile: 95, thresholdMs: 150 } }] },
+    slowLog: { thresholdMs: 250 },
+    dashboard: true, // GET /api/v1/metrics/dashboard
   }),
 );
 
@@ -35,6 +42,9 @@ router.get('/users/:id', (ctx) => {
   }
   ctx.body = user;
 });
+router.post('/login', (ctx) => {
+  ctx.status = 204;
+});
 // Deliberately slow: 100-300 ms, so its percentiles stand out in /api/v1/metrics.
 router.get('/slow', async (ctx) => {
   await sleep(100 + Math.random() * 200);
@@ -47,5 +57,6 @@ const server = app.listen(port, () => {
   console.log(`autom8 Koa example on http://localhost:${port}`);
   console.log(`  try: curl http://localhost:${port}/users/1`);
   console.log(`       curl http://localhost:${port}/api/v1/metrics`);
+  console.log(`       open http://localhost:${port}/api/v1/metrics/dashboard`);
 });
 process.once('SIGTERM', () => server.close());

@@ -32,7 +32,9 @@ export class ShedFeature implements Feature {
   readonly stage = Stage.SHED;
   readonly shedder: LoadShedder | undefined;
   private readonly global: ConcurrencyLimiter | undefined;
-  private readonly perRoute: Map<string, ConcurrencyLimiter> | undefined;
+  private readonly perRoute: Map<string, Map<string, ConcurrencyLimiter>> | undefined;
+  private otherRoutes: ConcurrencyLimiter | undefined;
+  private routeCount = 0;
   private readonly critical: RouteTable<true> | undefined;
   private readonly reply: Reply;
   private readonly counts = [0, 0, 0, 0];
@@ -169,16 +171,28 @@ export class ShedFeature implements Feature {
     }
   }
 
+  // Keyed method → template, so finding the limiter builds no string per request.
   private routeLimiter(ex: Exchange): ConcurrencyLimiter {
-    const map = this.perRoute!;
-    let key = this.engine.knownRoute(ex) ?? OTHER_ROUTES;
-    let l = map.get(key);
-    if (l === undefined) {
-      if (map.size >= this.o.concurrency!.maxRoutes) key = OTHER_ROUTES;
-      l = map.get(key);
-      if (l === undefined) map.set(key, (l = new ConcurrencyLimiter(key, this.o.concurrency!, this.engine.options.clock)));
+    const route = this.engine.knownRoute(ex);
+    let byTemplate = route === undefined ? undefined : this.perRoute!.get(ex.method);
+    let l = byTemplate?.get(route!);
+    if (l !== undefined) return l;
+    if (route === undefined || this.routeCount >= this.o.concurrency!.maxRoutes) {
+      return (this.otherRoutes ??= new ConcurrencyLimiter(OTHER_ROUTES, this.o.concurrency!, this.engine.options.clock));
     }
+    if (byTemplate === undefined) this.perRoute!.set(ex.method, (byTemplate = new Map()));
+    l = new ConcurrencyLimiter(`${ex.method} ${route}`, this.o.concurrency!, this.engine.options.clock);
+    byTemplate.set(route, l);
+    this.routeCount++;
     return l;
+  }
+
+  /** Every per-route limiter, the shared one for other routes last. */
+  private routeLimiters(): ConcurrencyLimiter[] {
+    const out: ConcurrencyLimiter[] = [];
+    for (const m of this.perRoute!.values()) for (const l of m.values()) out.push(l);
+    if (this.otherRoutes !== undefined) out.push(this.otherRoutes);
+    return out;
   }
 
   private reject(reason: Reason, pi: number): Reply {
@@ -225,7 +239,7 @@ export class ShedFeature implements Feature {
         .createObservableGauge('autom8.shed.concurrency_limit', { description: 'Current adaptive concurrency limit.', unit: '{request}' })
         .addCallback((r) => {
           if (this.global !== undefined) r.observe(Math.floor(this.global.limit));
-          else for (const [route, l] of this.perRoute!) r.observe(Math.floor(l.limit), { 'http.route': route });
+          else for (const l of this.routeLimiters()) r.observe(Math.floor(l.limit), { 'autom8.shed.route': l.name });
         });
     }
   }
@@ -240,7 +254,7 @@ export class ShedFeature implements Feature {
     if (this.global !== undefined) out.concurrency = this.global.snapshot();
     else if (this.perRoute !== undefined) {
       const routes: Record<string, unknown> = {};
-      for (const [route, l] of this.perRoute) routes[route] = l.snapshot();
+      for (const l of this.routeLimiters()) routes[l.name] = l.snapshot();
       out.concurrency = { scope: 'route', routes };
     }
     return out;
@@ -249,7 +263,7 @@ export class ShedFeature implements Feature {
   close(): void {
     this.shedder?.close();
     this.global?.close();
-    if (this.perRoute !== undefined) for (const l of this.perRoute.values()) l.close();
+    if (this.perRoute !== undefined) for (const l of this.routeLimiters()) l.close();
   }
 }
 
