@@ -28,7 +28,7 @@ export type { MetricAttributes, CustomSeriesSnapshot, CustomThroughputSnapshot }
 export { SystemMetrics } from './system/system-metrics.js';
 export type { SystemSnapshot } from './system/system-metrics.js';
 
-export { HttpTelemetry, DURATION_BUCKETS } from './telemetry/http-telemetry.js';
+export { HttpTelemetry, DURATION_BUCKETS, announceRoute } from './telemetry/http-telemetry.js';
 export type { TelemetryMode } from './telemetry/http-telemetry.js';
 export { ExemptRule } from './exempt/exempt-rule.js';
 export type { ExemptMatcher } from './exempt/exempt-rule.js';

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
-import { exchanges, installRouteCapture } from './route-capture.js';
+import { dispatchedRoute, patchRouteDispatch } from './route-capture.js';
 
 type NextFunction = (err?: unknown) => void;
-type ExpressRequest = IncomingMessage & { originalUrl?: string };
+type ExpressRequest = IncomingMessage & { originalUrl?: string; app?: unknown };
 
 /** The Express middleware returned by {@link autom8Express}, with its engine attached. */
 export interface Autom8ExpressMiddleware {
@@ -30,11 +30,13 @@ export interface Autom8ExpressMiddleware {
  */
 export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware {
   const engine = createAutom8(options);
+  let routesPatched = false;
 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
-    installRouteCapture(req);
+    // Until the app has a route to learn Express's Route class from (usually the first request).
+    if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
     const ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
-    exchanges.set(req, ex);
+    ex.lateRoute = dispatchedRoute;
     let decision: Reply | undefined | Promise<Reply | undefined>;
     try {
       decision = engine.admit(ex);
@@ -57,7 +59,7 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
 
 function send(res: ServerResponse, reply: Reply): void {
   if (res.headersSent) return;
-  res.statusCode = reply.status;
-  for (const name in reply.headers) res.setHeader(name, reply.headers[name]!);
+  // One writeHead with every header: each separate call on an Express response costs a V8 cache miss.
+  res.writeHead(reply.status, reply.headers as Record<string, string | number | string[]>);
   res.end(reply.body);
 }

@@ -1,53 +1,102 @@
-import { IncomingMessage } from 'node:http';
+import { announceRoute, type Exchange } from '@autom8/core';
 
-/**
- * The Exchange of each request autom8 is handling, by request object. A WeakMap rather than a
- * property on `req`: adding properties to Express's request objects slows every access to them.
- */
-export const exchanges = new WeakMap<object, { setRoute(template: string): void }>();
-const kRoute = Symbol('autom8.express.route');
-const kInstalled = Symbol('autom8.express.routeCapture');
+const kPatched = Symbol('autom8.express.dispatchPatched');
+const kBase = Symbol('autom8.express.base');
+const kTemplate = Symbol('autom8.express.template');
 
 interface RouteLike {
   path?: unknown;
+  [kBase]?: string;
+  [kTemplate]?: string;
 }
-interface CapturingRequest {
+interface DispatchingRequest {
+  method?: string;
   baseUrl?: string;
   params?: Record<string, string>;
-  [kRoute]?: RouteLike;
+  route?: RouteLike;
+}
+interface LayerLike {
+  route?: RouteLike;
+  handle?: { stack?: LayerLike[] };
 }
 
 /**
- * Learns the route template the moment Express's router assigns `req.route`, while `req.baseUrl`
- * still holds the mount prefix of the router that matched (by the 'finish' event Express has
- * already restored it, which is how other instrumentations lose nested-router prefixes).
+ * Learns route templates from Express's router without touching request objects.
  *
- * It defines an accessor for `route` once on Express's base request prototype (shared by every app
- * and mounted sub-app of that Express install). Requests not seen by autom8 just store the value.
+ * Express's router hands a matched route layer the request (`Layer.prototype.handle_request` in
+ * Express 4, `handleRequest` in Express 5's router) while `req.baseUrl` still holds the mount prefix
+ * of the router that matched (by the end of the request Express has restored it, which is how other
+ * instrumentations lose nested-router prefixes). We wrap that method, once per Express install, and
+ * keep the full template on the Route object itself; at the end of the request, `req.route` (set by
+ * Express) leads to it. (Express 4 binds `Route.prototype.dispatch` when a route is created, so
+ * patching `dispatch` would miss routes created before the first request.)
+ *
+ * Why not a property or accessor on `req`: Express gives every request object a fresh hidden class
+ * (it swaps its prototype), so each extra property access on `req` misses V8's caches; measured
+ * under callgrind, an accessor plus a WeakMap cost more than the whole core pipeline.
+ *
+ * Returns true once the Layer class of this app's Express is patched.
  */
-export function installRouteCapture(req: object): void {
-  let proto = Object.getPrototypeOf(req) as object | null;
-  while (proto !== null && Object.getPrototypeOf(proto) !== IncomingMessage.prototype) proto = Object.getPrototypeOf(proto);
-  if (proto === null || Object.prototype.hasOwnProperty.call(proto, kInstalled)) return;
-  Object.defineProperty(proto, kInstalled, { value: true });
-  Object.defineProperty(proto, 'route', {
-    configurable: true,
-    enumerable: true,
-    get(this: CapturingRequest) {
-      return this[kRoute];
-    },
-    set(this: CapturingRequest, route: RouteLike) {
-      this[kRoute] = route;
-      const ex = exchanges.get(this);
-      if (ex !== undefined && route != null) ex.setRoute(routeTemplate(this.baseUrl ?? '', route.path, this.params));
-    },
-  });
+export function patchRouteDispatch(app: unknown): boolean {
+  const proto = findLayerPrototype(app);
+  if (proto === undefined) return false;
+  if (Object.prototype.hasOwnProperty.call(proto, kPatched)) return true;
+  const name = typeof proto.handle_request === 'function' ? 'handle_request' : typeof proto.handleRequest === 'function' ? 'handleRequest' : undefined;
+  if (name === undefined) return false;
+  const original = proto[name]!;
+  Object.defineProperty(proto, kPatched, { value: true });
+  proto[name] = function handleRequest(this: LayerLike, req: DispatchingRequest, res: unknown, next: unknown) {
+    const route = this.route;
+    if (route !== undefined) {
+      const base = req.baseUrl ?? '';
+      if (base !== route[kBase] || route[kTemplate] === undefined) {
+        route[kBase] = base;
+        route[kTemplate] = routeTemplate(base, route.path, req.params);
+      }
+      // An outer OTel http instrumentation ends its span on 'finish', before autom8's end: tell it now.
+      announceRoute(req.method ?? 'GET', route[kTemplate]!);
+    }
+    return original.call(this, req, res, next);
+  };
+  return true;
+}
+
+/** At the end of a request: the template of the route Express dispatched last, if any. */
+export function dispatchedRoute(ex: Exchange): string | undefined {
+  return (ex.req as DispatchingRequest).route?.[kTemplate];
+}
+
+type Handler = (this: LayerLike, req: DispatchingRequest, res: unknown, next: unknown) => unknown;
+
+function findLayerPrototype(app: unknown): (LayerLike & { handle_request?: Handler; handleRequest?: Handler }) | undefined {
+  const a = app as { router?: { stack?: LayerLike[] }; _router?: { stack?: LayerLike[] } } | undefined;
+  // Express 4 keeps its router as `app._router` (and `app.router` throws); Express 5 as `app.router`.
+  let stack: LayerLike[] | undefined;
+  try {
+    stack = a?._router !== undefined ? a._router.stack : a?.router?.stack;
+  } catch {
+    return undefined; // Express 4 before its router exists
+  }
+  if (!Array.isArray(stack) || stack.length === 0) return undefined;
+  // Only once a route exists: the app is set up, and its Layer class is the one routes use.
+  if (!hasRoute(stack, 0)) return undefined;
+  return Object.getPrototypeOf(stack[0]) as LayerLike & { handle_request?: Handler; handleRequest?: Handler };
+}
+
+function hasRoute(stack: LayerLike[], depth: number): boolean {
+  for (const layer of stack) if (layer.route !== undefined) return true;
+  if (depth > 8) return false;
+  for (const layer of stack) {
+    const inner = layer.handle?.stack;
+    if (Array.isArray(inner) && hasRoute(inner, depth + 1)) return true;
+  }
+  return false;
 }
 
 /**
- * `baseUrl` + the route's path. When the router was mounted on a parametric path
- * (`app.use('/orgs/:org', router)`), `baseUrl` holds values (`/orgs/acme`); at this moment
- * `req.params` still holds the mount's params, so values are put back as `:name`.
+ * `baseUrl` + the route's path. For a router mounted on a parametric path
+ * (`app.use('/orgs/:org', router)`), `baseUrl` holds values (`/orgs/acme`); values present in
+ * `req.params` (the router needs `mergeParams: true` to see its mount's params) become `:name` again.
  */
 export function routeTemplate(baseUrl: string, path: unknown, params: Record<string, string> | undefined): string {
   let base = baseUrl;

@@ -102,7 +102,10 @@ export class Autom8 {
       ex.exempt = true;
     } else {
       ex.exempt = this.exemptRule.isExempt(req, ex.method, ex.path);
-      this.telemetry?.start(ex, schemeOf(req));
+      if (this.telemetry !== undefined) {
+        ex.scheme = schemeOf(req);
+        this.telemetry.start(ex, ex.scheme);
+      }
     }
     // A closure, not a property on `res`: adding properties to framework-shaped response objects
     // measurably slows every later access to them.
@@ -162,7 +165,12 @@ export class Autom8 {
     if (ex.endTime !== 0) return;
     this.inFlight--;
     const now = (ex.endTime = this.options.clock.now());
-    const status = (ex.status = ex.res.writableFinished ? ex.res.statusCode : abortedStatus(ex.res.statusCode));
+    const res = ex.res;
+    const status = (ex.status = res.writableFinished ? res.statusCode : abortedStatus(res.statusCode));
+    if (ex.route === undefined && ex.lateRoute !== undefined) {
+      const late = ex.lateRoute(ex);
+      if (late !== undefined) ex.route = late;
+    }
     // No router match: a 404 means none exists; anything else ended before routing (auth, 304):
     // name it from the configured or learned templates, never from the raw URL.
     const route = (ex.finalRoute = ex.route !== undefined || status === 404 ? ex.route : this.knownRoute(ex));
@@ -174,7 +182,7 @@ export class Autom8 {
         this.routeMetrics.record(series, now - ex.startTime, status, now, traced);
         this.allRoutes.record((now - ex.startTime) * 1000, statusClass(status), now);
       }
-      this.telemetry?.end(ex, status, schemeOf(ex.req), series);
+      this.telemetry?.end(ex, status, ex.scheme, series);
     }
     const hooks = this.responseHooks;
     for (let i = 0; i < hooks.length; i++) {

@@ -13,6 +13,13 @@ export class Exchange {
   readonly path: string;
   /** Route template from the framework's router (`/api/users/:id`), once it is known. */
   route: string | undefined = undefined;
+  /**
+   * Set by an adapter whose router is only read at the end of the request (Express): called once,
+   * when the response ended, if no route was reported earlier.
+   */
+  lateRoute: ((ex: Exchange) => string | undefined) | undefined = undefined;
+  /** `http` or `https` (read once, at request start, when telemetry needs it). */
+  scheme = 'http';
   /** True when the exempt rule covers this request: never limited, shed or cached. */
   exempt = false;
   /** Clock time (ms) at request start. */

@@ -17,6 +17,7 @@ import {
 import type { Exchange } from '../pipeline/exchange.js';
 import type { RouteSeries } from '../metrics/route-metrics.js';
 import { VERSION } from '../version.js';
+import { normalizeMethod } from '../routing/http-method.js';
 
 /**
  * How autom8's spans and the OTel HTTP instrumentation share a request:
@@ -47,6 +48,22 @@ const RPC_METADATA_KEY = Symbol.for('OpenTelemetry SDK Context Key RPC_METADATA'
 interface RpcMetadata {
   type?: string;
   route?: string;
+}
+
+/**
+ * Tells an outer instrumentation's open SERVER span (the OTel http instrumentation's) the route,
+ * through the active context: names the span and gives it and its RPC metadata `http.route`. For
+ * adapters that learn the route where no Exchange is at hand; harmless on autom8's own span, which
+ * gets the same name at its end. A no-op without a recording span.
+ */
+export function announceRoute(method: string, template: string): void {
+  const active = context.active();
+  const span = trace.getSpan(active);
+  if (span === undefined || !span.isRecording()) return;
+  span.updateName(`${normalizeMethod(method)} ${template}`);
+  span.setAttribute('http.route', template);
+  const rpc = active.getValue(RPC_METADATA_KEY) as RpcMetadata | undefined;
+  if (rpc !== undefined) rpc.route = template;
 }
 
 /**
