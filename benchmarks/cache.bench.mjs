@@ -55,7 +55,7 @@ const cases = [
   ['express', 'apicache', 'express + apicache (hit)'],
   ['express', 'autom8', 'express + autom8 cache (hit; metrics on)'],
   ['express', 'autom8-lean', 'express + autom8 cache (hit; metrics/OTel off)'],
-  ['express', 'autom8-front', 'express + autom8 engine in front (hit; prototype)'],
+  ['express', 'autom8-front', 'express + autom8 engine in front (hit; front mode)'],
   ['koa', 'bare', 'koa bare (no cache)'],
   ['koa', 'autom8', 'koa + autom8 cache (hit; metrics on)'],
 ];

@@ -29,9 +29,15 @@ table([
 const server = new URL('./servers/app.mjs', import.meta.url);
 const opts = { path: '/users/42', connections: 32, duration: quick ? 3 : 6, warmup: quick ? 1 : 2 };
 const frameworks = quick ? ['express', 'koa'] : ['node', 'express', 'express4', 'koa', 'koa2'];
+const LABELS = {
+  bare: 'bare',
+  metrics: '+ autom8 metrics (app.use)',
+  front: '+ autom8 metrics (front mode)',
+  otel: '+ autom8 metrics + OTel SDK',
+};
 const rows = [];
 for (const fw of frameworks) {
-  const variants = fw === 'node' ? ['bare'] : ['bare', 'metrics', 'otel'];
+  const variants = fw === 'node' ? ['bare'] : fw.startsWith('express') ? ['bare', 'metrics', 'front', 'otel'] : ['bare', 'metrics', 'otel'];
   const results = {};
   for (const variant of variants) {
     const s = await startServer(server, [fw, variant]);
@@ -45,7 +51,7 @@ for (const fw of frameworks) {
     const r = results[variant];
     const base = results.bare;
     rows.push({
-      stack: fw === 'node' ? 'node:http' : `${fw} ${variant === 'bare' ? 'bare' : variant === 'metrics' ? '+ autom8 metrics' : '+ autom8 metrics + OTel SDK'}`,
+      stack: fw === 'node' ? 'node:http' : `${fw} ${LABELS[variant]}`,
       'req/s': fmt(r.rps, 0),
       'vs bare': variant === 'bare' ? '1.000' : fmt(r.rps / base.rps, 3),
       'p50 ms': fmt(r.p50, 2),

@@ -1,7 +1,8 @@
 // A benchmark server: `node servers/app.mjs <framework> <variant>`
 //   framework: node | express | express4 | koa | koa2
 //   variant:   bare | metrics (autom8 metrics, no OTel SDK) | otel (autom8 metrics + a real OTel SDK
-//              with in-memory exporters, as users run it)
+//              with in-memory exporters, as users run it) | front (Express only: autom8 metrics in
+//              front mode, http.createServer(mw.front(app)))
 // Serves GET /users/:id (JSON) and prints "LISTENING <port>".
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -22,7 +23,7 @@ function otelProviders() {
 }
 
 function autom8Options() {
-  if (variant === 'metrics') return { telemetry: { enabled: false } };
+  if (variant === 'metrics' || variant === 'front') return { telemetry: { enabled: false } };
   if (variant === 'otel') return { telemetry: otelProviders() };
   throw new Error(`unknown variant ${variant}`);
 }
@@ -40,9 +41,10 @@ if (framework === 'node') {
   const app = express();
   app.set('etag', false);
   app.set('x-powered-by', false);
-  if (variant !== 'bare') app.use(require('@autom8/express').autom8Express(autom8Options()));
+  const mw = variant === 'bare' ? undefined : require('@autom8/express').autom8Express(autom8Options());
+  if (mw !== undefined && variant !== 'front') app.use(mw);
   app.get('/users/:id', (req, res) => res.type('json').send(body(req.params.id)));
-  server = http.createServer(app);
+  server = http.createServer(variant === 'front' ? mw.front(app) : app);
 } else if (framework === 'koa' || framework === 'koa2') {
   const Koa = require(framework === 'koa' ? 'koa' : 'koa2');
   const Router = require('@koa/router');

@@ -2,8 +2,8 @@
 //   framework: express | koa
 //   variant:   bare | apicache (express only) | autom8 (autom8 with its response cache, defaults) |
 //              autom8-lean (the response cache with autom8's metrics and telemetry off) |
-//              autom8-front (express only: the autom8 engine driven from a node-level handler in
-//              front of Express, so hits never enter Express; a prototype of an adapter 'wrap' mode)
+//              autom8-front (express only: the adapter's front mode, http.createServer(mw.front(app)),
+//              so hits never enter Express)
 // Serves GET /catalog (the same JSON on every variant, built per call as an app would) and prints
 // "LISTENING <port>".
 import http from 'node:http';
@@ -31,16 +31,8 @@ if (framework === 'express') {
   else if (variant !== 'bare' && variant !== 'autom8-front') app.use(require('@autom8/express').autom8Express(autom8Options()));
   app.get('/catalog', (_req, res) => res.type('json').send(catalog()));
   if (variant === 'autom8-front') {
-    const { createAutom8, isPromise } = require('@autom8/core');
-    const engine = createAutom8(autom8Options());
-    const send = (res, r) => { res.writeHead(r.status, r.headers); res.end(r.body); };
-    server = http.createServer((req, res) => {
-      const ex = engine.begin(req, res, req.url);
-      const d = engine.admit(ex);
-      if (d === undefined) engine.run(ex, () => app(req, res));
-      else if (isPromise(d)) d.then((r) => (r === undefined ? engine.run(ex, () => app(req, res)) : send(res, r)));
-      else send(res, d);
-    });
+    const mw = require('@autom8/express').autom8Express(autom8Options());
+    server = http.createServer(mw.front(app));
   } else server = http.createServer(app);
 } else if (framework === 'koa') {
   const Koa = require('koa');

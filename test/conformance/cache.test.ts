@@ -14,7 +14,7 @@ import { autom8Koa } from '@autom8/koa';
 import { close, listen } from '../support/http';
 
 const require = createRequire(__filename);
-const ADAPTERS = ['express5', 'express4', 'koa3', 'koa2'] as const;
+const ADAPTERS = ['express5', 'express4', 'koa3', 'koa2', 'express5-front'] as const;
 type Adapter = (typeof ADAPTERS)[number];
 const quiet = { info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,7 +64,7 @@ async function start(adapter: Adapter, options: Autom8Options): Promise<App> {
   let server: Server;
   let engine: Autom8;
   if (adapter.startsWith('express')) {
-    const express = require(adapter === 'express5' ? 'express' : 'express4');
+    const express = require(adapter.startsWith('express5') ? 'express' : 'express4');
     const app = express();
     const mw = autom8Express(opts);
     engine = mw.engine;
@@ -114,7 +114,7 @@ async function start(adapter: Adapter, options: Autom8Options): Promise<App> {
       hit('many');
       res.send(`item ${req.params.id} ${'y'.repeat(200)}`);
     });
-    server = http.createServer(app);
+    server = http.createServer(adapter.endsWith('-front') ? mw.front(app) : app);
   } else {
     const Koa = require(adapter === 'koa3' ? 'koa' : 'koa2');
     const Router = require('@koa/router');

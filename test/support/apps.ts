@@ -8,7 +8,7 @@ import { autom8Koa } from '@autom8/koa';
 const require = createRequire(__filename);
 
 /** Every adapter × framework major the conformance suite runs against. */
-export const ADAPTERS = ['express5', 'express4', 'koa3', 'koa2'] as const;
+export const ADAPTERS = ['express5', 'express4', 'koa3', 'koa2', 'express5-front', 'express4-front'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 /** A test app: its HTTP server (not yet listening) and the autom8 engine inside it. */
@@ -40,10 +40,12 @@ async function activeSpanId(): Promise<string> {
  * - GET /etag: JSON with ETag, 304 on a matching If-None-Match
  */
 export function buildApp(adapter: AdapterName, options?: Autom8Options): TestApp {
-  return adapter.startsWith('express') ? buildExpress(adapter === 'express5' ? 'express' : 'express4', options) : buildKoa(adapter === 'koa3' ? 'koa' : 'koa2', options);
+  if (adapter.startsWith('express')) return buildExpress(adapter.startsWith('express5') ? 'express' : 'express4', options, adapter.endsWith('-front'));
+  return buildKoa(adapter === 'koa3' ? 'koa' : 'koa2', options);
 }
 
-function buildExpress(pkg: string, options?: Autom8Options): TestApp {
+/** Express with `app.use(mw)`, or in front mode (`http.createServer(mw.front(app))`, mw still app.use'd). */
+function buildExpress(pkg: string, options: Autom8Options | undefined, front: boolean): TestApp {
   const express = require(pkg);
   const app = express();
   const mw = autom8Express(options);
@@ -72,7 +74,7 @@ function buildExpress(pkg: string, options?: Autom8Options): TestApp {
   const org = express.Router({ mergeParams: true });
   org.get('/teams/:team', (req: any, res: any) => res.json({ org: req.params.org, team: req.params.team }));
   app.use('/orgs/:org', org);
-  return { server: http.createServer(app), engine: mw.engine };
+  return { server: http.createServer(front ? mw.front(app) : app), engine: mw.engine };
 }
 
 function req304(req: { headers: Record<string, string | undefined> }): boolean {

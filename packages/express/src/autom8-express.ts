@@ -1,21 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAutom8, isPromise, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
+import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
 import { dispatchedRoute, patchRouteDispatch } from './route-capture.js';
 
 type NextFunction = (err?: unknown) => void;
 type ExpressRequest = IncomingMessage & { originalUrl?: string; app?: unknown };
+/** An Express app (or any `(req, res)` handler with Express's router on it). */
+type ExpressApp = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 /** The Express middleware returned by {@link autom8Express}, with its engine attached. */
 export interface Autom8ExpressMiddleware {
   (req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
   /** The core engine: metrics snapshot, custom metrics, `close()`. */
   readonly engine: Autom8;
+  /**
+   * Front mode: returns a request handler that runs autom8 in front of `app`, for
+   * `http.createServer(mw.front(app))`, instead of `app.use(mw)`. Same features and figures, but
+   * autom8 decides (monitoring, shed, 429, cache hit) before Express touches the request, so those
+   * answers skip Express's own per-request work, and autom8 reads the request before Express makes
+   * its objects slow to read. Use one mode or the other; once `front` is called, the middleware
+   * passes requests straight through.
+   */
+  front(app: ExpressApp): (req: IncomingMessage, res: ServerResponse) => void;
   /** Stops autom8's timers and closes its stores. */
   close(): Promise<void>;
 }
 
 /**
- * autom8 for Express 4 and 5: `app.use(autom8Express(options))`, before your routes.
+ * autom8 for Express 4 and 5: `app.use(autom8Express(options))`, before your routes — or, faster,
+ * `http.createServer(mw.front(app))` (see {@link Autom8ExpressMiddleware.front}).
  *
  * Everything happens in `@autom8/core`; this adapter only hands Express's request to the engine,
  * sends the engine's replies, and reports the route template when Express's router matches.
@@ -31,30 +43,51 @@ export interface Autom8ExpressMiddleware {
 export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware {
   const engine = createAutom8(options);
   let routesPatched = false;
+  let fronted = false;
 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
+    if (fronted) {
+      next();
+      return;
+    }
     // Until the app has a route to learn Express's Route class from (usually the first request).
     if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
     const ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
     ex.lateRoute = dispatchedRoute;
-    let decision: Reply | undefined | Promise<Reply | undefined>;
-    try {
-      decision = engine.admit(ex);
-    } catch (err) {
-      next(err);
-      return;
-    }
-    if (decision === undefined) {
-      engine.run(ex, next);
-    } else if (isPromise(decision)) {
-      decision.then((reply) => (reply === undefined ? engine.run(ex, next) : send(res, reply)), next);
-    } else {
-      send(res, decision);
-    }
+    decide(engine, ex, res, next, next);
   } as Autom8ExpressMiddleware;
+
+  const front = (app: ExpressApp) => {
+    fronted = true;
+    return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
+      if (!routesPatched) routesPatched = patchRouteDispatch(app);
+      const ex = engine.begin(req, res, req.url ?? '/');
+      ex.lateRoute = dispatchedRoute;
+      decide(engine, ex, res, () => app(req, res), (err) => fail(engine, res, err));
+    };
+  };
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
+  Object.defineProperty(middleware, 'front', { value: front });
   Object.defineProperty(middleware, 'close', { value: () => engine.close() });
   return middleware;
+}
+
+/** Runs the engine's request-start decision, then either `proceed`s or sends the reply. */
+function decide(engine: Autom8, ex: Exchange, res: ServerResponse, proceed: () => unknown, onError: (err: unknown) => void): void {
+  let decision: Reply | undefined | Promise<Reply | undefined>;
+  try {
+    decision = engine.admit(ex);
+  } catch (err) {
+    onError(err);
+    return;
+  }
+  if (decision === undefined) {
+    engine.run(ex, proceed);
+  } else if (isPromise(decision)) {
+    decision.then((reply) => (reply === undefined ? engine.run(ex, proceed) : send(res, reply)), onError);
+  } else {
+    send(res, decision);
+  }
 }
 
 function send(res: ServerResponse, reply: Reply): void {
@@ -62,4 +95,13 @@ function send(res: ServerResponse, reply: Reply): void {
   // One writeHead with every header: each separate call on an Express response costs a V8 cache miss.
   res.writeHead(reply.status, reply.headers as Record<string, string | number | string[]>);
   res.end(reply.body);
+}
+
+// In front mode there is no Express error handler yet: answer 500 ourselves and log why.
+function fail(engine: Autom8, res: ServerResponse, err: unknown): void {
+  engine.options.logger.error({ err: String(err) }, 'autom8: request-start decision failed');
+  if (!res.headersSent) {
+    res.statusCode = 500;
+    res.end();
+  }
 }
