@@ -399,3 +399,25 @@ for (const adapter of ADAPTERS) {
 }
 
 after(() => agent.destroy());
+
+describe('the byte cap over real HTTP with 100,000 distinct keys', () => {
+  for (const adapter of ['express5', 'koa3'] as const) {
+    test(adapter, async () => {
+      const app = await start(adapter, { telemetry: { enabled: false }, metrics: { enabled: false }, cache: { ttl: 600_000, maxBytes: 200_000, global: true } });
+      try {
+        for (let i = 0; i < 100_000; i += 250) {
+          await Promise.all(Array.from({ length: 250 }, (_, j) => get(`${app.base}/many/${i + j}`)));
+        }
+        const snap = (app.engine.metricsSnapshot().features as any).cache;
+        assert.ok(snap.bytes <= 200_000, `bytes ${snap.bytes}`);
+        assert.ok(snap.entries > 0 && snap.entries < 100_000, `entries ${snap.entries}`);
+        assert.ok(snap.evictions >= 100_000 - snap.entries - 1, `evictions ${snap.evictions}`);
+        const rss = process.memoryUsage().rss;
+        assert.ok(rss < 1024 * 1024 * 1024, `rss ${rss}`);
+      } finally {
+        await app.engine.close();
+        await close(app.server);
+      }
+    });
+  }
+});

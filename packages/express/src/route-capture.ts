@@ -54,7 +54,7 @@ export function patchRouteDispatch(app: unknown): boolean {
         route[kTemplate] = routeTemplate(base, route.path, req.params);
       }
       // An outer OTel http instrumentation ends its span on 'finish', before autom8's end: tell it now.
-      announceRoute(req.method ?? 'GET', route[kTemplate]!);
+      announceRoute(req, route[kTemplate]!);
     }
     return original.call(this, req, res, next);
   };

@@ -56,11 +56,12 @@ interface RpcMetadata {
  * adapters that learn the route where no Exchange is at hand; harmless on autom8's own span, which
  * gets the same name at its end. A no-op without a recording span.
  */
-export function announceRoute(method: string, template: string): void {
+export function announceRoute(req: { method?: string | undefined }, template: string): void {
   const active = context.active();
   const span = trace.getSpan(active);
   if (span === undefined || !span.isRecording()) return;
-  span.updateName(`${normalizeMethod(method)} ${template}`);
+  // The method is read only now: reads on framework request objects are not free.
+  span.updateName(`${normalizeMethod(req.method)} ${template}`);
   span.setAttribute('http.route', template);
   const rpc = active.getValue(RPC_METADATA_KEY) as RpcMetadata | undefined;
   if (rpc !== undefined) rpc.route = template;
