@@ -36,6 +36,9 @@ export async function freePort(): Promise<number> {
  * can kill and restart it, and never touch a Redis the machine runs for something else.
  */
 export async function startRedis(port?: number): Promise<TestRedis> {
+  if (!hasRedisServer()) {
+    throw new Error('redis-server is not on PATH: install it (apt-get install -y redis-server; `npm test` does so when run as root)');
+  }
   const p = port ?? (await freePort());
   let child: ChildProcess | undefined;
   const launch = async () => {
