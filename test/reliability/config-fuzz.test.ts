@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Socket } from 'node:net';
 import { createAutom8, InvalidOptionError, type Autom8, type Autom8Options } from '@autom8/core';
+import { seededRandom } from '../support/seeded-random';
 
 /** One request through the engine on real node request/response objects: must not throw. */
 async function oneRequest(engine: Autom8, url: string): Promise<void> {
@@ -19,15 +20,6 @@ async function oneRequest(engine: Autom8, url: string): Promise<void> {
   ex.setRoute('/users/:id');
   res.statusCode = 200;
   res.emit('close');
-}
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Valid starting points, one per section, so mutations reach the deep checks.
@@ -62,7 +54,7 @@ function mutate(value: unknown, rnd: () => number, depth: number): unknown {
 }
 
 test('500 random option sets: valid, or an InvalidOptionError naming the option at construction', async () => {
-  const rnd = mulberry32(2026);
+  const rnd = seededRandom(2026);
   const quiet = { info() {}, warn() {}, error() {} };
   let constructed = 0;
   let rejected = 0;

@@ -1,16 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUCKET_COUNT, Histogram, bucketIndex, bucketLowerBound, bucketMidpoint } from '../src/metrics/histogram';
-
-// A seeded generator so the samples, and so the test, are the same on every run.
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../test/support/seeded-random';
 
 function exactQuantile(sorted: Float64Array, q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
@@ -41,12 +32,12 @@ function checkAccuracy(name: string, draw: () => number): void {
 
 describe('Histogram', () => {
   test('percentiles within 1% of the exact ones: uniform sample of 1e6 values (1 µs .. 1 h)', () => {
-    const rnd = mulberry32(42);
+    const rnd = seededRandom(42);
     checkAccuracy('uniform', () => 1 + rnd() * 3.6e9);
   });
 
   test('percentiles within 1% of the exact ones: lognormal sample of 1e6 values', () => {
-    const rnd = mulberry32(7);
+    const rnd = seededRandom(7);
     // Box-Muller; median e^9 µs ≈ 8 ms, sigma 1.5: spans µs to seconds.
     checkAccuracy('lognormal', () => {
       const u = 1 - rnd();

@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { percentile, studentTQuantile, summarize, welchTest } from '@autom8/toolkit';
+import { seededRandom } from '../../../test/support/seeded-random';
 
-// Seeded PRNG (mulberry32): the "random" samples are the same on every run, so no test is flaky.
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function normal(r: () => number, mean: number, sd: number): number {
   return mean + sd * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
@@ -28,7 +20,7 @@ test('percentile interpolates between closest ranks', () => {
 });
 
 test('uniform(0,1): mean ½, sd 1/√12, percentiles at their quantiles', () => {
-  const r = rng(1);
+  const r = seededRandom(1);
   const s = summarize(Array.from({ length: 200_000 }, r));
   near(s.mean, 0.5, 0.005, 'mean');
   near(s.sd, 1 / Math.sqrt(12), 0.002, 'sd');
@@ -39,7 +31,7 @@ test('uniform(0,1): mean ½, sd 1/√12, percentiles at their quantiles', () => 
 });
 
 test('normal(10, 2): percentiles at mean + z·sd', () => {
-  const r = rng(2);
+  const r = seededRandom(2);
   const s = summarize(Array.from({ length: 200_000 }, () => normal(r, 10, 2)));
   near(s.mean, 10, 0.03, 'mean');
   near(s.sd, 2, 0.02, 'sd');
@@ -52,7 +44,7 @@ test('normal(10, 2): percentiles at mean + z·sd', () => {
 });
 
 test('exponential(1): median ln 2, p99 ln 100 (skewed, like latencies)', () => {
-  const r = rng(3);
+  const r = seededRandom(3);
   const s = summarize(Array.from({ length: 200_000 }, () => -Math.log(1 - r())));
   near(s.mean, 1, 0.01, 'mean');
   near(s.sd, 1, 0.015, 'sd');
@@ -71,7 +63,7 @@ test("Student's t quantiles match the table", () => {
 });
 
 test('the 95 % confidence interval covers the true mean about 95 % of the time (n = 10)', () => {
-  const r = rng(4);
+  const r = seededRandom(4);
   let covered = 0;
   const trials = 4000;
   for (let i = 0; i < trials; i++) {
@@ -83,7 +75,7 @@ test('the 95 % confidence interval covers the true mean about 95 % of the time (
 });
 
 test("Welch's test: about 5 % false alarms on equal means, and it sees a real shift", () => {
-  const r = rng(5);
+  const r = seededRandom(5);
   let falseAlarms = 0;
   const trials = 2000;
   for (let i = 0; i < trials; i++) {

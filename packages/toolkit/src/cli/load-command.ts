@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { HttpTarget } from '../load/http-target.js';
 import { describeNetworkError } from '../load/ids.js';
 import { runLoadTest, type LoadTestOptions } from '../load/load-test.js';
 import { parseDuration, parseRange, parseSlo, rampLevels, UsageError } from '../load/parse.js';
+import { parseCommand } from './parse-command.js';
 import { renderLoadReportHtml } from '../load/report-html.js';
 import { formatLoadReport } from '../load/report-text.js';
 import { progressPrinter } from './progress.js';
@@ -35,46 +35,31 @@ export const LOAD_USAGE = `Usage: autom8 load <url> [options]
 
 /** Runs `autom8 load …`; returns the exit status. */
 export async function loadCommand(argv: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        rate: { type: 'string' },
-        concurrency: { type: 'string' },
-        steps: { type: 'string' },
-        step: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        slo: { type: 'string' },
-        'max-errors': { type: 'string' },
-        'keep-going': { type: 'boolean' },
-        'ids-from': { type: 'string' },
-        'ids-path': { type: 'string' },
-        ids: { type: 'string' },
-        method: { type: 'string' },
-        header: { type: 'string', multiple: true },
-        body: { type: 'string' },
-        timeout: { type: 'string' },
-        connections: { type: 'string' },
-        json: { type: 'boolean' },
-        html: { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see autom8 load --help)`);
-  }
+  const parsed = parseCommand('load', LOAD_USAGE, argv, {
+    rate: { type: 'string' },
+    concurrency: { type: 'string' },
+    steps: { type: 'string' },
+    step: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    slo: { type: 'string' },
+    'max-errors': { type: 'string' },
+    'keep-going': { type: 'boolean' },
+    'ids-from': { type: 'string' },
+    'ids-path': { type: 'string' },
+    ids: { type: 'string' },
+    method: { type: 'string' },
+    header: { type: 'string', multiple: true },
+    body: { type: 'string' },
+    timeout: { type: 'string' },
+    connections: { type: 'string' },
+    json: { type: 'boolean' },
+    html: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  }, out);
+  if (parsed === undefined) return 0;
   const v = parsed.values;
-  if (v.help) {
-    out.write(`${LOAD_USAGE}\n`);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) throw new UsageError('give exactly one URL (see autom8 load --help)');
-  const url = parsed.positionals[0]!;
+  const url = parsed.url;
   if (v.rate !== undefined && v.concurrency !== undefined) throw new UsageError('give --rate or --concurrency, not both');
   const steps = v.steps === undefined ? undefined : Number(v.steps);
   if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1 && steps <= 1000)) throw new UsageError(`bad --steps '${v.steps}': expected a whole number from 1 to 1000`);

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { summarizeCpuProfile, type CpuProfile } from '@autom8/core';
 import { describeNetworkError } from '../load/ids.js';
 import { UsageError } from '../load/parse.js';
+import { parseCommand } from './parse-command.js';
 import { formatCpuSummary } from '../profiler/profile.js';
 
 /** Usage text of `autom8 profile`. */
@@ -21,30 +21,15 @@ enabled with the middleware's 'profiler' option) and prints the top self-time fu
 
 /** Runs `autom8 profile …`; returns the exit status. */
 export async function profileCommand(argv: string[], out: NodeJS.WriteStream): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        seconds: { type: 'string' },
-        token: { type: 'string' },
-        out: { type: 'string' },
-        top: { type: 'string' },
-        prefix: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see autom8 profile --help)`);
-  }
+  const parsed = parseCommand('profile', PROFILE_USAGE, argv, {
+    seconds: { type: 'string' },
+    token: { type: 'string' },
+    out: { type: 'string' },
+    top: { type: 'string' },
+    prefix: { type: 'string' },
+  }, out);
+  if (parsed === undefined) return 0;
   const v = parsed.values;
-  if (v.help) {
-    out.write(`${PROFILE_USAGE}\n`);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) throw new UsageError('give exactly one URL (see autom8 profile --help)');
   const seconds = v.seconds === undefined ? 5 : Number(v.seconds);
   if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`bad --seconds '${v.seconds}': expected a number of seconds in (0, 600]`);
   const top = v.top === undefined ? 15 : Number(v.top);
@@ -53,9 +38,9 @@ export async function profileCommand(argv: string[], out: NodeJS.WriteStream): P
   if (token === undefined || token === '') throw new UsageError('no token: set AUTOM8_PROFILER_TOKEN (or give --token)');
   let url: URL;
   try {
-    url = new URL(parsed.positionals[0]!);
+    url = new URL(parsed.url);
   } catch {
-    throw new UsageError(`bad URL '${parsed.positionals[0]}': expected e.g. http://127.0.0.1:3000`);
+    throw new UsageError(`bad URL '${parsed.url}': expected e.g. http://127.0.0.1:3000`);
   }
   if (!url.pathname.endsWith('/profile')) url = new URL(`${(v.prefix ?? '/api/v1').replace(/\/$/, '')}/profile`, url.origin);
   url.searchParams.set('seconds', String(seconds));
