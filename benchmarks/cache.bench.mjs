@@ -7,6 +7,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createAutom8, responseCacheOf, Exchange, isPromise } from '@autom8/core';
 import { startServer, measure, table, fmt } from './lib/http-bench.mjs';
+import { writeResults, round } from './lib/results.mjs';
 
 // --- micro: the cache's own hit decision (no sockets, so no noise from the machine's load) -----
 // One real request fills the entry through a bare node server driving the engine; then the cache
@@ -98,6 +99,18 @@ const rows = cases.map(([fw, variant, label]) => {
 });
 console.log(`HTTP cache hits: median of ${rounds} interleaved rounds × ${opts.duration} s (autocannon, ${opts.connections} connections, loopback; each server in its own process)`);
 table(rows);
+writeResults(
+  'cache',
+  [
+    { section: 'micro', what: 'response cache hit decision (new Exchange + onRequest)', nsPerOp: round(hitNs, 0) },
+    ...cases.map(([fw, variant, label]) => {
+      const r = summary.get(`${fw}/${variant}`);
+      const bare = summary.get(`${fw}/bare`);
+      return { section: 'http', stack: label, rps: round(r.rps, 0), vsBare: round(r.rps / bare.rps, 2), vsApicache: fw === 'express' ? round(r.rps / apicache.rps, 2) : null, p50Ms: round(r.p50, 2), p99Ms: round(r.p99, 2), cpuUsPerReq: round(r.cpu, 1), failedRequests: r.errors };
+    }),
+  ],
+  { config: { rounds, ...opts } },
+);
 const ratio = summary.get('express/autom8').rps / apicache.rps;
 const front = summary.get('express/autom8-front');
 console.log(`\nautom8 hits / apicache hits (Express, metrics on): ${fmt(ratio, 2)}× req/s (target ≥ 1.5×); server CPU per hit ${fmt(summary.get('express/autom8').cpu, 1)} vs ${fmt(apicache.cpu, 1)} µs`);

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { Histogram, WindowedSeries, DEFAULT_WINDOWS } from '@autom8/core';
 import { startServer, measure, table, fmt } from './lib/http-bench.mjs';
+import { writeResults, round } from './lib/results.mjs';
 
 const quick = process.env.BENCH_QUICK === '1';
 
@@ -19,6 +20,10 @@ const recordOps = opsPerSec((n) => { for (let i = 0; i < n; i++) h.record(values
 const ws = new WindowedSeries(DEFAULT_WINDOWS, Date.now());
 const t = Date.now();
 const seriesOps = opsPerSec((n) => { for (let i = 0; i < n; i++) ws.record(values[i & 4095], 1, t + i / 1e6); }, 10_000_000);
+const json = [
+  { section: 'micro', what: 'Histogram.record (1 histogram)', mOpsPerSec: round(recordOps / 1e6, 1), nsPerOp: round(1e9 / recordOps, 2) },
+  { section: 'micro', what: 'WindowedSeries.record (lifetime + 3 windows)', mOpsPerSec: round(seriesOps / 1e6, 1), nsPerOp: round(1e9 / seriesOps, 2) },
+];
 console.log('micro');
 table([
   { what: 'Histogram.record (1 histogram)', 'M ops/s': fmt(recordOps / 1e6, 1), 'ns/op': fmt(1e9 / recordOps, 1) },
@@ -67,6 +72,17 @@ for (const fw of frameworks) {
   for (const variant of variants) {
     const r = results[variant];
     const base = results.bare;
+    json.push({
+      section: 'http',
+      stack: fw === 'node' ? 'node:http' : `${fw} ${LABELS[variant]}`,
+      rps: round(r.rps, 0),
+      vsBare: round(r.rps / base.rps, 3),
+      p50Ms: round(r.p50, 2),
+      p99Ms: round(r.p99, 2),
+      cpuUsPerReq: round(r.cpuUsPerReq, 1),
+      addedCpuUs: variant === 'bare' ? 0 : round(r.cpuUsPerReq - base.cpuUsPerReq, 1),
+      failedRequests: r.errors,
+    });
     rows.push({
       stack: fw === 'node' ? 'node:http' : `${fw} ${LABELS[variant]}`,
       'req/s': fmt(r.rps, 0),
@@ -81,3 +97,4 @@ for (const fw of frameworks) {
 }
 console.log(`\nHTTP (autocannon, 32 connections, loopback; server in its own process; median of ${ROUNDS} interleaved rounds)`);
 table(rows);
+writeResults('metrics', json, { config: { rounds: ROUNDS, ...opts } });

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { createAutom8 } from '@autom8/core';
 import { table, fmt } from './lib/http-bench.mjs';
+import { writeResults } from './lib/results.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -76,4 +77,5 @@ rows.push(await run('metrics + OTel API, no SDK', {}, N));
 rows.push(await run('metrics + OTel SDK (span + histogram)', { telemetry: otelProviders() }, N / 3));
 console.log('core pipeline per request (no network, no framework)');
 table(rows);
+writeResults('pipeline', rows.map((r) => ({ section: 'pipeline', pipeline: r.pipeline, nsPerRequest: Number(r['ns/request']) })));
 process.exit(0);

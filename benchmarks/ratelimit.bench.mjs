@@ -5,8 +5,6 @@
 //    limit (1e9 per minute per IP, so every request is allowed and the limiter's own cost shows), with
 //    server CPU µs per request. Run as `node ratelimit.bench.mjs server <variant>` it is the server.
 import http from 'node:http';
-import { spawn } from 'node:child_process';
-import { createServer, connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 
@@ -63,6 +61,9 @@ function runServer(variant) {
 async function main() {
   const { MemoryRateLimitStore, ALGORITHM_NAMES } = require('@autom8/core');
   const { table, fmt, startServer, measure } = await import('./lib/http-bench.mjs');
+  const { startRedis } = await import('./lib/redis.mjs');
+  const { writeResults, round } = await import('./lib/results.mjs');
+  const json = [];
   const quick = process.env.BENCH_QUICK === '1';
 
   // --- 1. memory store ---------------------------------------------------------------------
@@ -82,6 +83,7 @@ async function main() {
     const t0 = performance.now();
     loop(n);
     const ops = n / ((performance.now() - t0) / 1000);
+    json.push({ section: 'memory', algorithm, mChecksPerSec: round(ops / 1e6, 2), nsPerCheck: round(1e9 / ops, 1) });
     micro.push({ algorithm, 'M checks/s': fmt(ops / 1e6, 2), 'ns/check': fmt(1e9 / ops, 0), target: ops >= 5e6 ? '≥ 5 M ✓' : '< 5 M ✗' });
   }
   console.log('memory store: consume() on 1,024 keys, system clock (sliding-log: limit 10,000, mostly refusing once full)');
@@ -120,6 +122,7 @@ async function main() {
       t0 = performance.now();
       await pipelined(n2, 100);
       const pipeOps = n2 / ((performance.now() - t0) / 1000);
+      json.push({ section: 'redis', algorithm, singleKChecksPerSec: round(singleOps / 1e3, 1), pipelinedKChecksPerSec: round(pipeOps / 1e3, 1) });
       rows.push({ algorithm, 'single (k checks/s)': fmt(singleOps / 1e3, 1), 'pipelined ×100 (k checks/s)': fmt(pipeOps / 1e3, 1), ratio: fmt(pipeOps / singleOps, 1) });
     }
     client.disconnect();
@@ -178,29 +181,9 @@ async function main() {
       };
     }),
   );
-}
-
-/** A throwaway redis-server on a free port (no persistence). */
-async function startRedis() {
-  const port = await new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((resolve) => {
-      const c = connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
+  for (const v of variants) {
+    const r = results[v];
+    json.push({ section: 'http', stack: labels[v], rps: round(r.rps, 0), vsBare: round(r.rps / results.bare.rps, 3), p99Ms: round(r.p99, 1), cpuUsPerReq: round(r.cpuUsPerReq, 1), addedCpuUs: v === 'bare' ? 0 : round(r.cpuUsPerReq - results.bare.cpuUsPerReq, 1), failedRequests: r.errors + r.non2xx });
   }
-  return {
-    port,
-    stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM')))),
-  };
+  writeResults('ratelimit', json, { config: { rounds: ROUNDS, ...opts, limitPerMinute: LIMIT } });
 }

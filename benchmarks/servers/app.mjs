@@ -6,25 +6,17 @@
 // Serves GET /users/:id (JSON) and prints "LISTENING <port>".
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { startOtelSdk } from '../lib/otel-sdk.mjs';
 
 const require = createRequire(import.meta.url);
 const [framework = 'express', variant = 'bare'] = process.argv.slice(2);
 
-function otelProviders() {
-  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = require('@opentelemetry/sdk-metrics');
-  const { BasicTracerProvider, InMemorySpanExporter, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-  const spans = new InMemorySpanExporter();
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans, { maxQueueSize: 100000 })] });
-  const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
-  // The in-memory span exporter keeps everything; empty it so memory stays flat during the run.
-  setInterval(() => { spans.reset(); metricExporter.reset(); }, 1000).unref();
-  return { tracerProvider, meterProvider };
-}
-
 function autom8Options() {
   if (variant === 'metrics' || variant === 'front') return { telemetry: { enabled: false } };
-  if (variant === 'otel') return { telemetry: otelProviders() };
+  if (variant === 'otel') {
+    const { tracerProvider, meterProvider } = startOtelSdk();
+    return { telemetry: { tracerProvider, meterProvider } };
+  }
   throw new Error(`unknown variant ${variant}`);
 }
 

@@ -3,6 +3,9 @@
  *   npm start            (from the repo root; PORT defaults to 3000)
  *   curl localhost:3000/users/1
  *   curl localhost:3000/api/v1/metrics
+ * Environment: PORT; the OTEL_* variables of ./telemetry.ts (e.g. OTEL_METRICS_EXPORTER=prometheus);
+ * SHED_CONCURRENCY=N → at most N requests in flight per route, the rest answered 503 at once (no
+ * queue); off by default, it makes shedding easy to see (the Prometheus end-to-end test uses it).
  */
 import { startTelemetry } from './telemetry.js';
 startTelemetry('autom8-example-express');
@@ -11,13 +14,19 @@ import express from 'express';
 import { autom8Express } from '@autom8/express';
 import { sleep, users } from './users.js';
 
+const shedConcurrency = Number(process.env.SHED_CONCURRENCY ?? 0);
+
 const app = express();
 app.use(
   autom8Express({
     exempt: ['/health'], // never limited, shed or cached (the monitoring endpoints never are)
     // 5,000 requests per minute per client by default; logins much less.
     rateLimit: { routes: { 'POST /login': { name: 'login', rate: 5, per: 'minute' } } },
-    shed: true, // 503 + Retry-After before work when the process is overloaded
+    // 503 + Retry-After before work when the process is overloaded
+    shed:
+      shedConcurrency > 0
+        ? { concurrency: { scope: 'route', initialLimit: shedConcurrency, minLimit: shedConcurrency, maxLimit: shedConcurrency, queueSize: 0 } }
+        : true,
     cache: { routes: { 'GET /users': { ttl: 30_000 } } }, // X-Cache: HIT | MISS | STALE
     slo: { objectives: [{ name: 'api-latency', latency: { percentile: 95, thresholdMs: 150 } }] },
     slowLog: { thresholdMs: 250 },

@@ -33,7 +33,7 @@ const HEADER = 20; // expiresAt f64, staleUntil f64, tags length u32
  * bound the whole tier with Redis's own `maxmemory` + `allkeys-lru`.
  *
  * Every call is a plain command on one key (no multi-key scripts), so it works on Redis Cluster;
- * `deleteByPrefix` scans and works on standalone Redis only.
+ * `deleteByPrefix` scans every master of a Cluster.
  */
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis';
@@ -157,17 +157,24 @@ export class RedisCacheStore implements CacheStore {
     return deleted;
   }
 
+  /**
+   * Deletes every entry whose key starts with `prefix`, by SCAN: on standalone Redis over the one
+   * server; on a Cluster over every master (`client.nodes('master')`), since each holds only its
+   * own slots. Matching keys are deleted one by one (they lie in different slots). Not atomic: an
+   * entry written while the scan runs may survive.
+   */
   async deleteByPrefix(prefix: string): Promise<number> {
-    const client = this.client as Redis;
-    if (typeof client.scan !== 'function') return 0;
     const match = `${escapeGlob(`${this.prefix}e:${prefix}`)}*`;
-    let cursor = '0';
+    const servers = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
     let deleted = 0;
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 500);
-      cursor = next;
-      deleted += await this.deleteKeys(keys);
-    } while (cursor !== '0');
+    for (const server of servers) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await server.scan(cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        deleted += await this.deleteKeys(keys);
+      } while (cursor !== '0');
+    }
     return deleted;
   }
 

@@ -1,0 +1,45 @@
+// A throwaway redis-server for the benchmarks that measure the Redis stores: started on a free
+// loopback port, no persistence, stopped by the bench. Its pid is exposed so a bench can read
+// Redis's own CPU time from /proc (see cpuSeconds in http-bench.mjs).
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/**
+ * Starts redis-server on a free port and waits until it accepts connections.
+ * @returns {Promise<{port:number,pid:number,stop:()=>Promise<void>}>}
+ */
+export async function startRedis() {
+  // Fail with the fix rather than an ENOENT from spawn.
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error('redis-server is not on PATH: install it (apt-get install -y redis-server; scripts/ensure-system-deps.sh does so when run as root)');
+  }
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const stop = () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM'))));
+  for (let i = 0; ; i++) {
+    const ok = await new Promise((resolve) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (i === 100 || child.exitCode !== null) {
+      await stop();
+      throw new Error(`redis-server did not accept connections on port ${port}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, pid: child.pid, stop };
+}
