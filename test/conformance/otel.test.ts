@@ -132,5 +132,15 @@ for (const adapter of ADAPTERS) {
       assert.equal(body.spanId, server!.spanContext().spanId);
       assert.equal(trace.getSpan(context.active()), undefined, 'no span leaks into the test context');
     });
+
+    test('a caller that sampled the trace out: no span recorded, but the handlers still see its trace, not sampled', async () => {
+      spans.reset();
+      const body: any = await (await fetch(`${base}/whoami`, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-00` } })).json();
+      // Without the unsampled context, the app's own spans would start traces of their own.
+      assert.equal(body.traceId, TRACE_ID);
+      assert.equal(body.sampled, false);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(serverSpans().length, 0);
+    });
   });
 }

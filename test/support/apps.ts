@@ -25,15 +25,16 @@ export interface AppRoutes {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The span id active in the handler after an await: shows the request context reached the app. */
-async function activeSpanId(): Promise<string> {
+/** The span active in the handler after an await: shows the request context reached the app. */
+async function activeSpan(): Promise<{ spanId: string; traceId: string; sampled: boolean }> {
   await sleep(1);
-  return trace.getSpan(context.active())?.spanContext().spanId ?? 'none';
+  const sc = trace.getSpan(context.active())?.spanContext();
+  return { spanId: sc?.spanId ?? 'none', traceId: sc?.traceId ?? 'none', sampled: sc !== undefined && (sc.traceFlags & 1) === 1 };
 }
 
 /**
  * Builds the standard app on one adapter:
- * - GET /users/:id (JSON), GET /slow (50 ms), GET /boom (500), GET /health, GET /whoami (active span id)
+ * - GET /users/:id (JSON), GET /slow (50 ms), GET /boom (500), GET /health, GET /whoami (active span and trace ids)
  * - GET /api/items/:itemId (router mounted at /api), GET /api/v2/things/:thingId (nested router)
  * - GET /orgs/:org/teams/:team (router mounted on a parametric path)
  * - /admin/*: middleware answers 401 before routing unless `authorization: ok`; GET /admin/stats
@@ -59,7 +60,7 @@ function buildExpress(pkg: string, options: Autom8Options | undefined, front: bo
   });
   app.get('/boom', (_req: any, res: any) => res.status(500).json({ error: 'boom' }));
   app.get('/health', (_req: any, res: any) => res.json({ status: 'ok' }));
-  app.get('/whoami', async (_req: any, res: any) => res.json({ spanId: await activeSpanId() }));
+  app.get('/whoami', async (_req: any, res: any) => res.json(await activeSpan()));
   app.get('/etag', (_req: any, res: any) => {
     res.set('ETag', '"v1"');
     if (req304(_req)) return res.status(304).end();
@@ -114,7 +115,7 @@ function buildKoa(pkg: string, options?: Autom8Options): TestApp {
     ctx.body = { status: 'ok' };
   });
   router.get('/whoami', async (ctx: any) => {
-    ctx.body = { spanId: await activeSpanId() };
+    ctx.body = await activeSpan();
   });
   router.get('/etag', (ctx: any) => {
     ctx.set('ETag', '"v1"');

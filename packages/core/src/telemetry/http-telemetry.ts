@@ -1,5 +1,6 @@
 import {
   context,
+  isSpanContextValid,
   metrics,
   propagation,
   ROOT_CONTEXT,
@@ -50,16 +51,20 @@ interface RpcMetadata {
   route?: string;
 }
 
+// Marks the spans autom8 started itself, so announceRoute can leave them to end() (see there).
+const kOwnSpan = Symbol('autom8.ownSpan');
+
 /**
  * Tells an outer instrumentation's open SERVER span (the OTel http instrumentation's) the route,
  * through the active context: names the span and gives it and its RPC metadata `http.route`. For
- * adapters that learn the route where no Exchange is at hand; harmless on autom8's own span, which
- * gets the same name at its end. A no-op without a recording span.
+ * adapters that learn the route where no Exchange is at hand. A no-op on autom8's own span, which
+ * gets its name at its end (renaming it here too would cost every request twice), and without a
+ * recording span.
  */
 export function announceRoute(req: { method?: string | undefined }, template: string): void {
   const active = context.active();
   const span = trace.getSpan(active);
-  if (span === undefined || !span.isRecording()) return;
+  if (span === undefined || (span as { [kOwnSpan]?: true })[kOwnSpan] === true || !span.isRecording()) return;
   // The method is read only now: reads on framework request objects are not free.
   span.updateName(`${normalizeMethod(req.method)} ${template}`);
   span.setAttribute('http.route', template);
@@ -149,7 +154,14 @@ export class HttpTelemetry {
     const span = this.tracer.startSpan(ex.method, { kind: SpanKind.SERVER, attributes, startTime: ex.startTime }, parent);
     ex.span = span;
     ex.ownsSpan = true;
-    if (span.isRecording()) ex.otelContext = trace.setSpan(parent, span);
+    if (span.isRecording()) {
+      (span as { [kOwnSpan]?: true })[kOwnSpan] = true;
+      ex.otelContext = trace.setSpan(parent, span);
+    } else if (isSpanContextValid(span.spanContext())) {
+      // Sampled out, but its context still travels: the app's spans must see "not sampled"
+      // rather than start traces of their own.
+      ex.otelContext = trace.setSpan(parent, span);
+    }
   }
 
   /** At response end: finishes the span and records the duration metric. */

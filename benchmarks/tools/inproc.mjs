@@ -1,0 +1,107 @@
+// An in-process harness for counting what autom8 adds per request, without sockets or a load
+// generator. Not part of `npm run bench`: use it under callgrind, whose instruction counts repeat
+// exactly on this noisy machine, at two request counts, and divide the difference by the extra
+// requests:
+//
+//   for n in 5000 15000; do
+//     W=5000 N=$n FW=express F=rl,shed valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \
+//       node benchmarks/tools/inproc.mjs full
+//   done
+//   (grep totals /tmp/cg.15000 − grep totals /tmp/cg.5000) / 10000 = instructions/request
+//
+// argv[2] MODE: none | noop (a pass-through middleware) | full (app.use(autom8…)) |
+//               front (Express: mw.front(app))
+// FW: express (5, default) | express4 | koa (3) | koa2
+// F (autom8 features, comma-separated): otel (a real SDK: BasicTracerProvider + BatchSpanProcessor
+//   + in-memory exporters, AsyncLocalStorage context manager registered globally), rl (rate limit,
+//   memory store), shed, cache (a cached route beside the measured one). Without otel, telemetry is off.
+// Without valgrind it prints CPU µs per request (noisy).
+import http from 'node:http';
+import { Socket } from 'node:net';
+import { createRequire } from 'node:module';
+import { startOtelSdk } from '../lib/otel-sdk.mjs';
+
+const require = createRequire(import.meta.url);
+const mode = process.argv[2] ?? 'none';
+const fw = process.env.FW ?? (process.env.EXPRESS === '4' ? 'express4' : 'express');
+const F = new Set((process.env.F ?? '').split(',').filter(Boolean));
+
+const options = { telemetry: { enabled: false } };
+if (F.has('otel')) {
+  startOtelSdk({ global: true });
+  delete options.telemetry;
+}
+if (F.has('rl')) options.rateLimit = { rate: 1e9, per: 'minute' };
+if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000 };
+if (F.has('cache')) options.cache = { routes: { 'GET /catalog': { ttl: 300_000 } } };
+const body = (id) => JSON.stringify({ id });
+
+let handler;
+let async = false;
+if (fw.startsWith('express')) {
+  const express = require(fw);
+  const app = express();
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  handler = app;
+  if (mode === 'noop') app.use((_req, _res, next) => next());
+  if (mode === 'full') app.use(require('@autom8/express').autom8Express(options));
+  if (mode === 'front') handler = require('@autom8/express').autom8Express(options).front(app);
+  app.get('/users/:id', (req, res) => res.type('json').send(body(req.params.id)));
+  app.get('/catalog', (_req, res) => res.type('json').send(body('catalog')));
+} else {
+  async = true;
+  const Koa = require(fw);
+  const Router = require('@koa/router');
+  const app = new Koa();
+  if (mode === 'noop') app.use((_ctx, next) => next());
+  if (mode === 'full') app.use(require('@autom8/koa').autom8Koa(options));
+  const router = new Router();
+  router.get('/users/:id', (ctx) => {
+    ctx.type = 'json';
+    ctx.body = body(ctx.params.id);
+  });
+  router.get('/catalog', (ctx) => {
+    ctx.type = 'json';
+    ctx.body = body('catalog');
+  });
+  app.use(router.routes());
+  handler = app.callback();
+}
+
+// Requests arrive as node's server hands them out: a 'request' event on a (not listening) server,
+// whose socket knows its server.
+const server = http.createServer(handler);
+function start() {
+  const socket = new Socket();
+  socket.server = server;
+  const req = new http.IncomingMessage(socket);
+  req.method = 'GET';
+  req.url = '/users/42';
+  req.headers = { host: 'x' };
+  const res = new http.ServerResponse(req);
+  server.emit('request', req, res);
+  return res;
+}
+const batch = [];
+async function run(n) {
+  for (let i = 0; i < n; i++) {
+    batch.push(start());
+    // Koa answers after its promise chain: let it settle before the responses close.
+    if (batch.length === 100 || i === n - 1) {
+      if (async) await new Promise((resolve) => setImmediate(resolve));
+      if (process.env.CHECK === '1') console.log(batch[0].statusCode, batch[0].getHeaderNames().join(' '), batch[0].writableEnded);
+      for (const res of batch) res.emit('close');
+      batch.length = 0;
+    }
+  }
+}
+
+const W = Number(process.env.W ?? 30000);
+const N = Number(process.env.N ?? 100000);
+await run(W);
+const c0 = process.cpuUsage();
+await run(N);
+const c = process.cpuUsage(c0);
+console.log(`${fw} ${mode} ${[...F].join(',')}`.padEnd(30), ((c.user + c.system) / N).toFixed(2), 'µs CPU/request');
+process.exit(0);
