@@ -38,7 +38,8 @@ export async function checkStack(stack) {
     if (c1.status !== 200 || c2.status !== 200 || c1.text !== c2.text || JSON.parse(c1.text).total !== 20) fail(`GET /catalog did not serve the catalog twice (${c1.status} ${c1.text.slice(0, 60)} / ${c2.status} ${c2.text.slice(0, 60)})`);
 
     // Metrics endpoint, before the limiter is exhausted.
-    if (stack.variant === 'autom8' || stack.variant === 'front') {
+    const autom8 = stack.variant === 'autom8' || stack.variant === 'front' || stack.variant === 'nosdk';
+    if (autom8) {
       if (c2.headers.get('x-cache') !== 'HIT') fail(`second GET /catalog has x-cache ${c2.headers.get('x-cache')}, expected HIT`);
       const m = JSON.parse((await get(base, '/api/v1/metrics')).text);
       if (!m.routes?.['GET /users/:id'] || m.routes['GET /users/:id'].total.count < 1) fail('/api/v1/metrics has no GET /users/:id series');
@@ -50,7 +51,7 @@ export async function checkStack(stack) {
     // Rate limit: 3 per minute in check mode, so a 429 must come within a few requests.
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await get(base, `/users/${i}`)).status);
-    const limits = stack.variant === 'autom8' || stack.variant === 'front' || stack.variant === 'peers';
+    const limits = autom8 || stack.variant === 'peers';
     if (limits && !statuses.includes(429)) fail(`no 429 with a limit of 3/min (statuses ${statuses})`);
     if (!limits && statuses.some((s) => s !== 200)) fail(`unexpected statuses ${statuses}`);
 
@@ -59,7 +60,8 @@ export async function checkStack(stack) {
     if (stats.catalogCalls !== (cached ? 1 : 2)) fail(`/catalog handler ran ${stats.catalogCalls} times for 2 requests (${cached ? 'cached' : 'uncached'} stack)`);
 
     // OTel: the SDK must have exported spans and the duration histogram.
-    const otel = stack.variant !== 'bare';
+    // Stacks that export through the SDK; `sdk` registers it with nothing to record, `nosdk` has none.
+    const otel = stack.variant !== 'bare' && stack.variant !== 'sdk' && stack.variant !== 'nosdk';
     if (otel) {
       if (stats.spans < 3) fail(`the OTel SDK exported ${stats.spans} spans`);
       if (!stats.spanNames.includes('GET /users/:id')) fail(`no span named "GET /users/:id" (got ${stats.spanNames})`);
@@ -73,7 +75,7 @@ export async function checkStack(stack) {
         const framework = stack.family === 'express' ? /^request handler/ : /^router - /;
         if (!stats.spanNames.some((n) => framework.test(n))) fail(`no ${stack.family} instrumentation span (got ${stats.spanNames})`);
       }
-    } else if (stats.spans !== 0) fail(`a bare stack exported ${stats.spans} spans`);
+    } else if (stats.spans !== 0) fail(`a ${stack.variant} stack exported ${stats.spans} spans`);
 
     return `${stack.id}: ok (${otel ? `${stats.spans} spans, ` : ''}429 ${limits ? 'seen' : 'never'}, /catalog handler ran ${stats.catalogCalls}× for 2 GETs${shedRetries ? `; shed ${shedRetries}× while settling` : ''})`;
   } finally {

@@ -12,6 +12,9 @@
 //             express-prom-bundle through koa-connect (its documented Koa usage) + koa-ratelimit
 //             (memory driver) + koa-cash (lru-cache store) + OTel auto-instrumentation (http + koa)
 //     otel    the OTel auto-instrumentation alone (http + the framework's instrumentation)
+//     sdk     the bare framework with the same OTel SDK registered and no instrumentation: what
+//             registering OTel costs by itself (its AsyncLocalStorage context manager)
+//     nosdk   autom8 with every feature on and no OTel SDK (its OTel calls are no-ops): autom8's own cost
 // Every stack serves the same routes and bodies: GET /users/:id (never cached: the miss path) and
 // GET /catalog (the cached route). Stacks with OTel register the same SDK globally (lib/otel-sdk.mjs).
 // Env STACK_CHECK=1: a rate limit of 3 per minute instead of "never", and GET /__bench/stats
@@ -28,7 +31,7 @@ const check = process.env.STACK_CHECK === '1';
 const LIMIT = check ? 3 : 1_000_000_000;
 const CACHE_TTL_MS = 300_000;
 
-const VARIANTS = { node: ['bare'], express: ['bare', 'autom8', 'front', 'peers', 'otel'], koa: ['bare', 'autom8', 'peers', 'otel'] };
+const VARIANTS = { node: ['bare'], express: ['bare', 'autom8', 'front', 'peers', 'otel', 'sdk', 'nosdk'], koa: ['bare', 'autom8', 'peers', 'otel', 'sdk', 'nosdk'] };
 const family = framework.startsWith('express') ? 'express' : framework.startsWith('koa') ? 'koa' : framework;
 if (!VARIANTS[family]?.includes(variant) || !['node', 'express', 'express4', 'koa', 'koa2'].includes(framework)) {
   throw new Error(`unknown stack ${stack}`);
@@ -37,7 +40,7 @@ if (!VARIANTS[family]?.includes(variant) || !['node', 'express', 'express4', 'ko
 const frameworkPackage = { express: 'express', express4: 'express4', koa: 'koa', koa2: 'koa2' }[framework];
 
 // --- OTel first: auto-instrumentation patches modules as they are required -------------------
-const usesOtel = variant === 'autom8' || variant === 'front' || variant === 'peers' || variant === 'otel';
+const usesOtel = variant === 'autom8' || variant === 'front' || variant === 'peers' || variant === 'otel' || variant === 'sdk';
 const sdk = usesOtel ? startOtelSdk({ global: true }) : undefined;
 if (variant === 'peers' || variant === 'otel') {
   const { registerInstrumentations } = require('@opentelemetry/instrumentation');
@@ -95,7 +98,7 @@ if (framework === 'node') {
   app.set('x-powered-by', false);
   let mw;
   const catalogMiddleware = [];
-  if (variant === 'autom8') app.use(require('@autom8/express').autom8Express(autom8Options()));
+  if (variant === 'autom8' || variant === 'nosdk') app.use(require('@autom8/express').autom8Express(autom8Options()));
   if (variant === 'front') mw = require('@autom8/express').autom8Express(autom8Options());
   if (variant === 'peers') {
     // Order as their docs advise: metrics first (they time only what is registered after them).
@@ -112,7 +115,7 @@ if (framework === 'node') {
   const Router = require('@koa/router');
   const app = new Koa();
   let cashed = false;
-  if (variant === 'autom8') app.use(require('@autom8/koa').autom8Koa(autom8Options()));
+  if (variant === 'autom8' || variant === 'nosdk') app.use(require('@autom8/koa').autom8Koa(autom8Options()));
   if (variant === 'peers') {
     const c2k = require('koa-connect');
     app.use(c2k(require('express-prom-bundle')({ includeMethod: true, includePath: true })));

@@ -1,10 +1,9 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, hasRedisServer } from './redis-server';
+import { freePort, hasRedisServer, waitForPort } from './redis-server';
 
 /** One redis-server process of a {@link TestRedisCluster}. */
 export interface ClusterNodeProcess {
@@ -285,19 +284,3 @@ function parseClusterNodes(text: string): ParsedNode[] {
   return out;
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server (cluster node) did not listen on port ${port} within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
