@@ -421,3 +421,23 @@ describe('the byte cap over real HTTP with 100,000 distinct keys', () => {
     });
   }
 });
+
+describe('a hit carries the current client’s rate-limit headers, not the stored ones', () => {
+  for (const adapter of ADAPTERS) {
+    test(adapter, async () => {
+      const app = await start(adapter, { rateLimit: { rate: 10, per: 'minute' }, cache: { ttl: 60_000, global: true } });
+      try {
+        const miss = await get(`${app.base}/json/7`);
+        assert.equal(miss.headers['x-cache'], 'MISS');
+        assert.match(String(miss.headers.ratelimit), /r=9\b/);
+        const hit = await get(`${app.base}/json/7`);
+        assert.equal(hit.headers['x-cache'], 'HIT');
+        assert.match(String(hit.headers.ratelimit), /r=8\b/, `HIT RateLimit: ${hit.headers.ratelimit}`);
+        assert.equal(app.calls.json, 1);
+      } finally {
+        await app.engine.close();
+        await close(app.server);
+      }
+    });
+  }
+});

@@ -35,7 +35,7 @@ export interface MemoryEntry extends StoredResponse {
   notModifiedAge?: number;
 }
 
-// Not replayed: per-connection (RFC 9110 §7.6.1) or recomputed per reply.
+// Not replayed: per-connection (RFC 9110 §7.6.1), or recomputed per reply.
 const DROPPED = new Set([
   'connection',
   'keep-alive',
@@ -48,6 +48,17 @@ const DROPPED = new Set([
   'age',
   'x-cache',
   'set-cookie',
+  // Rate-limit state is the current client's, written fresh before every reply (a HIT included):
+  // replaying the stored client's counters would override it.
+  'ratelimit',
+  'ratelimit-policy',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'retry-after',
 ]);
 
 /** The headers of a finished response as they are stored. */
