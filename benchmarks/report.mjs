@@ -16,6 +16,10 @@ const results = Object.fromEntries(
 
 const num = (v, d = 0) => (typeof v !== 'number' || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
 const signed = (v, d) => (typeof v === 'number' && v > 0 ? `+${num(v, d)}` : num(v, d));
+const cpuRange = (r) => {
+  const v = r.roundsCpuUsPerReq;
+  return Array.isArray(v) && v.length > 0 ? `${num(Math.min(...v), 1)}–${num(Math.max(...v), 1)}` : '';
+};
 const md = (s) => String(s).replace(/\|/g, '\\|');
 function mdTable(header, rows) {
   return [`| ${header.map(md).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(md).join(' | ')} |`)].join('\n');
@@ -159,16 +163,24 @@ if (stacks) {
   p();
   const rows = stacks.rows.filter((r) => r.section === 'stacks');
   p(mdTable(
-    ['stack', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'added µs/req', 'moderate rate /s', 'moderate p99 ms', 'added p99 ms', 'failed'],
+    ['stack', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'CPU rounds min–max', 'added µs/req', 'moderate rate /s', 'moderate p99 ms', 'added p99 ms', 'failed'],
     rows.map((r) => {
       const bare = r.variant === 'bare';
-      return [r.label, num(r.rps), num(r.vsBare, 3), num(r.p50Ms, 1), num(r.p99Ms, 1), num(r.cpuUsPerReq, 1), bare ? '' : signed(r.addedCpuUs, 1), num(r.moderateRate), num(r.moderateP99Ms, 2), bare ? '' : signed(r.addedModerateP99Ms, 2), num(r.failedRequests)];
+      return [r.label, num(r.rps), num(r.vsBare, 3), num(r.p50Ms, 1), num(r.p99Ms, 1), num(r.cpuUsPerReq, 1), cpuRange(r), bare ? '' : signed(r.addedCpuUs, 1), num(r.moderateRate), num(r.moderateP99Ms, 2), bare ? '' : signed(r.addedModerateP99Ms, 2), num(r.failedRequests)];
     }),
   ));
   p();
   p('"added" is against the same framework bare, from the same run. The latency figures at saturation');
   p('mostly measure the queue of 32 connections; compare stacks by requests/s and CPU there, and by p99 at');
   p('the moderate rate.');
+  // How far one stack's rounds lie apart: an "added" figure smaller than this spread is not a finding.
+  const spreads = rows.map((r) => (Array.isArray(r.roundsCpuUsPerReq) && r.roundsCpuUsPerReq.length > 1 ? Math.max(...r.roundsCpuUsPerReq) - Math.min(...r.roundsCpuUsPerReq) : NaN)).filter(Number.isFinite).sort((a, b) => a - b);
+  if (spreads.length > 0) {
+    p();
+    p(`**Noise in this run:** the rounds of one stack lie ${num(spreads[Math.floor(spreads.length / 2)], 1)} µs/req apart (median over stacks; largest ${num(spreads.at(-1), 1)}).`);
+    p('An added figure within that spread (a negative one included) says nothing on its own; the peer');
+    p('comparisons, tens to hundreds of µs apart, are well outside it.');
+  }
   p();
   p('### Targets (issue #8)');
   p();
