@@ -1,11 +1,11 @@
 // An in-process harness for counting what autom8 adds per request, without sockets or a load
-// generator. Not part of `npm run bench`: use it under callgrind, whose instruction counts repeat
-// exactly on this noisy machine, at two request counts, and divide the difference by the extra
+// generator. Not part of `npm run bench`: use it under callgrind, whose instruction counts hardly
+// depend on how busy this noisy machine is, at two request counts, and divide the difference by the extra
 // requests:
 //
 //   for n in 5000 15000; do
-//     W=5000 N=$n FW=express F=rl,shed valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \
-//       node benchmarks/tools/inproc.mjs full
+//     W=10000 N=$n FW=express F=rl,shed valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \
+//       node --single-threaded benchmarks/tools/inproc.mjs full
 //   done
 //   (grep totals /tmp/cg.15000 − grep totals /tmp/cg.5000) / 10000 = instructions/request
 //
@@ -15,7 +15,9 @@
 // F (autom8 features, comma-separated): otel (a real SDK: BasicTracerProvider + BatchSpanProcessor
 //   + in-memory exporters, AsyncLocalStorage context manager registered globally), rl (rate limit,
 //   memory store), shed, cache (a cached route beside the measured one). Without otel, telemetry is off.
-// Without valgrind it prints CPU µs per request (noisy).
+// --single-threaded keeps V8's compiler and GC threads out of it; runs then agree within about
+// ±5k instructions per request (Express 5 bare is ~398k). Without valgrind it prints CPU µs per
+// request (noisy).
 import http from 'node:http';
 import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
@@ -103,5 +105,6 @@ await run(W);
 const c0 = process.cpuUsage();
 await run(N);
 const c = process.cpuUsage(c0);
+if (process.env.CHECK === '1') console.log('request listeners on the server:', server.listeners('request').length);
 console.log(`${fw} ${mode} ${[...F].join(',')}`.padEnd(30), ((c.user + c.system) / N).toFixed(2), 'µs CPU/request');
 process.exit(0);

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
 import { dispatchedRoute, patchRouteDispatch } from './route-capture.js';
-import { EarlyBegin } from './early-begin.js';
 
 type NextFunction = (err?: unknown) => void;
 type ExpressRequest = IncomingMessage & { originalUrl?: string; app?: unknown };
@@ -45,7 +44,6 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
   const engine = createAutom8(options);
   let routesPatched = false;
   let fronted = false;
-  const early = new EarlyBegin(engine, dispatchedRoute);
 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     if (fronted) {
@@ -53,13 +51,9 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
       return;
     }
     // Until the app has a route to learn Express's Route class from (usually the first request).
-    let ex = early.take(req);
-    if (ex === undefined) {
-      if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
-      ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
-      ex.lateRoute = dispatchedRoute;
-      early.tryInstall(req, middleware);
-    }
+    if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
+    const ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
+    ex.lateRoute = dispatchedRoute;
     decide(engine, ex, res, next, next);
   } as Autom8ExpressMiddleware;
 

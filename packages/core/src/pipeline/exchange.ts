@@ -47,8 +47,6 @@ export class Exchange {
   metricAttributes: Attributes | undefined = undefined;
   /** Per-feature scratch space, indexed by the feature's slot number; allocated on first use. */
   slots: unknown[] | undefined = undefined;
-  /** @internal set by an adapter that picked up an exchange begun before its middleware ran. */
-  claimed = false;
   /** @internal memo of {@link clientAddress}. */
   client: string | undefined = undefined;
   /** @internal memo of the configured-route lookup (null: looked up, none). */
