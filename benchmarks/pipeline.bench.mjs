@@ -4,23 +4,10 @@
 import http from 'node:http';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createRequire } from 'node:module';
 import { createAutom8 } from '@autom8/core';
 import { table, fmt } from './lib/http-bench.mjs';
 import { writeResults } from './lib/results.mjs';
-
-const require = createRequire(import.meta.url);
-
-function otelProviders() {
-  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = require('@opentelemetry/sdk-metrics');
-  const { BasicTracerProvider, InMemorySpanExporter, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-  const spans = new InMemorySpanExporter();
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans, { maxQueueSize: 100000 })] });
-  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 1000 })] });
-  setInterval(() => { spans.reset(); exporter.reset(); }, 500).unref();
-  return { tracerProvider, meterProvider };
-}
+import { startOtelSdk } from './lib/otel-sdk.mjs';
 
 function makePair() {
   const req = new http.IncomingMessage(new Socket());
@@ -74,7 +61,7 @@ const N = 300_000;
 const rows = [baseline(N)];
 rows.push(await run('metrics, telemetry off', { telemetry: { enabled: false } }, N));
 rows.push(await run('metrics + OTel API, no SDK', {}, N));
-rows.push(await run('metrics + OTel SDK (span + histogram)', { telemetry: otelProviders() }, N / 3));
+rows.push(await run('metrics + OTel SDK (span + histogram)', { telemetry: (({ tracerProvider, meterProvider }) => ({ tracerProvider, meterProvider }))(startOtelSdk()) }, N / 3));
 console.log('core pipeline per request (no network, no framework)');
 table(rows);
 writeResults('pipeline', rows.map((r) => ({ section: 'pipeline', pipeline: r.pipeline, nsPerRequest: Number(r['ns/request']) })));
