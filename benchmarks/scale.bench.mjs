@@ -161,9 +161,10 @@ async function engineCase() {
     const ex = engine.begin(req, res, req.url);
     if (engine.admit(ex) !== undefined) refused++;
     ex.setRoute('/users/:id');
+    res.emit('finish');
     res.emit('close');
-    // Pairs are reused: drop the engine's 'close' listener once per lap.
-    if (i % 2000 === 1999) for (const p of pairs) p.res.removeAllListeners('close');
+    // Pairs are reused: drop the engine's listeners once per lap.
+    if (i % 2000 === 1999) for (const p of pairs) p.res.removeAllListeners();
   };
   // Requests from `keys` (cycled), timed as one loop.
   const timed = (engine, keys, count) => {

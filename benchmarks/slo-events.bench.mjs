@@ -34,7 +34,7 @@ const slo = createSloFeature({ objectives: [
   { name: 'users-latency', route: 'GET /users/:id', latency: { percentile: 99, thresholdMs: 300 } },
 ], evaluateEveryMs: 3_600_000 }, engine);
 const slowLog = createSlowLogFeature({ thresholdMs: 1000 }, engine);
-const res = { statusCode: 200, headersSent: true, writableFinished: true, getHeader() {}, setHeader() {}, on() {} };
+const res = { statusCode: 200, headersSent: true, getHeader() {}, setHeader() {}, on() {} };
 const req = { method: 'GET', headers: {} };
 const now0 = Date.now();
 const pool = Array.from({ length: 1024 }, (_, i) => {

@@ -15,6 +15,11 @@
 // F (autom8 features, comma-separated): otel (a real SDK: BasicTracerProvider + BatchSpanProcessor
 //   + in-memory exporters, AsyncLocalStorage context manager registered globally), rl (rate limit,
 //   memory store), shed, cache (a cached route beside the measured one). Without otel, telemetry is off.
+// To see *which* property accesses miss V8's inline caches (on Express's per-request hidden classes
+// each miss costs ~3k instructions), log them at two request counts and compare the per-request
+// counts by code position: `node --single-threaded --log-ic --logfile=ic.log
+// --no-logfile-per-isolate benchmarks/tools/inproc.mjs full` (LoadIC/StoreIC lines; the pc maps to
+// a function through the log's code-creation lines).
 // --single-threaded keeps V8's compiler and GC threads out of it; runs then agree within about
 // ±5k instructions per request (Express 5 bare is ~398k). Without valgrind it prints CPU µs per
 // request (noisy).
@@ -93,7 +98,10 @@ async function run(n) {
     if (batch.length === 100 || i === n - 1) {
       if (async) await new Promise((resolve) => setImmediate(resolve));
       if (process.env.CHECK === '1') console.log(batch[0].statusCode, batch[0].getHeaderNames().join(' '), batch[0].writableEnded);
-      for (const res of batch) res.emit('close');
+      for (const res of batch) {
+        res.emit('finish');
+        res.emit('close');
+      }
       batch.length = 0;
     }
   }

@@ -2,6 +2,7 @@
 // and 2), over real HTTP on loopback.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { ADAPTERS, buildApp, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
 
@@ -73,6 +74,22 @@ for (const adapter of ADAPTERS) {
       const etag = (await metrics()).routes['GET /etag'];
       assert.equal(etag.total.status['3xx'], 1);
       assert.equal(etag.total.status['2xx'], 1);
+    });
+
+    test('a client that leaves before the answer is counted as 499 under its route; answered ones keep their status', async () => {
+      const before = (await metrics()).routes['GET /slow'].total;
+      // /slow answers after 50 ms: leave after 15, once the router has dispatched it.
+      await new Promise<void>((resolve) => {
+        const req = http.get(base + '/slow');
+        req.on('error', () => resolve());
+        setTimeout(() => req.destroy(), 15);
+      });
+      await new Promise((r) => setTimeout(r, 100)); // the handler's late answer goes nowhere
+      assert.equal((await get('/slow')).status, 200);
+      const after = (await metrics()).routes['GET /slow'].total;
+      assert.equal(after.status['4xx'] - before.status['4xx'], 1, `the abandoned request, as 499: ${JSON.stringify({ before, after })}`);
+      assert.equal(after.status['2xx'] - before.status['2xx'], 1, 'the answered one');
+      assert.equal(after.count - before.count, 2);
     });
 
     test('10,000 distinct random URLs leave the number of series unchanged', async () => {

@@ -19,6 +19,7 @@ async function oneRequest(engine: Autom8, url: string): Promise<void> {
   await engine.admit(ex);
   ex.setRoute('/users/:id');
   res.statusCode = 200;
+  res.emit('finish');
   res.emit('close');
 }
 

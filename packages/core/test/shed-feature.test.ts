@@ -12,13 +12,12 @@ function request(engine: Autom8, path: string, headers: Record<string, string> =
   const res = Object.assign(new EventEmitter(), {
     statusCode: 200,
     headersSent: false,
-    writableFinished: true,
     getHeader: () => undefined,
     setHeader: () => undefined,
   }) as unknown as ResponseView & EventEmitter;
   const ex = engine.begin({ method, headers, socket: { remoteAddress: '127.0.0.1' } }, res, path);
   const decision = engine.admit(ex);
-  return { ex, decision, end: () => res.emit('close') };
+  return { ex, decision, end: () => res.emit('finish') && res.emit('close') };
 }
 
 /** The engine's shed feature (the engine keeps its features private; tests may look). */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
 import { dispatchedRoute, patchRouteDispatch } from './route-capture.js';
+import { EarlyBegin } from './early-begin.js';
 
 type NextFunction = (err?: unknown) => void;
 type ExpressRequest = IncomingMessage & { originalUrl?: string; app?: unknown };
@@ -42,18 +43,24 @@ export interface Autom8ExpressMiddleware {
  */
 export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware {
   const engine = createAutom8(options);
+  engine.uncachedResponseReads = true;
   let routesPatched = false;
   let fronted = false;
+  const early = new EarlyBegin(engine, dispatchedRoute);
 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     if (fronted) {
       next();
       return;
     }
-    // Until the app has a route to learn Express's Route class from (usually the first request).
-    if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
-    const ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
-    ex.lateRoute = dispatchedRoute;
+    let ex = early.take(req);
+    if (ex === undefined) {
+      // Until the app has a route to learn Express's Route class from (usually the first request).
+      if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
+      ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
+      ex.lateRoute = dispatchedRoute;
+      early.tryInstall(req, middleware);
+    }
     decide(engine, ex, res, next, next);
   } as Autom8ExpressMiddleware;
 

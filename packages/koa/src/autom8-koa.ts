@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAutom8, isPromise, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
+import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
 
 /** The part of Koa's context this adapter uses (Koa 2 and 3 alike). */
 interface KoaContext {
@@ -41,6 +41,10 @@ export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
 
   const middleware = async function autom8(ctx: KoaContext, next: Next): Promise<void> {
     const ex = engine.begin(ctx.req, ctx.res, ctx.originalUrl);
+    // A client that leaves mid-request ends the exchange before `next()` settles: the end then asks.
+    ex.context = ctx;
+    ex.lateRoute = matchedRoute;
+    ex.defaultStatus = 404;
     let decision = engine.admit(ex);
     if (isPromise(decision)) decision = await decision;
     if (decision !== undefined) {
@@ -57,6 +61,11 @@ export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
   Object.defineProperty(middleware, 'close', { value: () => engine.close() });
   return middleware;
+}
+
+function matchedRoute(ex: Exchange): string | undefined {
+  const route = (ex.context as KoaContext)._matchedRoute;
+  return typeof route === 'string' ? route : undefined;
 }
 
 function send(ctx: KoaContext, reply: Reply): void {

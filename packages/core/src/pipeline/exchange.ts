@@ -18,6 +18,13 @@ export class Exchange {
    * when the response ended, if no route was reported earlier.
    */
   lateRoute: ((ex: Exchange) => string | undefined) | undefined = undefined;
+  /** The adapter's own per-request object (Koa's `ctx`), for its `lateRoute`. */
+  context: unknown = undefined;
+  /**
+   * The status a response has before the app sets one: node's 200, Koa's 404. A client that leaves
+   * before the response finished while it still has this status is counted as 499.
+   */
+  defaultStatus = 200;
   /** `http` or `https` (read once, at request start, when telemetry needs it). */
   scheme = 'http';
   /** True when the exempt rule covers this request: never limited, shed or cached. */
@@ -26,6 +33,8 @@ export class Exchange {
   readonly startTime: number;
   /** Clock time (ms) when the response ended; 0 until then. */
   endTime = 0;
+  /** True once the response was completely sent ('finish'); still false at the end: the client left first. */
+  finished = false;
   /** Final status once the response ended (499 when the client left before any status); 0 until then. */
   status = 0;
   /**

@@ -136,7 +136,7 @@ export class ShedFeature implements Feature {
     const held = ex.slots?.[SLOT];
     if (held === undefined) return;
     ex.slots![SLOT] = undefined;
-    const dropped = !ex.res.writableFinished || ex.res.statusCode >= 500;
+    const dropped = !ex.finished || ex.status >= 500;
     if (held instanceof Partition) {
       held.limiter.release(held, ex.startTime, ex.endTime, dropped);
     } else if (held instanceof Ticket) {

@@ -1,0 +1,138 @@
+// Early begin (packages/express/src/early-begin.ts): after the first request, autom8 begins each
+// exchange from the server's 'request' event, ahead of Express, when — and only when — that changes
+// nothing the app could see. Real Express 4 and 5 apps on loopback.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http, { type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { autom8Express } from '@autom8/express';
+import { close, listen } from '../../../test/support/http';
+
+const require = createRequire(__filename);
+const EXPRESS = { 'Express 5': require('express'), 'Express 4': require('express4') } as const;
+
+async function get(base: string, path: string, n = 1): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(base + path);
+    await res.arrayBuffer();
+    statuses.push(res.status);
+  }
+  return statuses;
+}
+
+async function routeCount(base: string, key: string): Promise<number | undefined> {
+  const m: any = await (await fetch(`${base}/api/v1/metrics`)).json();
+  return m.routes[key]?.total?.count;
+}
+
+for (const [name, express] of Object.entries(EXPRESS)) {
+  describe(`early begin on ${name}`, () => {
+    test('autom8 first on the app: installs on the server after the first request; every request counted once', async () => {
+      const app = express();
+      const mw = autom8Express();
+      app.use(mw);
+      app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
+      const server: Server = http.createServer(app);
+      const base = await listen(server);
+      try {
+        assert.equal(server.listeners('request').length, 1);
+        assert.deepEqual(await get(base, '/users/1'), [200]);
+        assert.equal(server.listeners('request').length, 2, 'a listener ahead of the app');
+        assert.equal(server.listeners('request')[1], app);
+        assert.deepEqual(await get(base, '/users/2', 24), Array(24).fill(200));
+        await get(base, '/nope', 3);
+        assert.equal(await routeCount(base, 'GET /users/:id'), 25);
+        assert.equal(await routeCount(base, 'GET unmatched'), 3);
+        assert.equal(mw.engine.inFlight, 0);
+      } finally {
+        await close(server);
+        await mw.close();
+      }
+    });
+
+    test('another middleware first: not installed, and what it answers stays out of the figures', async () => {
+      const app = express();
+      const mw = autom8Express();
+      app.use((req: any, res: any, next: any) => (req.path === '/static' ? res.send('file') : next()));
+      app.use(mw);
+      app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
+      const server = http.createServer(app);
+      const base = await listen(server);
+      try {
+        await get(base, '/users/1', 5);
+        await get(base, '/static', 5);
+        assert.equal(server.listeners('request').length, 1);
+        const m: any = await (await fetch(`${base}/api/v1/metrics`)).json();
+        assert.equal(m.routes['GET /users/:id'].total.count, 5);
+        assert.equal(m.routes['GET unmatched'], undefined, 'requests answered before autom8 are not recorded');
+      } finally {
+        await close(server);
+        await mw.close();
+      }
+    });
+
+    test('autom8 in a sub-app or under a mount path: not installed, routes keep their prefix', async () => {
+      const parent = express();
+      const sub = express();
+      const subMw = autom8Express();
+      sub.use(subMw);
+      sub.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
+      parent.use('/v1', sub);
+      const pathMw = autom8Express();
+      parent.use('/v2', pathMw);
+      parent.get('/v2/items/:id', (req: any, res: any) => res.json({ id: req.params.id }));
+      const server = http.createServer(parent);
+      const base = await listen(server);
+      try {
+        await get(base, '/v1/users/1', 4);
+        await get(base, '/v2/items/1', 4);
+        assert.equal(server.listeners('request').length, 1);
+        assert.equal(subMw.engine.snapshot().routes['GET /v1/users/:id']?.total.count, 4);
+        assert.equal(pathMw.engine.snapshot().routes['GET /v2/items/:id']?.total.count, 4);
+      } finally {
+        await close(server);
+        await subMw.close();
+        await pathMw.close();
+      }
+    });
+
+    test('a server whose listener wraps the app: not installed, still counted', async () => {
+      const app = express();
+      const mw = autom8Express();
+      app.use(mw);
+      app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
+      const server = http.createServer((req, res) => app(req, res));
+      const base = await listen(server);
+      try {
+        await get(base, '/users/1', 6);
+        assert.equal(server.listeners('request').length, 1);
+        assert.equal(await routeCount(base, 'GET /users/:id'), 6);
+      } finally {
+        await close(server);
+        await mw.close();
+      }
+    });
+
+    test('two autom8 instances on one app each count every request once', async () => {
+      const app = express();
+      const first = autom8Express();
+      const second = autom8Express({ monitoring: { prefix: '/second' } });
+      app.use(first);
+      app.use(second);
+      app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
+      const server = http.createServer(app);
+      const base = await listen(server);
+      try {
+        await get(base, '/users/1', 10);
+        assert.equal(server.listeners('request').length, 2, 'only the first instance installs');
+        assert.equal(first.engine.snapshot().routes['GET /users/:id']?.total.count, 10);
+        assert.equal(second.engine.snapshot().routes['GET /users/:id']?.total.count, 10);
+      } finally {
+        await close(server);
+        await first.close();
+        await second.close();
+      }
+    });
+  });
+}
