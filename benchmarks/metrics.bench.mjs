@@ -34,7 +34,7 @@ table([
 const server = new URL('./servers/app.mjs', import.meta.url);
 // These machines are noisy: each variant is measured in ROUNDS interleaved rounds (bare, autom8,
 // bare, autom8, …) and the median round is reported, so a burst of noise hits one round, not a row.
-const ROUNDS = quick ? 1 : 3;
+const ROUNDS = quick ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
 const opts = { path: '/users/42', connections: 32, duration: quick ? 2 : 3, warmup: 1 };
 const frameworks = quick ? ['express', 'koa'] : ['node', 'express', 'express4', 'koa', 'koa2'];
 const LABELS = {
