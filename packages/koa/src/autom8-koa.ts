@@ -39,28 +39,43 @@ export interface Autom8KoaMiddleware {
 export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
   const engine = createAutom8(options);
 
-  const middleware = async function autom8(ctx: KoaContext, next: Next): Promise<void> {
+  // Not an async function: on the usual path it returns the app's own promise, without a promise,
+  // an await and a `finally` of its own on every request.
+  const middleware = function autom8(ctx: KoaContext, next: Next): Promise<void> {
     const ex = engine.begin(ctx.req, ctx.res, ctx.originalUrl);
-    // A client that leaves mid-request ends the exchange before `next()` settles: the end then asks.
+    // The route is read at the end (also when the client leaves before `next()` settles).
     ex.context = ctx;
     ex.lateRoute = matchedRoute;
     ex.defaultStatus = 404;
-    let decision = engine.admit(ex);
-    if (isPromise(decision)) decision = await decision;
-    if (decision !== undefined) {
-      send(ctx, decision);
-      return;
-    }
+    let decision: Reply | undefined | Promise<Reply | undefined>;
     try {
-      await engine.run(ex, next);
-    } finally {
-      const route = ctx._matchedRoute;
-      if (typeof route === 'string') ex.setRoute(route);
+      decision = engine.admit(ex);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if (decision === undefined) return proceed(engine, ex, next);
+    if (isPromise(decision)) return decision.then((reply) => (reply === undefined ? proceed(engine, ex, next) : send(ctx, reply)));
+    send(ctx, decision);
+    return Promise.resolve();
   } as Autom8KoaMiddleware;
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
   Object.defineProperty(middleware, 'close', { value: () => engine.close() });
   return middleware;
+}
+
+function proceed(engine: Autom8, ex: Exchange, next: Next): Promise<void> {
+  const done = engine.run(ex, next) as Promise<void>;
+  // An outer OTel http instrumentation owns the span and ends it on 'finish', before autom8's end:
+  // give it the route as soon as the router has run.
+  if (ex.span === undefined || ex.ownsSpan) return done;
+  const announce = () => {
+    const route = matchedRoute(ex);
+    if (route !== undefined) ex.setRoute(route);
+  };
+  return done.then(announce, (err: unknown) => {
+    announce();
+    throw err;
+  });
 }
 
 function matchedRoute(ex: Exchange): string | undefined {
