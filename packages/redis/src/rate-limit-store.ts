@@ -46,7 +46,7 @@ export interface RedisRateLimitStoreOptions {
    * queueing requests.
    */
   client: Redis | Cluster;
-  /** Key prefix. Default `'autom8:rl:'`. Keys are `<prefix>{<policy>:<client key>}`. */
+  /** Key prefix. Default `'autom8:rl:'`. Keys are `<prefix>{<policy>:<client key>}:<algorithm>`. */
   prefix?: string;
   outage?: RedisOutageOptions;
   /** Where outage warnings go. Default: JSON lines on the console. */
@@ -137,9 +137,14 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.scripts = scripts;
   }
 
-  /** The Redis key of a client key under a policy: hash-tagged, so one slot holds it. */
+  /**
+   * The Redis key of a client key under a policy: hash-tagged, so one slot holds it. The algorithm
+   * is part of the key (outside the tag, so it does not move the slot): each algorithm keeps state
+   * of its own type and fields, and a policy whose algorithm changes starts afresh instead of
+   * reading the old state (or failing with WRONGTYPE until it expires).
+   */
   keyOf(key: string, policy: LimitPolicy): string {
-    return `${this.prefix}{${policy.name}:${key}}`;
+    return `${this.prefix}{${policy.name}:${key}}:${policy.algorithm}`;
   }
 
   async consume(key: string, policy: LimitPolicy, cost: number): Promise<ConsumeResult> {

@@ -101,7 +101,7 @@ function get(base: string, client: string): Promise<Sample> {
   });
 }
 
-/** A client key of `pair` whose rate-limit key (`autom8:rl:{<policy>:h:<key>}`) falls in one of `ranges`. */
+/** A client key of `pair` whose rate-limit key (`autom8:rl:{<policy>:h:<key>}:<algorithm>`) falls in one of `ranges`. */
 async function keyIn(pair: [Instance, Instance], stem: string, ranges: [number, number][]): Promise<{ key: string; slot: number }> {
   for (let i = 0; ; i++) {
     const key = `${stem}-${i}`;

@@ -171,12 +171,31 @@ describe('RedisRateLimitStore', () => {
     const store = new RedisRateLimitStore({ client: c, logger: quiet, outage: roomy, prefix: 'test:rl:' });
     const p = policy('fixed-window', { name: 'tagged' });
     assert.equal((await store.consume('alice', p, 1)).allowed, true);
-    assert.deepEqual(await c.keys('test:rl:*'), ['test:rl:{tagged:alice}']);
+    assert.deepEqual(await c.keys('test:rl:*'), ['test:rl:{tagged:alice}:fixed-window']);
     await c.script('FLUSH');
     const r = await store.consume('alice', p, 1);
     assert.equal(r.allowed, true);
     assert.equal(r.remaining, 1, 'state survived, script reloaded');
     assert.equal(store.guard.failures, 0);
+  });
+
+  test('a policy whose algorithm changes starts afresh under its new algorithm (no WRONGTYPE)', async () => {
+    const store = new RedisRateLimitStore({ client: c, logger: quiet, outage: roomy, prefix: 'switch:rl:' });
+    // sliding-log keeps a sorted set, the others a hash: one key for both would answer WRONGTYPE.
+    const log = policy('sliding-log', { name: 'switching' });
+    for (let i = 0; i < 3; i++) assert.equal((await store.consume('bob', log, 1)).allowed, true);
+    assert.equal((await store.consume('bob', log, 1)).allowed, false);
+    for (const algorithm of ['token-bucket', 'gcra', 'sliding-window'] as const) {
+      const r = await store.consume('bob', policy(algorithm, { name: 'switching' }), 1);
+      assert.equal(r.allowed, true, `${algorithm}: ${JSON.stringify(r)}`);
+      assert.equal(r.remaining, 2, algorithm);
+    }
+    assert.equal(store.guard.failures, 0, 'no Redis error on the way');
+    const keys = (await c.keys('switch:rl:*')).sort();
+    assert.deepEqual(keys, ['switch:rl:{switching:bob}:gcra', 'switch:rl:{switching:bob}:sliding-log', 'switch:rl:{switching:bob}:sliding-window', 'switch:rl:{switching:bob}:token-bucket']);
+    // The algorithm sits outside the hash tag, so Cluster puts every algorithm's key in one slot
+    // (cluster-stores.test.ts checks the slots on a real cluster).
+    assert.deepEqual(new Set(keys.map((k) => k.slice(k.indexOf('{'), k.indexOf('}') + 1))), new Set(['{switching:bob}']));
   });
 
   test('invalid options throw naming the option', () => {
@@ -192,7 +211,7 @@ describe('RedisRateLimitStore', () => {
     const a = await app('express', { rateLimit: rateLimit(c) });
     const b = await app('koa', { rateLimit: rateLimit(c2) });
     try {
-      await c.del('autom8:rl:{shared:127.0.0.1}', 'autom8:rl:{shared:::ffff:127.0.0.1}');
+      await c.del('autom8:rl:{shared:127.0.0.1}:gcra', 'autom8:rl:{shared:::ffff:127.0.0.1}:gcra');
       const [sa, sb] = await Promise.all([burst(a.base, 500, 50), burst(b.base, 500, 50)]);
       const ok = [...sa, ...sb].filter((s) => s === 200).length;
       const limited = [...sa, ...sb].filter((s) => s === 429).length;
