@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { ManualClock, responseCacheOf, subscribe, type Autom8, type Autom8Event, type CacheRecord } from '@autom8/core';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
@@ -100,6 +101,9 @@ describe('two app instances share entries through Redis', () => {
   let c2: Redis;
   const clock = new ManualClock(Date.now());
   let calls = 0;
+  // Instance a's OTel meter: the shared tier's outage transitions are counted there.
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
   let a: { server: Server; engine: Autom8; base: string };
   let b: { server: Server; engine: Autom8; base: string };
 
@@ -115,7 +119,7 @@ describe('two app instances share entries through Redis', () => {
     });
     const express = require('express');
     const ea = express();
-    const mwa = autom8Express({ logger: quiet, clock, name: 'a', cache: cacheOptions(c1) });
+    const mwa = autom8Express({ logger: quiet, clock, name: 'a', cache: cacheOptions(c1), telemetry: { meterProvider } });
     ea.use(mwa);
     ea.get('/products/:id', (req: any, res: any) => {
       calls++;
@@ -193,7 +197,7 @@ describe('two app instances share entries through Redis', () => {
     assert.equal(again.headers.get('x-cache'), 'MISS');
   });
 
-  test('a Redis outage degrades to the local tier: requests keep working, with an event', async () => {
+  test('a Redis outage degrades to the local tier: requests keep working, with an event and an OTel count', async () => {
     const events: Autom8Event[] = [];
     const stop = subscribe(['store.degraded', 'store.recovered'], (e) => events.push(e));
     try {
@@ -215,6 +219,10 @@ describe('two app instances share entries through Redis', () => {
       const r3 = await fetch(`${a.base}/products/4`);
       assert.equal(r3.status, 200);
       assert.ok(events.some((e) => e.type === 'store.recovered'));
+      const { resourceMetrics } = await reader.collect();
+      const m = resourceMetrics.scopeMetrics.flatMap((x) => x.metrics).find((x) => x.descriptor.name === 'autom8.store.transitions') as SumMetricData | undefined;
+      const points = (m?.dataPoints ?? []).map((p) => `${p.attributes['autom8.store']} ${p.attributes['autom8.store.state']} ${p.attributes['autom8.store.policy']}=${p.value}`).sort();
+      assert.deepEqual(points, ['cache:redis degraded fallback=1', 'cache:redis recovered fallback=1']);
     } finally {
       stop();
     }

@@ -103,6 +103,7 @@ export class ResponseCache implements Feature {
   private readonly guard: OutageGuard | undefined;
   private readonly Policy: typeof CachePolicy;
   private counter: Counter | undefined;
+  private transitions: Counter | undefined;
   private readonly routeAttributes = new Map<string, Attributes[]>();
   /** Bumped by every invalidation; a response begun before one is not stored. */
   generation = 0;
@@ -143,6 +144,7 @@ export class ResponseCache implements Feature {
         ...options.storeOutage,
         clock,
         logger: engine.options.logger,
+        onTransition: (state) => this.countTransition(state),
       });
       // Other instances' invalidations reach this local tier through the store's broadcast.
       if (typeof options.store.onInvalidation === 'function') {
@@ -456,6 +458,20 @@ export class ResponseCache implements Feature {
       }
     }
     this.count(ex, outcome);
+  }
+
+  /**
+   * OTel counter `autom8.store.transitions` for the shared tier, with the same name and attributes
+   * as the Redis rate-limit store's, so one query (and alert) covers both.
+   */
+  private countTransition(state: 'degraded' | 'recovered'): void {
+    const telemetry = this.engine.telemetry;
+    if (telemetry === undefined || this.guard === undefined) return;
+    this.transitions ??= telemetry.getMeter().createCounter('autom8.store.transitions', {
+      description: 'Store outage-state transitions (degraded, recovered).',
+      unit: '{transition}',
+    });
+    this.transitions.add(1, { 'autom8.store': this.guard.options.name, 'autom8.store.state': state, 'autom8.store.policy': this.guard.options.policy });
   }
 
   /** OTel counter `autom8.cache.requests` by outcome and route. */

@@ -22,6 +22,8 @@ export interface OutageGuardOptions {
   recoverAfterSuccesses: number;
   clock: Clock;
   logger: Logger;
+  /** Called on each change of state, after the log line and the event (e.g. to count it in OTel). */
+  onTransition?: (state: 'degraded' | 'recovered') => void;
 }
 
 /** Returned by {@link OutageGuard.run} when the call failed, timed out, or was not tried. */
@@ -98,6 +100,7 @@ export class OutageGuard {
     const { name, policy } = this.options;
     this.options.logger.warn({ store: name, policy, reason }, `autom8: store ${name} unavailable (${reason}); applying policy ${policy}`);
     publish('store.degraded', name, { store: name, policy, reason });
+    this.options.onTransition?.('degraded');
   }
 
   private succeed(): void {
@@ -109,6 +112,7 @@ export class OutageGuard {
     const { name } = this.options;
     this.options.logger.warn({ store: name, downForMs }, `autom8: store ${name} recovered after ${downForMs} ms`);
     publish('store.recovered', name, { store: name, downForMs });
+    this.options.onTransition?.('recovered');
   }
 
   /** Counters for `/metrics` JSON. */
