@@ -78,7 +78,6 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly scripts: Record<RateLimitAlgorithm, ScriptFn>;
   private readonly meterProvider: MeterProvider | undefined;
   private transitions: Counter | undefined;
-  private wasDegraded = false;
 
   constructor(options: RedisRateLimitStoreOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object { client, ... }', options);
@@ -115,6 +114,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       recoverAfterSuccesses: num('recoverAfterSuccesses', 3, true),
       clock,
       logger,
+      onTransition: (state) => this.countTransition(state),
     });
     this.fallback = new MemoryRateLimitStore({ maxKeys: num('maxKeys', 100_000, true), clock }, 'outage');
     this.meterProvider = options.meterProvider;
@@ -149,7 +149,6 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   async consume(key: string, policy: LimitPolicy, cost: number): Promise<ConsumeResult> {
     const reply = await this.guard.run(() => this.call(key, policy, cost));
-    if (this.guard.degraded !== this.wasDegraded) this.transition();
     if (reply !== STORE_UNAVAILABLE) return toResult(reply);
     switch (this.policy) {
       case 'fail-open':
@@ -189,12 +188,11 @@ export class RedisRateLimitStore implements RateLimitStore {
     return p;
   }
 
-  private transition(): void {
-    this.wasDegraded = this.guard.degraded;
+  private countTransition(state: 'degraded' | 'recovered'): void {
     this.transitions ??= (this.meterProvider ?? metrics.getMeterProvider())
       .getMeter('@autom8/redis', VERSION)
       .createCounter('autom8.store.transitions', { description: 'Store outage-state transitions (degraded, recovered).', unit: '{transition}' });
-    this.transitions.add(1, { 'autom8.store': 'ratelimit:redis', 'autom8.store.state': this.wasDegraded ? 'degraded' : 'recovered', 'autom8.store.policy': this.policy });
+    this.transitions.add(1, { 'autom8.store': 'ratelimit:redis', 'autom8.store.state': state, 'autom8.store.policy': this.policy });
   }
 }
 
