@@ -231,6 +231,10 @@ describe('Prometheus scraping the examples (OTEL_METRICS_EXPORTER=prometheus)', 
       const { sent } = apps.get(name)!;
       const shed = await byLabels(prom, `autom8_shed_requests_total{${sel}}`, ['autom8_shed_reason']);
       assert.deepEqual(shed, { concurrency: sent.count('/slow', 503) });
+      assert.ok(sent.count('/slow', 503) > 0, 'the scenario sheds some /slow requests');
+      // Per route, as docs/load-shedding.md says: the duration histogram's 503s by http_route.
+      const byRoute = await byLabels(prom, `http_server_request_duration_count{${sel}, http_response_status_code="503"}`, ['http_route']);
+      assert.deepEqual(byRoute, { '/slow': sent.count('/slow', 503) });
       const [limit] = await query(prom, `autom8_shed_concurrency_limit{${sel}, autom8_shed_route="GET /slow"}`);
       assert.equal(limit?.value, SHED_CONCURRENCY);
     });
