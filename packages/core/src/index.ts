@@ -41,7 +41,8 @@ export type { NormalizedMethod } from './routing/http-method.js';
 export { publish, subscribe, channelOf, ALL_TYPES } from './events/events.js';
 export type { Autom8Event, Autom8EventMap, Autom8EventType } from './events/events.js';
 export { OutageGuard, STORE_UNAVAILABLE } from './store/outage-guard.js';
-export type { OutagePolicy, OutageGuardOptions } from './store/outage-guard.js';
+export type { OutagePolicy, OutageGuardOptions, StoreState } from './store/outage-guard.js';
+export { countStoreTransitions } from './store/store-transitions.js';
 export { isPromise } from './store/contracts.js';
 export type {
   MaybePromise,

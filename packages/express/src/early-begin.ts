@@ -22,7 +22,7 @@ interface MountedRequest {
  *
  * Why: Express swaps the prototype of every request and response, and V8 then gives each of them
  * a hidden class of its own, so every property access on them afterwards misses V8's caches (about
- * 2k instructions each under callgrind). Read before Express touches them, the same objects still
+ * 3k instructions each under callgrind). Read before Express touches them, the same objects still
  * share node's shapes, and the response's 'close' listener is added while that is cheap too.
  *
  * The hand-off touches no property of `req`: node emits 'request' and Express runs up to its first
@@ -82,7 +82,6 @@ export class EarlyBegin {
       this.pending = ex;
     } catch (err) {
       // Never let our listener break the server: the middleware begins the exchange instead.
-      this.pending = undefined;
       this.engine.options.logger.error({ err: String(err) }, 'autom8: early begin failed');
     }
   }

@@ -38,6 +38,8 @@ export interface Autom8KoaMiddleware {
  */
 export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
   const engine = createAutom8(options);
+  // Koa answers 404 until the app sets a status.
+  engine.defaultResponseStatus = 404;
 
   // Not an async function: on the usual path it returns the app's own promise, without a promise,
   // an await and a `finally` of its own on every request.
@@ -46,7 +48,6 @@ export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
     // The route is read at the end (also when the client leaves before `next()` settles).
     ex.context = ctx;
     ex.lateRoute = matchedRoute;
-    ex.defaultStatus = 404;
     let decision: Reply | undefined | Promise<Reply | undefined>;
     try {
       decision = engine.admit(ex);

@@ -1,6 +1,7 @@
-import { metrics, type Counter, type MeterProvider } from '@opentelemetry/api';
+import { metrics, type MeterProvider } from '@opentelemetry/api';
 import {
   consoleLogger,
+  countStoreTransitions,
   dividePolicy,
   InvalidOptionError,
   MemoryRateLimitStore,
@@ -77,7 +78,6 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly divided = new Map<LimitPolicy, LimitPolicy>();
   private readonly scripts: Record<RateLimitAlgorithm, ScriptFn>;
   private readonly meterProvider: MeterProvider | undefined;
-  private transitions: Counter | undefined;
 
   constructor(options: RedisRateLimitStoreOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object { client, ... }', options);
@@ -114,7 +114,8 @@ export class RedisRateLimitStore implements RateLimitStore {
       recoverAfterSuccesses: num('recoverAfterSuccesses', 3, true),
       clock,
       logger,
-      onTransition: (state) => this.countTransition(state),
+      // Asked at the first transition: `meterProvider` is set below.
+      onTransition: countStoreTransitions(() => (this.meterProvider ?? metrics.getMeterProvider()).getMeter('@autom8/redis', VERSION), 'ratelimit:redis', this.policy),
     });
     this.fallback = new MemoryRateLimitStore({ maxKeys: num('maxKeys', 100_000, true), clock }, 'outage');
     this.meterProvider = options.meterProvider;
@@ -188,12 +189,6 @@ export class RedisRateLimitStore implements RateLimitStore {
     return p;
   }
 
-  private countTransition(state: 'degraded' | 'recovered'): void {
-    this.transitions ??= (this.meterProvider ?? metrics.getMeterProvider())
-      .getMeter('@autom8/redis', VERSION)
-      .createCounter('autom8.store.transitions', { description: 'Store outage-state transitions (degraded, recovered).', unit: '{transition}' });
-    this.transitions.add(1, { 'autom8.store': 'ratelimit:redis', 'autom8.store.state': state, 'autom8.store.policy': this.policy });
-  }
 }
 
 function toResult(r: number[]): ConsumeResult {

@@ -9,6 +9,7 @@ import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
 import { isPromise, type CacheStore } from '../store/contracts.js';
 import { OutageGuard, STORE_UNAVAILABLE } from '../store/outage-guard.js';
+import { countStoreTransitions } from '../store/store-transitions.js';
 import type { Clock } from '../util/clock.js';
 import { publish } from '../events/events.js';
 import { ResponseCapture, type CaptureOwner } from './response-capture.js';
@@ -103,7 +104,6 @@ export class ResponseCache implements Feature {
   private readonly guard: OutageGuard | undefined;
   private readonly Policy: typeof CachePolicy;
   private counter: Counter | undefined;
-  private transitions: Counter | undefined;
   private readonly routeAttributes = new Map<string, Attributes[]>();
   /** Bumped by every invalidation; a response begun before one is not stored. */
   generation = 0;
@@ -139,12 +139,13 @@ export class ResponseCache implements Feature {
     }
     this.store = options.store;
     if (options.store !== undefined) {
+      const name = `cache:${options.store.kind}`;
       this.guard = new OutageGuard({
-        name: `cache:${options.store.kind}`,
+        name,
         ...options.storeOutage,
         clock,
         logger: engine.options.logger,
-        onTransition: (state) => this.countTransition(state),
+        onTransition: countStoreTransitions(() => engine.telemetry?.getMeter(), name, options.storeOutage.policy),
       });
       // Other instances' invalidations reach this local tier through the store's broadcast.
       if (typeof options.store.onInvalidation === 'function') {
@@ -458,20 +459,6 @@ export class ResponseCache implements Feature {
       }
     }
     this.count(ex, outcome);
-  }
-
-  /**
-   * OTel counter `autom8.store.transitions` for the shared tier, with the same name and attributes
-   * as the Redis rate-limit store's, so one query (and alert) covers both.
-   */
-  private countTransition(state: 'degraded' | 'recovered'): void {
-    const telemetry = this.engine.telemetry;
-    if (telemetry === undefined || this.guard === undefined) return;
-    this.transitions ??= telemetry.getMeter().createCounter('autom8.store.transitions', {
-      description: 'Store outage-state transitions (degraded, recovered).',
-      unit: '{transition}',
-    });
-    this.transitions.add(1, { 'autom8.store': this.guard.options.name, 'autom8.store.state': state, 'autom8.store.policy': this.guard.options.policy });
   }
 
   /** OTel counter `autom8.cache.requests` by outcome and route. */

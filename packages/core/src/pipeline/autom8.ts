@@ -51,6 +51,12 @@ export class Autom8 {
    * plain read there costs next to nothing.
    */
   uncachedResponseReads = false;
+  /**
+   * The status a response has before the app sets one: node's 200, or what the adapter's framework
+   * sets (Koa: 404). A client that leaves before the response finished while it still has this
+   * status is counted as 499.
+   */
+  defaultResponseStatus = 200;
   private closed = false;
 
   constructor(input?: Autom8Options) {
@@ -182,7 +188,7 @@ export class Autom8 {
     const code = this.uncachedResponseReads ? (Reflect.get(res, 'statusCode') as number) : res.statusCode;
     // A response the client abandoned before it finished keeps the status the app had set; if the
     // app never set one it counts as 499 (client closed request, as nginx does).
-    const status = (ex.status = ex.finished || code !== ex.defaultStatus ? code : 499);
+    const status = (ex.status = ex.finished || code !== this.defaultResponseStatus ? code : 499);
     if (ex.route === undefined && ex.lateRoute !== undefined) {
       const late = ex.lateRoute(ex);
       if (late !== undefined) ex.route = late;

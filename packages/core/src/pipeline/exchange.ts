@@ -20,11 +20,6 @@ export class Exchange {
   lateRoute: ((ex: Exchange) => string | undefined) | undefined = undefined;
   /** The adapter's own per-request object (Koa's `ctx`), for its `lateRoute`. */
   context: unknown = undefined;
-  /**
-   * The status a response has before the app sets one: node's 200, Koa's 404. A client that leaves
-   * before the response finished while it still has this status is counted as 499.
-   */
-  defaultStatus = 200;
   /** `http` or `https` (read once, at request start, when telemetry needs it). */
   scheme = 'http';
   /** True when the exempt rule covers this request: never limited, shed or cached. */

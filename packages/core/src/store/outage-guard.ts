@@ -10,6 +10,9 @@ import type { Logger } from '../util/logger.js';
  */
 export type OutagePolicy = 'fail-open' | 'fail-closed' | 'fallback';
 
+/** The state a store's guard moves to. */
+export type StoreState = 'degraded' | 'recovered';
+
 export interface OutageGuardOptions {
   /** Name in logs and events, e.g. `ratelimit:redis`. */
   name: string;
@@ -23,7 +26,7 @@ export interface OutageGuardOptions {
   clock: Clock;
   logger: Logger;
   /** Called on each change of state, after the log line and the event (e.g. to count it in OTel). */
-  onTransition?: (state: 'degraded' | 'recovered') => void;
+  onTransition?: (state: StoreState) => void;
 }
 
 /** Returned by {@link OutageGuard.run} when the call failed, timed out, or was not tried. */
