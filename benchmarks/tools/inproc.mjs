@@ -11,10 +11,11 @@
 //
 // argv[2] MODE: none | noop (a pass-through middleware) | full (app.use(autom8…)) |
 //               front (Express: mw.front(app))
-// FW: express (5, default) | express4 | koa (3) | koa2
+// FW: express (5, default) | express4 | koa (3) | koa2 | node (node:http; mode none or front)
 // F (autom8 features, comma-separated): otel (a real SDK: BasicTracerProvider + BatchSpanProcessor
 //   + in-memory exporters, AsyncLocalStorage context manager registered globally), rl (rate limit,
-//   memory store), shed, cache (a cached route beside the measured one). Without otel, telemetry is off.
+//   memory store), shed, cache (a cached route beside the measured one), api (telemetry on, no SDK:
+//   the OTel API's no-op). Without otel or api, telemetry is off.
 // To see *which* property accesses miss V8's inline caches (on Express's per-request hidden classes
 // each miss costs ~3k instructions), log them at two request counts and compare the per-request
 // counts by code position: `node --single-threaded --log-ic --logfile=ic.log
@@ -34,10 +35,8 @@ const fw = process.env.FW ?? (process.env.EXPRESS === '4' ? 'express4' : 'expres
 const F = new Set((process.env.F ?? '').split(',').filter(Boolean));
 
 const options = { telemetry: { enabled: false } };
-if (F.has('otel')) {
-  startOtelSdk({ global: true });
-  delete options.telemetry;
-}
+if (F.has('otel')) startOtelSdk({ global: true });
+if (F.has('otel') || F.has('api')) delete options.telemetry;
 if (F.has('rl')) options.rateLimit = { rate: 1e9, per: 'minute' };
 if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000 };
 if (F.has('cache')) options.cache = { routes: { 'GET /catalog': { ttl: 300_000 } } };
@@ -45,7 +44,14 @@ const body = (id) => JSON.stringify({ id });
 
 let handler;
 let async = false;
-if (fw.startsWith('express')) {
+if (fw === 'node') {
+  // node:http alone: with mode front, autom8's own begin/admit/end on untouched node objects.
+  const plain = (_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(body('42'));
+  };
+  handler = mode === 'front' ? require('@autom8/express').autom8Express(options).front(plain) : plain;
+} else if (fw.startsWith('express')) {
   const express = require(fw);
   const app = express();
   app.set('etag', false);

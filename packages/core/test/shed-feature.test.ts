@@ -12,12 +12,18 @@ function request(engine: Autom8, path: string, headers: Record<string, string> =
   const res = Object.assign(new EventEmitter(), {
     statusCode: 200,
     headersSent: false,
+    finished: false,
     getHeader: () => undefined,
     setHeader: () => undefined,
   }) as unknown as ResponseView & EventEmitter;
   const ex = engine.begin({ method, headers, socket: { remoteAddress: '127.0.0.1' } }, res, path);
   const decision = engine.admit(ex);
-  return { ex, decision, end: () => res.emit('finish') && res.emit('close') };
+  // As node does: the app's end() sets `finished`, and 'close' follows.
+  const end = () => {
+    (res as { finished: boolean }).finished = true;
+    return res.emit('close');
+  };
+  return { ex, decision, end };
 }
 
 /** The engine's shed feature (the engine keeps its features private; tests may look). */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
-import { dispatchedRoute, patchRouteDispatch } from './route-capture.js';
+import { dispatch, patchRouteDispatch, watchDispatches } from './route-capture.js';
 import { EarlyBegin } from './early-begin.js';
 
 type NextFunction = (err?: unknown) => void;
@@ -46,7 +46,7 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
   engine.uncachedResponseReads = true;
   let routesPatched = false;
   let fronted = false;
-  const early = new EarlyBegin(engine, dispatchedRoute);
+  const early = new EarlyBegin(engine, watchDispatches);
 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     if (fronted) {
@@ -58,7 +58,7 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
       // Until the app has a route to learn Express's Route class from (usually the first request).
       if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
       ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
-      ex.lateRoute = dispatchedRoute;
+      watchDispatches(ex);
       early.tryInstall(req, middleware);
     }
     decide(engine, ex, res, next, next);
@@ -69,7 +69,7 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
     return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
       if (!routesPatched) routesPatched = patchRouteDispatch(app);
       const ex = engine.begin(req, res, req.url ?? '/');
-      ex.lateRoute = dispatchedRoute;
+      watchDispatches(ex);
       decide(engine, ex, res, () => app(req, res), (err) => fail(engine, res, err));
     };
   };
@@ -89,11 +89,23 @@ function decide(engine: Autom8, ex: Exchange, res: ServerResponse, proceed: () =
     return;
   }
   if (decision === undefined) {
-    engine.run(ex, proceed);
+    proceedWith(engine, ex, proceed);
   } else if (isPromise(decision)) {
-    decision.then((reply) => (reply === undefined ? engine.run(ex, proceed) : send(res, reply)), onError);
+    decision.then((reply) => (reply === undefined ? proceedWith(engine, ex, proceed) : send(res, reply)), onError);
   } else {
     send(res, decision);
+  }
+}
+
+/** The rest of the chain, in the request's OTel context, with route dispatches attributed to `ex`. */
+function proceedWith(engine: Autom8, ex: Exchange, proceed: () => unknown): void {
+  const outer = dispatch.current;
+  // A second autom8 on the same request (nested apps): neither takes the dispatch, both read it late.
+  dispatch.current = outer !== undefined && outer.req === ex.req ? undefined : ex;
+  try {
+    engine.run(ex, proceed);
+  } finally {
+    dispatch.current = outer;
   }
 }
 

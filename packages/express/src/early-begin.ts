@@ -43,7 +43,7 @@ export class EarlyBegin {
 
   constructor(
     private readonly engine: Autom8,
-    private readonly lateRoute: (ex: Exchange) => string | undefined,
+    private readonly watch: (ex: Exchange) => void,
   ) {}
 
   /**
@@ -78,7 +78,7 @@ export class EarlyBegin {
   private begin(req: IncomingMessage, res: ServerResponse): void {
     try {
       const ex = this.engine.begin(req, res, req.url ?? '/');
-      ex.lateRoute = this.lateRoute;
+      this.watch(ex);
       this.pending = ex;
     } catch (err) {
       // Never let our listener break the server: the middleware begins the exchange instead.

@@ -56,16 +56,41 @@ export function patchRouteDispatch(app: unknown): boolean {
         route[kBase] = base;
         route[kTemplate] = routeTemplate(base, route.path, req.params);
       }
+      const template = route[kTemplate]!;
+      // The request whose chain autom8 is running synchronously gets its route now; a dispatch
+      // that runs later (after an await in some middleware) is counted, and its request reads
+      // `req.route` at the end instead (see dispatchedRoute).
+      const ex = dispatch.current;
+      if (ex !== undefined && ex.req === (req as unknown)) ex.route = template;
+      else dispatch.unattributed = (dispatch.unattributed + 1) & 0x3fffffff; // stays a small integer
       // An outer OTel http instrumentation ends its span on 'finish', before autom8's end: tell it now.
-      announceRoute(req, route[kTemplate]!);
+      announceRoute(req, template);
     }
     return original.call(this, req, res, next);
   };
   return true;
 }
 
-/** At the end of a request: the template of the route Express dispatched last, if any. */
-export function dispatchedRoute(ex: Exchange): string | undefined {
+/**
+ * Route dispatches handed to the request they belong to without touching it: the adapter names the
+ * exchange whose middleware chain it is about to run synchronously (`current`), and a dispatch for
+ * any other request (one that resumed after an await) is only counted (`unattributed`).
+ */
+export const dispatch: { current: Exchange | undefined; unattributed: number } = { current: undefined, unattributed: 0 };
+
+/** Marks the start of an exchange for {@link dispatchedRoute} (adapters call it from begin). */
+export function watchDispatches(ex: Exchange): void {
+  ex.lateRoute = dispatchedRoute;
+  ex.context = dispatch.unattributed;
+}
+
+/**
+ * At the end of a request: the template of the route Express dispatched last, if any. When every
+ * dispatch since the request began was attributed, `ex.route` already holds it (or no route was
+ * dispatched); otherwise one of them may have been this request's, and `req.route` tells.
+ */
+function dispatchedRoute(ex: Exchange): string | undefined {
+  if (ex.context === dispatch.unattributed) return ex.route;
   return (Reflect.get(ex.req, 'route') as RouteLike | undefined)?.[kTemplate];
 }
 

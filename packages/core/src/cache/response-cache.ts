@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Attributes, Counter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import CachePolicy from 'http-cache-semantics';
 import type { Autom8 } from '../pipeline/autom8.js';
 import type { Exchange } from '../pipeline/exchange.js';
@@ -12,6 +12,7 @@ import { OutageGuard, STORE_UNAVAILABLE } from '../store/outage-guard.js';
 import { countStoreTransitions } from '../store/store-transitions.js';
 import type { Clock } from '../util/clock.js';
 import { publish } from '../events/events.js';
+import { ObservedCounter, type Tally } from '../telemetry/observed-counter.js';
 import { ResponseCapture, type CaptureOwner } from './response-capture.js';
 import { resolveCacheOptions, type ResolvedCacheOptions, type ResolvedRule } from './response-cache-options.js';
 import { decodeEntry, encodeEntry, generateEtag, hitReply, notModifiedReply, storedHeaders, type MemoryEntry, type StoredResponse } from './response-entry.js';
@@ -103,8 +104,9 @@ export class ResponseCache implements Feature {
   private readonly store: CacheStore | undefined;
   private readonly guard: OutageGuard | undefined;
   private readonly Policy: typeof CachePolicy;
-  private counter: Counter | undefined;
-  private readonly routeAttributes = new Map<string, Attributes[]>();
+  private counter: ObservedCounter | undefined;
+  /** Per route: one tally per outcome. */
+  private readonly routeTallies = new Map<string, Tally[]>();
   /** Bumped by every invalidation; a response begun before one is not stored. */
   generation = 0;
   /** Tells this instance's broadcasts from the others'. */
@@ -166,7 +168,7 @@ export class ResponseCache implements Feature {
     if (method !== 'GET' && method !== 'HEAD') return undefined;
     const rule = this.ruleOf(ex);
     if (rule === undefined) return undefined;
-    const h = ex.req.headers;
+    const h = ex.headers;
     if ((h.authorization !== undefined && !rule.allowAuthorization) || h.range !== undefined) return this.bypass(ex);
     const d = requestDirectives(h);
     if (d !== undefined && d.noStore) return this.bypass(ex);
@@ -189,7 +191,7 @@ export class ResponseCache implements Feature {
     if (now < e.freshUntil && (d === undefined || acceptable(e, now, d))) {
       setOutcome(ex, ATTR_HIT);
       this.n.hits++;
-      const inm = ex.req.headers['if-none-match'];
+      const inm = ex.headers['if-none-match'];
       if (inm !== undefined && e.etag !== undefined && etagMatches(inm, e.etag)) {
         this.n.notModified++;
         return notModifiedReply(e, now);
@@ -219,7 +221,7 @@ export class ResponseCache implements Feature {
       this.n.misses++;
       return { status: 504, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-cache': 'MISS' }, body: 'Gateway Timeout: not in cache' };
     }
-    const h = ex.req.headers;
+    const h = ex.headers;
     // A conditional request or a HEAD cannot fill the cache (the app may answer 304, or no body).
     if (ex.method === 'HEAD' || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) {
       setOutcome(ex, ATTR_MISS);
@@ -242,7 +244,7 @@ export class ResponseCache implements Feature {
   /** After waiting for another request's fill: a hit, or go to the app uncaptured. */
   private afterWait(ex: Exchange, key: string, d: RequestDirectives | undefined): Reply | undefined {
     const now = this.clock.now();
-    const e = this.memory.lookup(key, ex.req.headers);
+    const e = this.memory.lookup(key, ex.headers);
     if (e !== undefined) {
       const r = this.serve(ex, e, key, now, d);
       if (r !== undefined) return r;
@@ -256,7 +258,7 @@ export class ResponseCache implements Feature {
   /** Looks the key up in the shared tier; a usable entry is copied to the local tier and served. */
   private async fromShared(ex: Exchange, key: string, d: RequestDirectives | undefined): Promise<Reply | undefined> {
     const store = this.store!;
-    const h = ex.req.headers;
+    const h = ex.headers;
     const found = await this.guard!.run(async () => {
       let e = decodeOrUndefined(await store.get(key));
       let at = key;
@@ -322,7 +324,7 @@ export class ResponseCache implements Feature {
     try {
       const entry = this.entryOf(fill, capture);
       if (entry !== undefined) {
-        const h = fill.ex.req.headers;
+        const h = fill.ex.headers;
         this.memory.put(fill.key, entry, h);
         this.n.stored++;
         this.toShared(fill.key, entry, h);
@@ -360,7 +362,7 @@ export class ResponseCache implements Feature {
     const explicit = (cc !== undefined && EXPLICIT_FRESHNESS.test(cc)) || policyHeaders.expires !== undefined;
     const ttlSec = Math.max(1, Math.ceil(rule.ttl / 1000));
     if (!explicit) policyHeaders['cache-control'] = cc === undefined ? `s-maxage=${ttlSec}` : `${cc}, s-maxage=${ttlSec}`;
-    const reqHeaders = { ...fill.ex.req.headers };
+    const reqHeaders = { ...fill.ex.headers };
     delete reqHeaders.authorization; // only here when the route allows it
     const policy = new this.Policy({ method: 'GET', url: fill.key, headers: reqHeaders }, { status, headers: policyHeaders }, { shared: true });
     if (!policy.storable()) return undefined;
@@ -465,20 +467,22 @@ export class ResponseCache implements Feature {
   private count(ex: Exchange, outcome: unknown): void {
     const telemetry = this.engine.telemetry;
     if (telemetry === undefined) return;
-    if (this.counter === undefined) {
-      this.counter = telemetry.getMeter().createCounter('autom8.cache.requests', {
-        description: 'Requests the response cache decided on, by outcome (hit, miss, stale, bypass).',
-        unit: '{request}',
-      });
-    }
-    const route = ex.route ?? this.engine.knownRoute(ex) ?? '';
-    let attrs = this.routeAttributes.get(route);
-    if (attrs === undefined) {
-      attrs = OUTCOMES.map((o) => Object.freeze(route === '' ? { ...o } : { ...o, 'http.route': route }));
-      if (this.routeAttributes.size < 1000) this.routeAttributes.set(route, attrs);
+    const counter = (this.counter ??= new ObservedCounter(telemetry.getMeter(), 'autom8.cache.requests', {
+      description: 'Requests the response cache decided on, by outcome (hit, miss, stale, bypass).',
+      unit: '{request}',
+    }));
+    let route = ex.route ?? this.engine.knownRoute(ex) ?? '';
+    let tallies = this.routeTallies.get(route);
+    if (tallies === undefined) {
+      // Bounded: past 1000 routes, requests are counted without a route.
+      if (this.routeTallies.size >= 1000) tallies = this.routeTallies.get((route = ''));
+      if (tallies === undefined) {
+        tallies = OUTCOMES.map((o) => counter.tally(Object.freeze(route === '' ? { ...o } : { ...o, 'http.route': route })));
+        this.routeTallies.set(route, tallies);
+      }
     }
     const i = outcome === 'hit' ? 0 : outcome === 'miss' ? 1 : outcome === 'stale' ? 2 : 3;
-    this.counter.add(1, attrs[i]);
+    tallies[i]!.n++;
   }
 
   private onRemoteInvalidation(message: string): void {

@@ -117,17 +117,12 @@ export class Autom8 {
     } else {
       ex.exempt = this.exemptRule.isExempt(req, ex.method, ex.path);
       if (this.telemetry !== undefined) {
-        ex.scheme = schemeOf(req);
+        ex.scheme = schemeOf(ex.socket);
         this.telemetry.start(ex, ex.scheme);
       }
     }
-    // Closures, not properties on `res`: adding properties to framework-shaped response objects
-    // measurably slows every later access to them. 'finish' (all sent) comes before 'close', which
-    // node emits on aborts too; noting it here spares reading `res.writableFinished` at the end, a
-    // getter that reads three more properties of an object Express may have made slow to read.
-    res.on('finish', () => {
-      ex.finished = true;
-    });
+    // A closure, not a property on `res`: adding properties to framework-shaped response objects
+    // measurably slows every later access to them. Node emits 'close' on aborts too.
     res.on('close', () => this.end(ex));
     return ex;
   }
@@ -176,7 +171,7 @@ export class Autom8 {
 
   /** The client's address under the `trustProxy` rule (memoised per request). */
   clientAddress(ex: Exchange): string {
-    return (ex.client ??= this.clientAddressOf(ex.req.socket?.remoteAddress, ex.req.headers));
+    return (ex.client ??= this.clientAddressOf(ex.socket?.remoteAddress, ex.headers));
   }
 
   /** The response is over (finished or aborted): record once, then tell the features. */
@@ -185,11 +180,15 @@ export class Autom8 {
     this.inFlight--;
     const now = (ex.endTime = this.options.clock.now());
     const res = ex.res;
-    const code = this.uncachedResponseReads ? (Reflect.get(res, 'statusCode') as number) : res.statusCode;
+    // `finished` is the field behind `writableEnded` (the app called end()): one own-property read,
+    // where the getter would walk Express's prototype chain.
+    const uncached = this.uncachedResponseReads;
+    ex.finished = (uncached ? Reflect.get(res, 'finished') : res.finished) === true;
+    const code = uncached ? (Reflect.get(res, 'statusCode') as number) : res.statusCode;
     // A response the client abandoned before it finished keeps the status the app had set; if the
     // app never set one it counts as 499 (client closed request, as nginx does).
     const status = (ex.status = ex.finished || code !== this.defaultResponseStatus ? code : 499);
-    if (ex.route === undefined && ex.lateRoute !== undefined) {
+    if (ex.lateRoute !== undefined) {
       const late = ex.lateRoute(ex);
       if (late !== undefined) ex.route = late;
     }
@@ -293,8 +292,8 @@ function templateOf(pattern: string): string {
   return space === -1 ? pattern.trim() : pattern.trim().slice(space + 1).trim();
 }
 
-function schemeOf(req: RequestView): string {
-  return req.socket?.encrypted ? 'https' : 'http';
+function schemeOf(socket: RequestView['socket']): string {
+  return socket?.encrypted ? 'https' : 'http';
 }
 
 function statusClass(status: number): number {

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
 import type { NormalizedMethod } from '../routing/http-method.js';
 import type { RequestView, ResponseView } from './request-view.js';
@@ -14,11 +15,11 @@ export class Exchange {
   /** Route template from the framework's router (`/api/users/:id`), once it is known. */
   route: string | undefined = undefined;
   /**
-   * Set by an adapter whose router is only read at the end of the request (Express): called once,
-   * when the response ended, if no route was reported earlier.
+   * Set by an adapter that settles the route only at the end of the request: called once, when the
+   * response ended; its answer (if any) replaces `route`.
    */
   lateRoute: ((ex: Exchange) => string | undefined) | undefined = undefined;
-  /** The adapter's own per-request object (Koa's `ctx`), for its `lateRoute`. */
+  /** The adapter's own per-request state (Koa's `ctx`), for its `lateRoute`. */
   context: unknown = undefined;
   /** `http` or `https` (read once, at request start, when telemetry needs it). */
   scheme = 'http';
@@ -28,7 +29,7 @@ export class Exchange {
   readonly startTime: number;
   /** Clock time (ms) when the response ended; 0 until then. */
   endTime = 0;
-  /** True once the response was completely sent ('finish'); still false at the end: the client left first. */
+  /** At the end: true when the app ended the response (`end()`); false when the client left first. */
   finished = false;
   /** Final status once the response ended (499 when the client left before any status); 0 until then. */
   status = 0;
@@ -51,6 +52,13 @@ export class Exchange {
   metricAttributes: Attributes | undefined = undefined;
   /** Per-feature scratch space, indexed by the feature's slot number; allocated on first use. */
   slots: unknown[] | undefined = undefined;
+  /**
+   * The request headers and socket, read once at the start: an adapter may begin the exchange
+   * before its framework makes the request object slow to read (Express swaps its prototype), and
+   * features then read these instead.
+   */
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: RequestView['socket'];
   /** @internal memo of {@link clientAddress}. */
   client: string | undefined = undefined;
   /** @internal memo of the configured-route lookup (null: looked up, none). */
@@ -65,6 +73,8 @@ export class Exchange {
     startTime: number,
   ) {
     this.method = method;
+    this.headers = req.headers;
+    this.socket = req.socket;
     const q = url.indexOf('?');
     this.path = q === -1 ? url : url.slice(0, q);
     this.startTime = startTime;
@@ -92,7 +102,7 @@ export class Exchange {
 
   /** The first value of a request header (lower-case name). */
   header(name: string): string | undefined {
-    const v = this.req.headers[name];
+    const v = this.headers[name];
     return Array.isArray(v) ? v[0] : v;
   }
 }

@@ -18,6 +18,8 @@ export interface RequestView {
 export interface ResponseView {
   statusCode: number;
   readonly headersSent: boolean;
+  /** True once the app called `end()` (node's field behind `writableEnded`). */
+  readonly finished: boolean;
   getHeader(name: string): number | string | string[] | undefined;
   setHeader(name: string, value: number | string | readonly string[]): unknown;
   on(event: 'finish' | 'close', listener: () => void): unknown;

@@ -1,4 +1,4 @@
-import type { Attributes, Counter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import { channelOf, publish } from '../events/events.js';
 import type { Autom8 } from '../pipeline/autom8.js';
 import type { Exchange } from '../pipeline/exchange.js';
@@ -7,6 +7,7 @@ import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
 import { isPromise, type ConsumeResult, type RateLimitStore } from '../store/contracts.js';
 import { HeaderSet } from './headers.js';
+import { ObservedCounter, type Tally } from '../telemetry/observed-counter.js';
 import { resolveRateLimitOptions, type ResolvedEntry, type ResolvedRateLimit } from './options.js';
 
 /** Decision outcomes, as counted and as the OTel attribute `autom8.ratelimit.outcome`. */
@@ -49,8 +50,9 @@ export class RateLimitFeature implements Feature {
   private readonly table: RouteTable<Plan> | undefined;
   private readonly fallback: Plan;
   private readonly stats = new Map<string, LimiterStats>();
-  private counter: Counter | undefined;
-  private readonly attributes = new Map<string, Map<string, Attributes[]>>();
+  private counter: ObservedCounter | undefined;
+  /** Tallies per limiter, then per route: one per outcome. */
+  private readonly tallies = new Map<string, Map<string, Tally[]>>();
   private lastDryRunLog = 0;
   private dryRunSinceLog = 0;
   private storeErrors = 0;
@@ -177,26 +179,30 @@ export class RateLimitFeature implements Feature {
   private count(ex: Exchange, i: number, plan: Plan, outcome: number): void {
     const telemetry = this.engine.telemetry;
     if (telemetry === undefined) return;
-    const counter = (this.counter ??= telemetry.getMeter().createCounter('autom8.ratelimit.decisions', {
+    const counter = (this.counter ??= new ObservedCounter(telemetry.getMeter(), 'autom8.ratelimit.decisions', {
       description: 'Rate-limit decisions, by limiter, route and outcome.',
       unit: '{decision}',
     }));
     const limit = plan.limits[i]!;
     // The route attribute: the per-route limit's pattern, else the configured/learned template.
-    const route = limit.route ?? this.engine.knownRoute(ex) ?? '';
-    let byRoute = this.attributes.get(limit.policy.name);
-    if (byRoute === undefined) this.attributes.set(limit.policy.name, (byRoute = new Map()));
-    let attrs = byRoute.get(route);
-    if (attrs === undefined) {
-      attrs = OUTCOMES.map((o) => {
-        const a: Attributes = { 'autom8.ratelimit.limiter': limit.policy.name, 'autom8.ratelimit.outcome': o };
-        if (route !== '') a['http.route'] = route;
-        return a;
-      });
-      // Bounded: limiters × known routes (configured or learned, capped by metrics.maxSeries).
-      if (byRoute.size < 1000) byRoute.set(route, attrs);
+    let route = limit.route ?? this.engine.knownRoute(ex) ?? '';
+    let byRoute = this.tallies.get(limit.policy.name);
+    if (byRoute === undefined) this.tallies.set(limit.policy.name, (byRoute = new Map()));
+    let tallies = byRoute.get(route);
+    if (tallies === undefined) {
+      // Bounded: limiters × known routes (configured or learned, capped by metrics.maxSeries); past
+      // 1000 routes a limiter's decisions are counted without a route.
+      if (byRoute.size >= 1000) tallies = byRoute.get((route = ''));
+      if (tallies === undefined) {
+        tallies = OUTCOMES.map((o) => {
+          const a: Attributes = { 'autom8.ratelimit.limiter': limit.policy.name, 'autom8.ratelimit.outcome': o };
+          if (route !== '') a['http.route'] = route;
+          return counter.tally(a);
+        });
+        byRoute.set(route, tallies);
+      }
     }
-    counter.add(1, attrs[outcome]);
+    tallies[outcome]!.n++;
   }
 
   private logDryRun(plan: Plan, i: number, key: string): void {

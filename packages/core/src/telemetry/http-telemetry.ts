@@ -142,14 +142,14 @@ export class HttpTelemetry {
       }
       if (this.config.mode === 'enrich') return;
     }
-    const parent = propagation.extract(ROOT_CONTEXT, ex.req.headers);
+    const parent = propagation.extract(ROOT_CONTEXT, ex.headers);
     const attributes: Attributes = {
       'http.request.method': ex.method,
       'url.path': ex.path,
       'url.scheme': scheme,
     };
     if (ex.method === '_OTHER') attributes['http.request.method_original'] = ex.req.method ?? '';
-    const ua = ex.req.headers['user-agent'];
+    const ua = ex.headers['user-agent'];
     if (ua !== undefined) attributes['user_agent.original'] = ua;
     const span = this.tracer.startSpan(ex.method, { kind: SpanKind.SERVER, attributes, startTime: ex.startTime }, parent);
     ex.span = span;
@@ -189,7 +189,7 @@ export class HttpTelemetry {
     const extra = ex.metricAttributes;
     this.duration!.record((ex.endTime - ex.startTime) / 1000, extra === undefined ? attrs : { ...attrs, ...extra });
     if (this.requestBodySize !== undefined) {
-      const reqLen = Number(ex.req.headers['content-length']);
+      const reqLen = Number(ex.headers['content-length']);
       if (reqLen >= 0) this.requestBodySize.record(reqLen, attrs);
       const resLen = Number(ex.res.getHeader('content-length'));
       if (resLen >= 0) this.responseBodySize!.record(resLen, attrs);
