@@ -207,6 +207,27 @@ if (stacks) {
   p();
 }
 
+p('## Instructions per request (`benchmarks/instructions.bench.mjs`)');
+p();
+if (results.instructions) {
+  const d = results.instructions;
+  p(`_${machineLine(d)}._`);
+  p();
+  p('Requests/s and CPU µs on these shared VMs move by ±15 % between passes of the same server, more');
+  p('than the few percent autom8 adds to Express; instruction counts do not. `benchmarks/tools/inproc.mjs`');
+  p('drives the real framework in one process with node\'s own request/response objects (no sockets,');
+  p(`no load generator) under \`valgrind --tool=callgrind\`, at ${d.config.nLo} and ${d.config.nHi} requests after ${d.config.warmup} of warm-up;`);
+  p('the difference divided by the extra requests is one request\'s cost. `node --single-threaded`, fixed');
+  p(`hash and random seeds, address randomisation ${d.config.aslr}: runs agree within about 1k instructions.`);
+  p('The kernel\'s and the sockets\' share of a real request is not in it, so autom8\'s share of a real');
+  p('request is smaller than the percentage here.');
+  p();
+  p(sectionTables(d));
+} else {
+  p('No results yet: run `npm run bench -- instructions` (needs valgrind).');
+  p();
+}
+
 const MICRO = [
   ['metrics', 'Metrics (`benchmarks/metrics.bench.mjs`)', { micro: 'Histogram record (ns per record)', http: 'HTTP: each framework bare vs autom8 metrics' }],
   ['ratelimit', 'Rate limiting (`benchmarks/ratelimit.bench.mjs`)', { memory: 'Rate-limit check per algorithm, memory store (1,024 keys)', redis: 'Rate-limit check per algorithm, Redis store on loopback (one awaited check at a time, and pipelined ×100)', http: 'HTTP: Express 5 with each limiter, every request admitted' }],
@@ -240,7 +261,7 @@ if (results.scale) {
   p();
 }
 
-const known = new Set(['stacks', 'scale', ...MICRO.map(([n]) => n)]);
+const known = new Set(['stacks', 'scale', 'instructions', ...MICRO.map(([n]) => n)]);
 for (const [name, d] of Object.entries(results)) {
   if (known.has(name)) continue;
   p(`## ${name} (\`benchmarks/${name}.bench.mjs\`)`);

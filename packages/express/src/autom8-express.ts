@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
 import { dispatch, patchRouteDispatch, watchDispatches } from './route-capture.js';
 import { EarlyBegin } from './early-begin.js';
+import { applyPreshape, preshapeFor, type Preshape } from './preshape.js';
 
 type NextFunction = (err?: unknown) => void;
 type ExpressRequest = IncomingMessage & { originalUrl?: string; app?: unknown };
@@ -66,8 +67,11 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
 
   const front = (app: ExpressApp) => {
     fronted = true;
+    let shape: Preshape | undefined;
     return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
       if (!routesPatched) routesPatched = patchRouteDispatch(app);
+      // Ahead of Express here too: the properties it assigns get their slots on node's objects.
+      applyPreshape((shape ??= preshapeFor(app as { request?: object; response?: object }, req, res)), req, res);
       const ex = engine.begin(req, res, req.url ?? '/');
       watchDispatches(ex);
       decide(engine, ex, res, () => app(req, res), (err) => fail(engine, res, err));

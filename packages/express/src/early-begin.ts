@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Autom8, Exchange } from '@autom8/core';
+import { applyPreshape, preshapeFor, type Preshape } from './preshape.js';
 
 interface LayerLike {
   name?: string;
@@ -40,6 +41,13 @@ export class EarlyBegin {
   private pending: Exchange | undefined = undefined;
   /** Decided once, on the first request: looking on every request would cost more than it saves. */
   private tried = false;
+  /** The app the listener runs ahead of. */
+  private app: ExpressLike | undefined = undefined;
+  /**
+   * The properties Express assigns on every request, added by the listener first (preshape.ts);
+   * worked out on the first request the listener sees, while node's objects are still untouched.
+   */
+  private shape: Preshape | undefined = undefined;
 
   constructor(
     private readonly engine: Autom8,
@@ -72,11 +80,14 @@ export class EarlyBegin {
     if (server == null || app === undefined || app.parent !== undefined || r.baseUrl !== '') return;
     if (!isFirstMiddleware(app, middleware)) return;
     if (typeof server.prependListener !== 'function' || !server.listeners('request').includes(app)) return;
+    this.app = app;
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.begin(req, res));
   }
 
   private begin(req: IncomingMessage, res: ServerResponse): void {
     try {
+      const shape = (this.shape ??= preshapeFor(this.app as { request?: object; response?: object }, req, res));
+      applyPreshape(shape, req, res);
       const ex = this.engine.begin(req, res, req.url ?? '/');
       this.watch(ex);
       this.pending = ex;

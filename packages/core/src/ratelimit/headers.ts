@@ -78,35 +78,38 @@ export class HeaderSet {
    * Sets every field on `target` (the response, or a reply's header collector), given the results
    * of the applied policies in the order given at construction (undefined: not consumed).
    */
-  write(results: readonly (ConsumeResult | undefined)[], now: number, target: HeaderTarget): void {
+  write(results: readonly (ConsumeResult | undefined)[], now: number, target: HeaderTarget, setHeader: HeaderTarget['setHeader'] = target.setHeader): void {
+    // One method, called on `target`: on a response the adapter marks slow to read (Express),
+    // the caller looks it up once without an inline cache (see Autom8.uncachedResponseReads).
+    const set = (name: string, value: string) => setHeader.call(target, name, value);
     if (this.draft10) {
-      target.setHeader('ratelimit-policy', this.policy10!);
+      set('ratelimit-policy', this.policy10!);
       let rl = '';
       for (let i = 0; i < results.length; i++) {
         const r = results[i];
         if (r === undefined) continue;
         rl += `${rl === '' ? '' : ', '}${this.names[i]};r=${r.remaining};t=${seconds(r.allowed ? r.resetMs : Math.max(r.resetMs, r.retryAfterMs))}`;
       }
-      target.setHeader('ratelimit', rl);
+      set('ratelimit', rl);
     }
     if (this.draft7 || this.draft6 || this.legacy) {
       const r = mostRestrictive(results);
       if (r === undefined) return;
       const reset = seconds(r.allowed ? r.resetMs : Math.max(r.resetMs, r.retryAfterMs));
       if (this.draft7) {
-        target.setHeader('ratelimit-policy', this.policy7!);
-        target.setHeader('ratelimit', `limit=${r.limit}, remaining=${r.remaining}, reset=${reset}`);
+        set('ratelimit-policy', this.policy7!);
+        set('ratelimit', `limit=${r.limit}, remaining=${r.remaining}, reset=${reset}`);
       }
       if (this.draft6) {
-        target.setHeader('ratelimit-policy', this.policy7!);
-        target.setHeader('ratelimit-limit', String(r.limit));
-        target.setHeader('ratelimit-remaining', String(r.remaining));
-        target.setHeader('ratelimit-reset', String(reset));
+        set('ratelimit-policy', this.policy7!);
+        set('ratelimit-limit', String(r.limit));
+        set('ratelimit-remaining', String(r.remaining));
+        set('ratelimit-reset', String(reset));
       }
       if (this.legacy) {
-        target.setHeader('x-ratelimit-limit', String(r.limit));
-        target.setHeader('x-ratelimit-remaining', String(r.remaining));
-        target.setHeader('x-ratelimit-reset', String(Math.ceil(now / 1000) + reset));
+        set('x-ratelimit-limit', String(r.limit));
+        set('x-ratelimit-remaining', String(r.remaining));
+        set('x-ratelimit-reset', String(Math.ceil(now / 1000) + reset));
       }
     }
   }

@@ -1,0 +1,138 @@
+// Instructions per request, counted by callgrind: what autom8 adds to each framework's own work,
+// as a figure that does not move with the machine's noise. Requests/s and CPU µs on these shared
+// VMs swing ±15 % from one 3-second pass to the next (for the bare framework too), far more than
+// the few percent issue #2 is about; an instruction count is the same from run to run.
+//
+// Method: benchmarks/tools/inproc.mjs drives the real framework in one process with node's own
+// request/response objects (no sockets, no load generator), under `valgrind --tool=callgrind`, at two
+// request counts after the same warm-up; (instructions at N_HI − at N_LO) ÷ (N_HI − N_LO) is one
+// request's cost, start-up and warm-up cancelling out. `node --single-threaded` keeps V8's compiler
+// and GC threads out of it; fixed hash and random seeds with address randomisation off
+// (`setarch -R`) make runs agree within about 1k instructions. The wide gap between the two counts
+// (20,000 requests) spreads the lumpy cost of major GCs thin. Sockets, the kernel and the load
+// generator are not in it, so the bare frameworks' figures are lower than their HTTP cost, and
+// autom8's share of a real request is smaller than its share here.
+//   INSTR_CONFIGS=id,id | all (default: all below but two), INSTR_N=lo,hi (default 5000,25000), INSTR_WARMUP (10000)
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeResults, round } from './lib/results.mjs';
+import { table, fmt } from './lib/http-bench.mjs';
+
+const HARNESS = fileURLToPath(new URL('./tools/inproc.mjs', import.meta.url));
+const [N_LO, N_HI] = (process.env.INSTR_N ?? '5000,25000').split(',').map(Number);
+const WARMUP = Number(process.env.INSTR_WARMUP ?? 10000);
+
+// id → [framework, harness mode, autom8 features (inproc.mjs's F), label]
+const CONFIGS = {
+  'express-bare': ['express', 'none', '', 'Express 5 bare'],
+  'express-noop': ['express', 'noop', '', 'Express 5 + a no-op middleware'],
+  'express-metrics': ['express', 'full', '', 'Express 5 + autom8 metrics (app.use)'],
+  'express-metrics-front': ['express', 'front', '', 'Express 5 + autom8 metrics (front mode)'],
+  'express-all': ['express', 'full', 'api,rl,shed,cache', 'Express 5 + autom8 every feature, no OTel SDK'],
+  'express-all-sdk': ['express', 'full', 'otel,rl,shed,cache', 'Express 5 + autom8 every feature, OTel SDK'],
+  'express-all-sdk-front': ['express', 'front', 'otel,rl,shed,cache', 'Express 5 + autom8 every feature, OTel SDK (front mode)'],
+  'express4-bare': ['express4', 'none', '', 'Express 4 bare'],
+  'express4-metrics': ['express4', 'full', '', 'Express 4 + autom8 metrics (app.use)'],
+  'express4-all-sdk': ['express4', 'full', 'otel,rl,shed,cache', 'Express 4 + autom8 every feature, OTel SDK'],
+  'koa-bare': ['koa', 'none', '', 'Koa 3 bare'],
+  'koa-metrics': ['koa', 'full', '', 'Koa 3 + autom8 metrics'],
+  'koa-all': ['koa', 'full', 'api,rl,shed,cache', 'Koa 3 + autom8 every feature, no OTel SDK'],
+  'koa-all-sdk': ['koa', 'full', 'otel,rl,shed,cache', 'Koa 3 + autom8 every feature, OTel SDK'],
+};
+// By default all but the extra front-mode and Express 4 SDK rows (each configuration costs ~90 s of valgrind).
+const DEFAULT = Object.keys(CONFIGS).filter((id) => id !== 'express-all-sdk-front' && id !== 'express4-all-sdk');
+const wanted = process.env.INSTR_CONFIGS === 'all' ? Object.keys(CONFIGS) : process.env.INSTR_CONFIGS ? process.env.INSTR_CONFIGS.split(',') : DEFAULT;
+for (const id of wanted) if (!CONFIGS[id]) throw new Error(`unknown config ${id}`);
+
+function has(cmd) {
+  try {
+    execFileSync(cmd, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+if (!has('valgrind')) {
+  console.log('valgrind is not installed (apt-get install -y valgrind): instruction counts skipped');
+  process.exit(0);
+}
+const setarch = has('setarch');
+const dir = mkdtempSync(join(tmpdir(), 'autom8-callgrind-'));
+
+/** Instructions of one harness run of `n` requests (after the warm-up). */
+function countOnce(id, n) {
+  const [fw, mode, features] = CONFIGS[id];
+  const out = join(dir, `${id}.${n}.out`);
+  const node = [process.execPath, '--single-threaded', '--hash-seed=1', '--random-seed=1', HARNESS, mode];
+  const cmd = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, ...node];
+  const argv = setarch ? ['setarch', '-R', ...cmd] : cmd;
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, FW: fw, F: features, W: String(WARMUP), N: String(n) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      const m = /^totals:\s+(\d+)/m.exec(safeRead(out));
+      rmSync(out, { force: true });
+      if (code === 0 && m) resolve(Number(m[1]));
+      else reject(new Error(`${id} N=${n}: exit ${code}\n${err.slice(-2000)}`));
+    });
+  });
+}
+function safeRead(file) {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+// Both counts of every configuration, as many valgrinds at a time as there are cores.
+const jobs = wanted.flatMap((id) => [N_LO, N_HI].map((n) => ({ id, n })));
+const totals = {};
+let next = 0;
+const t0 = Date.now();
+async function worker() {
+  while (next < jobs.length) {
+    const job = jobs[next++];
+    (totals[job.id] ??= {})[job.n] = await countOnce(job.id, job.n);
+    process.stdout.write('.');
+  }
+}
+await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
+rmSync(dir, { recursive: true, force: true });
+console.log(` ${Math.round((Date.now() - t0) / 1000)} s`);
+
+const perRequest = Object.fromEntries(wanted.map((id) => [id, (totals[id][N_HI] - totals[id][N_LO]) / (N_HI - N_LO)]));
+const rows = [];
+const printed = [];
+for (const id of wanted) {
+  const [fw, , , label] = CONFIGS[id];
+  const bare = perRequest[`${fw}-bare`];
+  const instr = perRequest[id];
+  const added = bare === undefined || id === `${fw}-bare` ? undefined : instr - bare;
+  rows.push({
+    section: 'instructions',
+    stack: label,
+    kInstrPerReq: round(instr / 1000, 1),
+    addedK: added === undefined ? undefined : round(added / 1000, 1),
+    addedPct: added === undefined ? undefined : round((100 * added) / bare, 1),
+    vsBare: bare === undefined ? undefined : round(bare / instr, 3),
+  });
+  printed.push({
+    stack: label,
+    'k instr/req': fmt(instr / 1000, 1),
+    'added k': added === undefined ? '' : fmt(added / 1000, 1),
+    'added %': added === undefined ? '' : fmt((100 * added) / bare, 1),
+    'bare ÷ this': bare === undefined ? '' : fmt(bare / instr, 3),
+  });
+}
+console.log(`\ninstructions per request (callgrind, in-process, N ${N_LO} → ${N_HI} after ${WARMUP} warm-up)`);
+table(printed);
+writeResults('instructions', rows, {
+  config: { warmup: WARMUP, nLo: N_LO, nHi: N_HI, harness: 'benchmarks/tools/inproc.mjs', seeds: 'hash 1, random 1', aslr: setarch ? 'off (setarch -R)' : 'on' },
+  titles: { instructions: 'Instructions per request under callgrind, in-process (no sockets): the framework bare and with autom8' },
+  headers: { kInstrPerReq: 'k instructions / request', addedK: 'added (k)', addedPct: 'added %', vsBare: 'bare ÷ this (throughput-equivalent)' },
+});
