@@ -214,7 +214,7 @@ if (results.instructions) {
   p(`_${machineLine(d)}._`);
   p();
   p('Requests/s and CPU µs on these shared VMs move by ±15 % between passes of the same server, more');
-  p('than the few percent autom8 adds to Express; instruction counts do not. `benchmarks/tools/inproc.mjs`');
+  p('than some of the differences measured here; instruction counts do not. `benchmarks/tools/inproc.mjs`');
   p('drives the real framework in one process with node\'s own request/response objects (no sockets,');
   p(`no load generator) under \`valgrind --tool=callgrind\`, at ${d.config.nLo} and ${d.config.nHi} requests after ${d.config.warmup} of warm-up;`);
   p('the difference divided by the extra requests is one request\'s cost. `node --single-threaded`, fixed');
