@@ -15,8 +15,8 @@
  * start of the request, where before Express's first assignment they were absent; Express assigns
  * every one of them before the first middleware runs, except `route` and `params` outside a route
  * (`undefined` either way). A name is pre-shaped only if nothing on the app's request (response)
- * prototype chain defines it as an accessor or read-only (Express 5's `req.query` is a getter, so
- * it is left alone there; Express 4 assigns it as data).
+ * prototype chain defines it (Express 5's `req.query` is a getter there, so it is left alone;
+ * Express 4 assigns it as data).
  */
 export interface Preshape {
   readonly request: readonly string[];
@@ -48,11 +48,14 @@ export function applyPreshape(shape: Preshape, req: object, res: object): void {
   for (let i = 0; i < shape.response.length; i++) s[shape.response[i]!] = undefined;
 }
 
-/** True unless `name` is an accessor or read-only somewhere on `proto`'s chain (an own slot would shadow it). */
+/**
+ * True when nothing on `proto`'s chain defines `name`: an own slot would shadow an accessor (Express
+ * 5's `req.query`), a read-only property, or a default the app put on its prototype
+ * (`app.response.locals = {…}`, which Express keeps because it only creates `locals` when missing).
+ */
 function isPlainSlot(proto: object, name: string): boolean {
   for (let o: object | null = proto; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-    const d = Object.getOwnPropertyDescriptor(o, name);
-    if (d !== undefined) return 'value' in d && d.writable === true;
+    if (Object.prototype.hasOwnProperty.call(o, name)) return false;
   }
   return true;
 }

@@ -53,6 +53,26 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       }
     });
 
+    test('a default the app puts on its response prototype is kept', async () => {
+      const mw = autom8Express();
+      const app = express();
+      // Express creates res.locals only when it is missing, so a prototype default is what handlers see.
+      app.response.locals = { site: 'shop' };
+      app.use(mw);
+      app.get('/users/:id', (_req: any, res: any) => res.json({ site: res.locals.site }));
+      const server = http.createServer(app);
+      const base = await listen(server);
+      try {
+        const bodies: string[] = [];
+        for (let i = 0; i < 3; i++) bodies.push(await (await fetch(`${base}/users/${i}`)).text());
+        assert.deepEqual(bodies, Array(3).fill('{"site":"shop"}'));
+        assert.equal(server.listeners('request').length, 2);
+      } finally {
+        await close(server);
+        await mw.close();
+      }
+    });
+
     test('a property the app defines as an accessor is left to it, not shadowed', async () => {
       const mw = autom8Express();
       const app = express();
