@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
-import { dispatch, patchRouteDispatch, watchDispatches } from './route-capture.js';
+import { patchRouteDispatch, runDispatching, watchDispatches } from './route-capture.js';
 import { EarlyBegin } from './early-begin.js';
 import { applyPreshape, preshapeFor, type Preshape } from './preshape.js';
 
@@ -71,7 +71,7 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
     return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
       if (!routesPatched) routesPatched = patchRouteDispatch(app);
       // Ahead of Express here too: the properties it assigns get their slots on node's objects.
-      applyPreshape((shape ??= preshapeFor(app as { request?: object; response?: object }, req, res)), req, res);
+      applyPreshape((shape ??= preshapeFor(app, req, res)), req, res);
       const ex = engine.begin(req, res, req.url ?? '/');
       watchDispatches(ex);
       decide(engine, ex, res, () => app(req, res), (err) => fail(engine, res, err));
@@ -93,23 +93,11 @@ function decide(engine: Autom8, ex: Exchange, res: ServerResponse, proceed: () =
     return;
   }
   if (decision === undefined) {
-    proceedWith(engine, ex, proceed);
+    runDispatching(engine, ex, proceed);
   } else if (isPromise(decision)) {
-    decision.then((reply) => (reply === undefined ? proceedWith(engine, ex, proceed) : send(res, reply)), onError);
+    decision.then((reply) => (reply === undefined ? runDispatching(engine, ex, proceed) : send(res, reply)), onError);
   } else {
     send(res, decision);
-  }
-}
-
-/** The rest of the chain, in the request's OTel context, with route dispatches attributed to `ex`. */
-function proceedWith(engine: Autom8, ex: Exchange, proceed: () => unknown): void {
-  const outer = dispatch.current;
-  // A second autom8 on the same request (nested apps): neither takes the dispatch, both read it late.
-  dispatch.current = outer !== undefined && outer.req === ex.req ? undefined : ex;
-  try {
-    engine.run(ex, proceed);
-  } finally {
-    dispatch.current = outer;
   }
 }
 

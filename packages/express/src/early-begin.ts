@@ -86,7 +86,7 @@ export class EarlyBegin {
 
   private begin(req: IncomingMessage, res: ServerResponse): void {
     try {
-      const shape = (this.shape ??= preshapeFor(this.app as { request?: object; response?: object }, req, res));
+      const shape = (this.shape ??= preshapeFor(this.app, req, res));
       applyPreshape(shape, req, res);
       const ex = this.engine.begin(req, res, req.url ?? '/');
       this.watch(ex);

@@ -33,10 +33,11 @@ const NONE: Preshape = { request: [], response: [] };
  * The slots to pre-shape for `app`'s requests, given a request and response as node made them
  * (none that node itself already sets).
  */
-export function preshapeFor(app: { request?: object; response?: object } | undefined, req: object, res: object): Preshape {
-  if (typeof app?.request !== 'object' || typeof app.response !== 'object') return NONE;
-  const request = REQUEST_SLOTS.filter((name) => !Object.prototype.hasOwnProperty.call(req, name) && isPlainSlot(app.request!, name));
-  const response = RESPONSE_SLOTS.filter((name) => !Object.prototype.hasOwnProperty.call(res, name) && isPlainSlot(app.response!, name));
+export function preshapeFor(app: unknown, req: object, res: object): Preshape {
+  const { request: reqProto, response: resProto } = (app ?? {}) as { request?: unknown; response?: unknown };
+  if (typeof reqProto !== 'object' || reqProto === null || typeof resProto !== 'object' || resProto === null) return NONE;
+  const request = REQUEST_SLOTS.filter((name) => !Object.prototype.hasOwnProperty.call(req, name) && isPlainSlot(reqProto, name));
+  const response = RESPONSE_SLOTS.filter((name) => !Object.prototype.hasOwnProperty.call(res, name) && isPlainSlot(resProto, name));
   return { request, response };
 }
 

@@ -1,4 +1,4 @@
-import { announceRoute, type Exchange } from '@autom8/core';
+import { announceRoute, type Autom8, type Exchange } from '@autom8/core';
 
 const kPatched = Symbol('autom8.express.dispatchPatched');
 const kBase = Symbol('autom8.express.base');
@@ -77,6 +77,18 @@ export function patchRouteDispatch(app: unknown): boolean {
  * any other request (one that resumed after an await) is only counted (`unattributed`).
  */
 export const dispatch: { current: Exchange | undefined; unattributed: number } = { current: undefined, unattributed: 0 };
+
+/** Runs the rest of the chain in the request's OTel context, with route dispatches attributed to `ex`. */
+export function runDispatching(engine: Autom8, ex: Exchange, proceed: () => unknown): void {
+  const outer = dispatch.current;
+  // A second autom8 on the same request (nested apps): neither takes the dispatch, both read it late.
+  dispatch.current = outer !== undefined && outer.req === ex.req ? undefined : ex;
+  try {
+    engine.run(ex, proceed);
+  } finally {
+    dispatch.current = outer;
+  }
+}
 
 /** Marks the start of an exchange for {@link dispatchedRoute} (adapters call it from begin). */
 export function watchDispatches(ex: Exchange): void {

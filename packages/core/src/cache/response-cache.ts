@@ -12,7 +12,7 @@ import { OutageGuard, STORE_UNAVAILABLE } from '../store/outage-guard.js';
 import { countStoreTransitions } from '../store/store-transitions.js';
 import type { Clock } from '../util/clock.js';
 import { publish } from '../events/events.js';
-import { ObservedCounter, type Tally } from '../telemetry/observed-counter.js';
+import { ObservedCounter, RouteTallies } from '../telemetry/observed-counter.js';
 import { ResponseCapture, type CaptureOwner } from './response-capture.js';
 import { resolveCacheOptions, type ResolvedCacheOptions, type ResolvedRule } from './response-cache-options.js';
 import { decodeEntry, encodeEntry, generateEtag, hitReply, notModifiedReply, storedHeaders, type MemoryEntry, type StoredResponse } from './response-entry.js';
@@ -104,9 +104,8 @@ export class ResponseCache implements Feature {
   private readonly store: CacheStore | undefined;
   private readonly guard: OutageGuard | undefined;
   private readonly Policy: typeof CachePolicy;
-  private counter: ObservedCounter | undefined;
-  /** Per route: one tally per outcome. */
-  private readonly routeTallies = new Map<string, Tally[]>();
+  /** `autom8.cache.requests` by route and outcome (created on first use). */
+  private tallies: RouteTallies | undefined;
   /** Bumped by every invalidation; a response begun before one is not stored. */
   generation = 0;
   /** Tells this instance's broadcasts from the others'. */
@@ -467,20 +466,14 @@ export class ResponseCache implements Feature {
   private count(ex: Exchange, outcome: unknown): void {
     const telemetry = this.engine.telemetry;
     if (telemetry === undefined) return;
-    const counter = (this.counter ??= new ObservedCounter(telemetry.getMeter(), 'autom8.cache.requests', {
-      description: 'Requests the response cache decided on, by outcome (hit, miss, stale, bypass).',
-      unit: '{request}',
-    }));
-    let route = ex.route ?? this.engine.knownRoute(ex) ?? '';
-    let tallies = this.routeTallies.get(route);
-    if (tallies === undefined) {
-      // Bounded: past 1000 routes, requests are counted without a route.
-      if (this.routeTallies.size >= 1000) tallies = this.routeTallies.get((route = ''));
-      if (tallies === undefined) {
-        tallies = OUTCOMES.map((o) => counter.tally(Object.freeze(route === '' ? { ...o } : { ...o, 'http.route': route })));
-        this.routeTallies.set(route, tallies);
-      }
-    }
+    this.tallies ??= new RouteTallies(
+      new ObservedCounter(telemetry.getMeter(), 'autom8.cache.requests', {
+        description: 'Requests the response cache decided on, by outcome (hit, miss, stale, bypass).',
+        unit: '{request}',
+      }),
+      (route) => OUTCOMES.map((o) => Object.freeze(route === '' ? { ...o } : { ...o, 'http.route': route })),
+    );
+    const tallies = this.tallies.of(ex.route ?? this.engine.knownRoute(ex) ?? '');
     const i = outcome === 'hit' ? 0 : outcome === 'miss' ? 1 : outcome === 'stale' ? 2 : 3;
     tallies[i]!.n++;
   }

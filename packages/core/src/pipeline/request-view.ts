@@ -12,8 +12,7 @@ export interface RequestView {
 
 /**
  * What core needs of the response: node's `ServerResponse` has this shape. Core reads the final
- * status and headers from it, learns it was sent in full from its 'finish' event, and that it is
- * over from its 'close' event.
+ * status, whether the app ended it, and its headers, and learns it is over from its 'close' event.
  */
 export interface ResponseView {
   statusCode: number;
@@ -22,7 +21,7 @@ export interface ResponseView {
   readonly finished: boolean;
   getHeader(name: string): number | string | string[] | undefined;
   setHeader(name: string, value: number | string | readonly string[]): unknown;
-  on(event: 'finish' | 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 /** A response produced by core (monitoring JSON, 429, 503, a cache hit) for the adapter to send. */

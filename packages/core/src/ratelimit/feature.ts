@@ -7,7 +7,7 @@ import type { Reply, ResponseView } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
 import { isPromise, type ConsumeResult, type RateLimitStore } from '../store/contracts.js';
 import { HeaderSet } from './headers.js';
-import { ObservedCounter, type Tally } from '../telemetry/observed-counter.js';
+import { ObservedCounter, RouteTallies } from '../telemetry/observed-counter.js';
 import { resolveRateLimitOptions, type ResolvedEntry, type ResolvedRateLimit } from './options.js';
 
 /** Decision outcomes, as counted and as the OTel attribute `autom8.ratelimit.outcome`. */
@@ -51,8 +51,8 @@ export class RateLimitFeature implements Feature {
   private readonly fallback: Plan;
   private readonly stats = new Map<string, LimiterStats>();
   private counter: ObservedCounter | undefined;
-  /** Tallies per limiter, then per route: one per outcome. */
-  private readonly tallies = new Map<string, Map<string, Tally[]>>();
+  /** Decision tallies per limiter (then per route and outcome). */
+  private readonly tallies = new Map<string, RouteTallies>();
   private lastDryRunLog = 0;
   private dryRunSinceLog = 0;
   private storeErrors = 0;
@@ -185,24 +185,22 @@ export class RateLimitFeature implements Feature {
       unit: '{decision}',
     }));
     const limit = plan.limits[i]!;
-    // The route attribute: the per-route limit's pattern, else the configured/learned template.
-    let route = limit.route ?? this.engine.knownRoute(ex) ?? '';
-    let byRoute = this.tallies.get(limit.policy.name);
-    if (byRoute === undefined) this.tallies.set(limit.policy.name, (byRoute = new Map()));
-    let tallies = byRoute.get(route);
-    if (tallies === undefined) {
-      // Bounded: limiters × known routes (configured or learned, capped by metrics.maxSeries); past
-      // 1000 routes a limiter's decisions are counted without a route.
-      if (byRoute.size >= 1000) tallies = byRoute.get((route = ''));
-      if (tallies === undefined) {
-        tallies = OUTCOMES.map((o) => {
-          const a: Attributes = { 'autom8.ratelimit.limiter': limit.policy.name, 'autom8.ratelimit.outcome': o };
+    const limiter = limit.policy.name;
+    let byRoute = this.tallies.get(limiter);
+    if (byRoute === undefined) {
+      // Bounded: limiters × known routes (configured or learned, capped by metrics.maxSeries), and
+      // RouteTallies' own cap.
+      byRoute = new RouteTallies(counter, (route) =>
+        OUTCOMES.map((o) => {
+          const a: Attributes = { 'autom8.ratelimit.limiter': limiter, 'autom8.ratelimit.outcome': o };
           if (route !== '') a['http.route'] = route;
-          return counter.tally(a);
-        });
-        byRoute.set(route, tallies);
-      }
+          return a;
+        }),
+      );
+      this.tallies.set(limiter, byRoute);
     }
+    // The route attribute: the per-route limit's pattern, else the configured/learned template.
+    const tallies = byRoute.of(limit.route ?? this.engine.knownRoute(ex) ?? '');
     tallies[outcome]!.n++;
   }
 

@@ -32,3 +32,28 @@ export class ObservedCounter {
     return t;
   }
 }
+
+/**
+ * One {@link ObservedCounter} tally per outcome for each route, the attribute sets built once per
+ * route by `outcomes` (given `''`: without a route). Bounded: past `maxRoutes` routes, the rest are
+ * counted under `''`.
+ */
+export class RouteTallies {
+  private readonly byRoute = new Map<string, Tally[]>();
+
+  constructor(
+    private readonly counter: ObservedCounter,
+    private readonly outcomes: (route: string) => Attributes[],
+    private readonly maxRoutes = 1000,
+  ) {}
+
+  /** The route's tallies, in the order `outcomes` gave their attribute sets. */
+  of(route: string): Tally[] {
+    const found = this.byRoute.get(route);
+    if (found !== undefined) return found;
+    const key = this.byRoute.size >= this.maxRoutes ? '' : route;
+    let tallies = this.byRoute.get(key);
+    if (tallies === undefined) this.byRoute.set(key, (tallies = this.outcomes(key).map((a) => this.counter.tally(a))));
+    return tallies;
+  }
+}
