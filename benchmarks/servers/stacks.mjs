@@ -15,6 +15,12 @@
 //     sdk     the bare framework with the same OTel SDK registered and no instrumentation: what
 //             registering OTel costs by itself (its AsyncLocalStorage context manager)
 //     nosdk   autom8 with every feature on and no OTel SDK (its OTel calls are no-ops): autom8's own cost
+//     sampled autom8 as in `autom8`, with the SDK sampling 10 % of new traces (ParentBased(TraceIdRatioBased
+//             (0.1)), the head sampling production setups use; every request still gets its span
+//             context, context propagation and duration record (check runs sample everything)
+//     floor   the SDK floor: the same SDK and a hand-written minimal OTel middleware (one SERVER span,
+//             its context active, one duration record; lib/otel-floor.mjs), nothing else: what any
+//             instrumentation pays this SDK per request
 // Every stack serves the same routes and bodies: GET /users/:id (never cached: the miss path) and
 // GET /catalog (the cached route). Stacks with OTel register the same SDK globally (lib/otel-sdk.mjs).
 // Env STACK_CHECK=1: a rate limit of 3 per minute instead of "never", and GET /__bench/stats
@@ -22,6 +28,7 @@
 // Prints "LISTENING <port>".
 import { createRequire } from 'node:module';
 import { startOtelSdk } from '../lib/otel-sdk.mjs';
+import { expressOtelFloor, koaOtelFloor } from '../lib/otel-floor.mjs';
 
 const require = createRequire(import.meta.url);
 const stack = process.argv[2] ?? 'express-bare';
@@ -31,7 +38,7 @@ const check = process.env.STACK_CHECK === '1';
 const LIMIT = check ? 3 : 1_000_000_000;
 const CACHE_TTL_MS = 300_000;
 
-const VARIANTS = { node: ['bare'], express: ['bare', 'autom8', 'front', 'peers', 'otel', 'sdk', 'nosdk'], koa: ['bare', 'autom8', 'peers', 'otel', 'sdk', 'nosdk'] };
+const VARIANTS = { node: ['bare'], express: ['bare', 'autom8', 'front', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled'], koa: ['bare', 'autom8', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled'] };
 const family = framework.startsWith('express') ? 'express' : framework.startsWith('koa') ? 'koa' : framework;
 if (!VARIANTS[family]?.includes(variant) || !['node', 'express', 'express4', 'koa', 'koa2'].includes(framework)) {
   throw new Error(`unknown stack ${stack}`);
@@ -40,8 +47,16 @@ if (!VARIANTS[family]?.includes(variant) || !['node', 'express', 'express4', 'ko
 const frameworkPackage = { express: 'express', express4: 'express4', koa: 'koa', koa2: 'koa2' }[framework];
 
 // --- OTel first: auto-instrumentation patches modules as they are required -------------------
-const usesOtel = variant === 'autom8' || variant === 'front' || variant === 'peers' || variant === 'otel' || variant === 'sdk';
-const sdk = usesOtel ? startOtelSdk({ global: true }) : undefined;
+const usesOtel = ['autom8', 'front', 'peers', 'otel', 'sdk', 'floor', 'sampled'].includes(variant);
+// BENCH_NO_CONTEXT=1 / BENCH_NO_TRACING=1 leave the context manager / tracer provider out, to see what each costs.
+const sdk = usesOtel
+  ? startOtelSdk({
+      global: true,
+      sampleRatio: variant === 'sampled' && !check ? 0.1 : 1,
+      contextManager: process.env.BENCH_NO_CONTEXT !== '1',
+      tracing: process.env.BENCH_NO_TRACING !== '1',
+    })
+  : undefined;
 if (variant === 'peers' || variant === 'otel') {
   const { registerInstrumentations } = require('@opentelemetry/instrumentation');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
@@ -98,8 +113,9 @@ if (framework === 'node') {
   app.set('x-powered-by', false);
   let mw;
   const catalogMiddleware = [];
-  if (variant === 'autom8' || variant === 'nosdk') app.use(require('@autom8/express').autom8Express(autom8Options()));
+  if (variant === 'autom8' || variant === 'nosdk' || variant === 'sampled') app.use(require('@autom8/express').autom8Express(autom8Options()));
   if (variant === 'front') mw = require('@autom8/express').autom8Express(autom8Options());
+  if (variant === 'floor') app.use(expressOtelFloor());
   if (variant === 'peers') {
     // Order as their docs advise: metrics first (they time only what is registered after them).
     app.use(require('express-prom-bundle')({ includeMethod: true, includePath: true }));
@@ -115,7 +131,8 @@ if (framework === 'node') {
   const Router = require('@koa/router');
   const app = new Koa();
   let cashed = false;
-  if (variant === 'autom8' || variant === 'nosdk') app.use(require('@autom8/koa').autom8Koa(autom8Options()));
+  if (variant === 'autom8' || variant === 'nosdk' || variant === 'sampled') app.use(require('@autom8/koa').autom8Koa(autom8Options()));
+  if (variant === 'floor') app.use(koaOtelFloor());
   if (variant === 'peers') {
     const c2k = require('koa-connect');
     app.use(c2k(require('express-prom-bundle')({ includeMethod: true, includePath: true })));

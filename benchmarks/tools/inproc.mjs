@@ -10,12 +10,15 @@
 //   (grep totals /tmp/cg.15000 − grep totals /tmp/cg.5000) / 10000 = instructions/request
 //
 // argv[2] MODE: none | noop (a pass-through middleware) | full (app.use(autom8…)) |
-//               front (Express: mw.front(app))
+//               front (Express: mw.front(app)) | floor (lib/otel-floor.mjs: a hand-written minimal
+//               OTel middleware; with F=otel, what the SDK alone costs per request)
 // FW: express (5, default) | express4 | koa (3) | koa2 | node (node:http; mode none or front)
 // F (autom8 features, comma-separated): otel (a real SDK: BasicTracerProvider + BatchSpanProcessor
 //   + in-memory exporters, AsyncLocalStorage context manager registered globally), rl (rate limit,
 //   memory store), shed, cache (a cached route beside the measured one), api (telemetry on, no SDK:
-//   the OTel API's no-op). Without otel or api, telemetry is off.
+//   the OTel API's no-op), and with otel, to see what each part of the SDK costs: noctx (no context
+//   manager registered), notrace (no tracer provider), nometrics (no meter provider).
+//   Without otel or api, telemetry is off.
 // To see *which* property accesses miss V8's inline caches (on Express's per-request hidden classes
 // each miss costs ~3k instructions), log them at two request counts and compare the per-request
 // counts by code position: `node --single-threaded --log-ic --logfile=ic.log
@@ -28,6 +31,7 @@ import http from 'node:http';
 import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { startOtelSdk } from '../lib/otel-sdk.mjs';
+import { expressOtelFloor, koaOtelFloor } from '../lib/otel-floor.mjs';
 
 const require = createRequire(import.meta.url);
 const mode = process.argv[2] ?? 'none';
@@ -35,7 +39,7 @@ const fw = process.env.FW ?? (process.env.EXPRESS === '4' ? 'express4' : 'expres
 const F = new Set((process.env.F ?? '').split(',').filter(Boolean));
 
 const options = { telemetry: { enabled: false } };
-if (F.has('otel')) startOtelSdk({ global: true });
+if (F.has('otel')) startOtelSdk({ global: true, contextManager: !F.has('noctx'), tracing: !F.has('notrace'), meters: !F.has('nometrics') });
 if (F.has('otel') || F.has('api')) delete options.telemetry;
 if (F.has('rl')) options.rateLimit = { rate: 1e9, per: 'minute' };
 if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000 };
@@ -58,6 +62,7 @@ if (fw === 'node') {
   app.set('x-powered-by', false);
   handler = app;
   if (mode === 'noop') app.use((_req, _res, next) => next());
+  if (mode === 'floor') app.use(expressOtelFloor());
   if (mode === 'full') app.use(require('@autom8/express').autom8Express(options));
   if (mode === 'front') handler = require('@autom8/express').autom8Express(options).front(app);
   app.get('/users/:id', (req, res) => res.type('json').send(body(req.params.id)));
@@ -68,6 +73,7 @@ if (fw === 'node') {
   const Router = require('@koa/router');
   const app = new Koa();
   if (mode === 'noop') app.use((_ctx, next) => next());
+  if (mode === 'floor') app.use(koaOtelFloor());
   if (mode === 'full') app.use(require('@autom8/koa').autom8Koa(options));
   const router = new Router();
   router.get('/users/:id', (ctx) => {
