@@ -12,6 +12,11 @@
 // (20,000 requests) spreads the lumpy cost of major GCs thin. Sockets, the kernel and the load
 // generator are not in it, so the bare frameworks' figures are lower than their HTTP cost, and
 // autom8's share of a real request is smaller than its share here.
+// Timers run per wall-clock second, and under valgrind a second holds ~50× fewer requests: work on
+// a timer (the shedder's event-loop-delay read every 50 ms, a full walk of the native
+// histogram for its mean, ~34 µs; the SDK's periodic metric export) weighs ~50× more per request here than in a
+// real server, so rows with `shed` or the SDK overstate it (Koa 3 with every feature: ~10k of its
+// figure is the delay histogram's mean, a few hundredths of a µs per request at real rates).
 //   INSTR_CONFIGS=id,id | all (default: all below but two), INSTR_N=lo,hi (default 5000,25000), INSTR_WARMUP (10000)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
@@ -33,6 +38,7 @@ const CONFIGS = {
   'express-metrics-front': ['express', 'front', '', 'Express 5 + autom8 metrics (front mode)'],
   'express-all': ['express', 'full', 'api,rl,shed,cache', 'Express 5 + autom8 every feature, no OTel SDK'],
   'express-all-sdk': ['express', 'full', 'otel,rl,shed,cache', 'Express 5 + autom8 every feature, OTel SDK'],
+  'express-floor-sdk': ['express', 'floor', 'otel', 'Express 5 + the SDK floor (hand-written: one span, its context, one record)'],
   'express-all-sdk-front': ['express', 'front', 'otel,rl,shed,cache', 'Express 5 + autom8 every feature, OTel SDK (front mode)'],
   'express4-bare': ['express4', 'none', '', 'Express 4 bare'],
   'express4-metrics': ['express4', 'full', '', 'Express 4 + autom8 metrics (app.use)'],
@@ -41,6 +47,7 @@ const CONFIGS = {
   'koa-metrics': ['koa', 'full', '', 'Koa 3 + autom8 metrics'],
   'koa-all': ['koa', 'full', 'api,rl,shed,cache', 'Koa 3 + autom8 every feature, no OTel SDK'],
   'koa-all-sdk': ['koa', 'full', 'otel,rl,shed,cache', 'Koa 3 + autom8 every feature, OTel SDK'],
+  'koa-floor-sdk': ['koa', 'floor', 'otel', 'Koa 3 + the SDK floor (hand-written: one span, its context, one record)'],
 };
 // By default all but the extra front-mode and Express 4 SDK rows (each configuration costs ~90 s of valgrind).
 const DEFAULT = Object.keys(CONFIGS).filter((id) => id !== 'express-all-sdk-front' && id !== 'express4-all-sdk');

@@ -248,6 +248,10 @@ if (results.instructions) {
   p(`hash and random seeds, address randomisation ${d.config.aslr}: runs agree within about 1k instructions.`);
   p('The kernel\'s and the sockets\' share of a real request is not in it, so autom8\'s share of a real');
   p('request is smaller than the percentage here.');
+  p('Timers run per wall-clock second, and under valgrind a second holds about 50× fewer requests, so');
+  p('work done on a timer (the shedder\'s event-loop-delay read every 50 ms, the SDK\'s periodic metric');
+  p('export) weighs about 50× more per request here than in a real server: rows with `shed` or the SDK');
+  p('overstate it.');
   p();
   p(sectionTables(d));
 } else {
