@@ -47,6 +47,8 @@ if (!VARIANTS[family]?.includes(variant) || !['node', 'express', 'express4', 'ko
 const frameworkPackage = { express: 'express', express4: 'express4', koa: 'koa', koa2: 'koa2' }[framework];
 
 // --- OTel first: auto-instrumentation patches modules as they are required -------------------
+// autom8 in app.use (front mode wraps the app instead).
+const usesAutom8 = ['autom8', 'nosdk', 'sampled'].includes(variant);
 const usesOtel = ['autom8', 'front', 'peers', 'otel', 'sdk', 'floor', 'sampled'].includes(variant);
 // BENCH_NO_CONTEXT=1 / BENCH_NO_TRACING=1 leave the context manager / tracer provider out, to see what each costs.
 const sdk = usesOtel
@@ -113,7 +115,7 @@ if (framework === 'node') {
   app.set('x-powered-by', false);
   let mw;
   const catalogMiddleware = [];
-  if (variant === 'autom8' || variant === 'nosdk' || variant === 'sampled') app.use(require('@autom8/express').autom8Express(autom8Options()));
+  if (usesAutom8) app.use(require('@autom8/express').autom8Express(autom8Options()));
   if (variant === 'front') mw = require('@autom8/express').autom8Express(autom8Options());
   if (variant === 'floor') app.use(expressOtelFloor());
   if (variant === 'peers') {
@@ -131,7 +133,7 @@ if (framework === 'node') {
   const Router = require('@koa/router');
   const app = new Koa();
   let cashed = false;
-  if (variant === 'autom8' || variant === 'nosdk' || variant === 'sampled') app.use(require('@autom8/koa').autom8Koa(autom8Options()));
+  if (usesAutom8) app.use(require('@autom8/koa').autom8Koa(autom8Options()));
   if (variant === 'floor') app.use(koaOtelFloor());
   if (variant === 'peers') {
     const c2k = require('koa-connect');

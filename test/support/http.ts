@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** Listens on a free loopback port; resolves to the base URL. */
@@ -11,4 +11,23 @@ export async function listen(server: Server): Promise<string> {
 export async function close(server: Server): Promise<void> {
   server.closeAllConnections?.();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Serves `handler` on a loopback port while `fn` runs, then closes the server and whatever else the
+ * test started (autom8 middleware: its timers and stores), whether `fn` passed or threw.
+ */
+export async function serve<T>(
+  handler: RequestListener,
+  fn: (base: string, server: Server) => Promise<T>,
+  ...alsoClose: Array<{ close(): Promise<unknown> }>
+): Promise<T> {
+  const server = createServer(handler);
+  const base = await listen(server);
+  try {
+    return await fn(base, server);
+  } finally {
+    await close(server);
+    for (const c of alsoClose) await c.close();
+  }
 }

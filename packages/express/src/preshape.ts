@@ -55,8 +55,5 @@ export function applyPreshape(shape: Preshape, req: object, res: object): void {
  * (`app.response.locals = {…}`, which Express keeps because it only creates `locals` when missing).
  */
 function isPlainSlot(proto: object, name: string): boolean {
-  for (let o: object | null = proto; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-    if (Object.prototype.hasOwnProperty.call(o, name)) return false;
-  }
-  return true;
+  return !(name in proto); // `in` walks the whole chain, accessors included
 }

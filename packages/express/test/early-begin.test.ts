@@ -3,10 +3,9 @@
 // nothing the app could see. Real Express 4 and 5 apps on loopback.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http, { type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { autom8Express } from '@autom8/express';
-import { close, listen } from '../../../test/support/http';
+import { serve } from '../../../test/support/http';
 
 const require = createRequire(__filename);
 const EXPRESS = { 'Express 5': require('express'), 'Express 4': require('express4') } as const;
@@ -33,22 +32,21 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       const mw = autom8Express();
       app.use(mw);
       app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
-      const server: Server = http.createServer(app);
-      const base = await listen(server);
-      try {
-        assert.equal(server.listeners('request').length, 1);
-        assert.deepEqual(await get(base, '/users/1'), [200]);
-        assert.equal(server.listeners('request').length, 2, 'a listener ahead of the app');
-        assert.equal(server.listeners('request')[1], app);
-        assert.deepEqual(await get(base, '/users/2', 24), Array(24).fill(200));
-        await get(base, '/nope', 3);
-        assert.equal(await routeCount(base, 'GET /users/:id'), 25);
-        assert.equal(await routeCount(base, 'GET unmatched'), 3);
-        assert.equal(mw.engine.inFlight, 0);
-      } finally {
-        await close(server);
-        await mw.close();
-      }
+      await serve(
+        app,
+        async (base, server) => {
+          assert.equal(server.listeners('request').length, 1);
+          assert.deepEqual(await get(base, '/users/1'), [200]);
+          assert.equal(server.listeners('request').length, 2, 'a listener ahead of the app');
+          assert.equal(server.listeners('request')[1], app);
+          assert.deepEqual(await get(base, '/users/2', 24), Array(24).fill(200));
+          await get(base, '/nope', 3);
+          assert.equal(await routeCount(base, 'GET /users/:id'), 25);
+          assert.equal(await routeCount(base, 'GET unmatched'), 3);
+          assert.equal(mw.engine.inFlight, 0);
+        },
+        mw,
+      );
     });
 
     test('another middleware first: not installed, and what it answers stays out of the figures', async () => {
@@ -57,19 +55,18 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       app.use((req: any, res: any, next: any) => (req.path === '/static' ? res.send('file') : next()));
       app.use(mw);
       app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
-      const server = http.createServer(app);
-      const base = await listen(server);
-      try {
-        await get(base, '/users/1', 5);
-        await get(base, '/static', 5);
-        assert.equal(server.listeners('request').length, 1);
-        const m: any = await (await fetch(`${base}/api/v1/metrics`)).json();
-        assert.equal(m.routes['GET /users/:id'].total.count, 5);
-        assert.equal(m.routes['GET unmatched'], undefined, 'requests answered before autom8 are not recorded');
-      } finally {
-        await close(server);
-        await mw.close();
-      }
+      await serve(
+        app,
+        async (base, server) => {
+          await get(base, '/users/1', 5);
+          await get(base, '/static', 5);
+          assert.equal(server.listeners('request').length, 1);
+          const m: any = await (await fetch(`${base}/api/v1/metrics`)).json();
+          assert.equal(m.routes['GET /users/:id'].total.count, 5);
+          assert.equal(m.routes['GET unmatched'], undefined, 'requests answered before autom8 are not recorded');
+        },
+        mw,
+      );
     });
 
     test('autom8 in a sub-app or under a mount path: not installed, routes keep their prefix', async () => {
@@ -82,19 +79,18 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       const pathMw = autom8Express();
       parent.use('/v2', pathMw);
       parent.get('/v2/items/:id', (req: any, res: any) => res.json({ id: req.params.id }));
-      const server = http.createServer(parent);
-      const base = await listen(server);
-      try {
-        await get(base, '/v1/users/1', 4);
-        await get(base, '/v2/items/1', 4);
-        assert.equal(server.listeners('request').length, 1);
-        assert.equal(subMw.engine.snapshot().routes['GET /v1/users/:id']?.total.count, 4);
-        assert.equal(pathMw.engine.snapshot().routes['GET /v2/items/:id']?.total.count, 4);
-      } finally {
-        await close(server);
-        await subMw.close();
-        await pathMw.close();
-      }
+      await serve(
+        parent,
+        async (base, server) => {
+          await get(base, '/v1/users/1', 4);
+          await get(base, '/v2/items/1', 4);
+          assert.equal(server.listeners('request').length, 1);
+          assert.equal(subMw.engine.snapshot().routes['GET /v1/users/:id']?.total.count, 4);
+          assert.equal(pathMw.engine.snapshot().routes['GET /v2/items/:id']?.total.count, 4);
+        },
+        subMw,
+        pathMw,
+      );
     });
 
     test('a server whose listener wraps the app: not installed, still counted', async () => {
@@ -102,16 +98,15 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       const mw = autom8Express();
       app.use(mw);
       app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
-      const server = http.createServer((req, res) => app(req, res));
-      const base = await listen(server);
-      try {
-        await get(base, '/users/1', 6);
-        assert.equal(server.listeners('request').length, 1);
-        assert.equal(await routeCount(base, 'GET /users/:id'), 6);
-      } finally {
-        await close(server);
-        await mw.close();
-      }
+      await serve(
+        (req, res) => app(req, res),
+        async (base, server) => {
+          await get(base, '/users/1', 6);
+          assert.equal(server.listeners('request').length, 1);
+          assert.equal(await routeCount(base, 'GET /users/:id'), 6);
+        },
+        mw,
+      );
     });
 
     test('two autom8 instances on one app each count every request once', async () => {
@@ -121,18 +116,17 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       app.use(first);
       app.use(second);
       app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
-      const server = http.createServer(app);
-      const base = await listen(server);
-      try {
-        await get(base, '/users/1', 10);
-        assert.equal(server.listeners('request').length, 2, 'only the first instance installs');
-        assert.equal(first.engine.snapshot().routes['GET /users/:id']?.total.count, 10);
-        assert.equal(second.engine.snapshot().routes['GET /users/:id']?.total.count, 10);
-      } finally {
-        await close(server);
-        await first.close();
-        await second.close();
-      }
+      await serve(
+        app,
+        async (base, server) => {
+          await get(base, '/users/1', 10);
+          assert.equal(server.listeners('request').length, 2, 'only the first instance installs');
+          assert.equal(first.engine.snapshot().routes['GET /users/:id']?.total.count, 10);
+          assert.equal(second.engine.snapshot().routes['GET /users/:id']?.total.count, 10);
+        },
+        first,
+        second,
+      );
     });
   });
 }

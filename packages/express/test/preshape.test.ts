@@ -4,10 +4,9 @@
 // real Express 4 and 5 apps on loopback.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import { autom8Express } from '@autom8/express';
-import { close, listen } from '../../../test/support/http';
+import { serve } from '../../../test/support/http';
 
 const require = createRequire(__filename);
 const EXPRESS = { 'Express 5': require('express'), 'Express 4': require('express4') } as const;
@@ -29,28 +28,27 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       );
       router.post('/items', (req: any, res: any) => res.status(201).json({ body: req.body, route: req.route.path }));
       app.use('/orgs/:org', router);
-      const server = http.createServer(app);
-      const base = await listen(server);
-      try {
-        const answers: string[] = [];
-        for (let i = 0; i < 4; i++) {
-          const get = await fetch(`${base}/orgs/acme/items/7?a=1&b=two`);
-          const post = await fetch(`${base}/orgs/acme/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
-          const missing = await fetch(`${base}/nope?x=1`);
-          await missing.arrayBuffer();
-          answers.push(`${get.status} ${await get.text()} | ${post.status} ${await post.text()} | ${missing.status}`);
-        }
-        assert.equal(server.listeners('request').length, 2, 'early begin installed after the first request');
-        assert.equal(new Set(answers).size, 1, `same answers before and after:\n${answers.join('\n')}`);
-        assert.equal(
-          answers[0],
-          '200 {"query":{"a":"1","b":"two"},"params":{"org":"acme","id":"7"},"baseUrl":"/orgs/acme","originalUrl":"/orgs/acme/items/7?a=1&b=two","path":"/items/7","route":"/items/:id","user":"ann"} | 201 {"body":{"n":1},"route":"/items"} | 404',
-        );
-        assert.equal(mw.engine.snapshot().routes['GET /orgs/:org/items/:id']?.total.count, 4);
-      } finally {
-        await close(server);
-        await mw.close();
-      }
+      await serve(
+        app,
+        async (base, server) => {
+          const answers: string[] = [];
+          for (let i = 0; i < 4; i++) {
+            const get = await fetch(`${base}/orgs/acme/items/7?a=1&b=two`);
+            const post = await fetch(`${base}/orgs/acme/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
+            const missing = await fetch(`${base}/nope?x=1`);
+            await missing.arrayBuffer();
+            answers.push(`${get.status} ${await get.text()} | ${post.status} ${await post.text()} | ${missing.status}`);
+          }
+          assert.equal(server.listeners('request').length, 2, 'early begin installed after the first request');
+          assert.equal(new Set(answers).size, 1, `same answers before and after:\n${answers.join('\n')}`);
+          assert.equal(
+            answers[0],
+            '200 {"query":{"a":"1","b":"two"},"params":{"org":"acme","id":"7"},"baseUrl":"/orgs/acme","originalUrl":"/orgs/acme/items/7?a=1&b=two","path":"/items/7","route":"/items/:id","user":"ann"} | 201 {"body":{"n":1},"route":"/items"} | 404',
+          );
+          assert.equal(mw.engine.snapshot().routes['GET /orgs/:org/items/:id']?.total.count, 4);
+        },
+        mw,
+      );
     });
 
     test('a default the app puts on its response prototype is kept', async () => {
@@ -60,17 +58,16 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       app.response.locals = { site: 'shop' };
       app.use(mw);
       app.get('/users/:id', (_req: any, res: any) => res.json({ site: res.locals.site }));
-      const server = http.createServer(app);
-      const base = await listen(server);
-      try {
-        const bodies: string[] = [];
-        for (let i = 0; i < 3; i++) bodies.push(await (await fetch(`${base}/users/${i}`)).text());
-        assert.deepEqual(bodies, Array(3).fill('{"site":"shop"}'));
-        assert.equal(server.listeners('request').length, 2);
-      } finally {
-        await close(server);
-        await mw.close();
-      }
+      await serve(
+        app,
+        async (base, server) => {
+          const bodies: string[] = [];
+          for (let i = 0; i < 3; i++) bodies.push(await (await fetch(`${base}/users/${i}`)).text());
+          assert.deepEqual(bodies, Array(3).fill('{"site":"shop"}'));
+          assert.equal(server.listeners('request').length, 2);
+        },
+        mw,
+      );
     });
 
     test('a property the app defines as an accessor is left to it, not shadowed', async () => {
@@ -89,18 +86,17 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       });
       app.use(mw);
       app.get('/users/:id', (req: any, res: any) => res.json({ route: req.route?.path, own: Object.prototype.hasOwnProperty.call(req, 'route') }));
-      const server = http.createServer(app);
-      const base = await listen(server);
-      try {
-        const bodies: string[] = [];
-        for (let i = 0; i < 3; i++) bodies.push(await (await fetch(`${base}/users/${i}`)).text());
-        assert.deepEqual(bodies, Array(3).fill('{"route":"/users/:id","own":false}'));
-        assert.ok(sets >= 3, 'Express assigned req.route through the accessor on every request');
-        assert.equal(server.listeners('request').length, 2);
-      } finally {
-        await close(server);
-        await mw.close();
-      }
+      await serve(
+        app,
+        async (base, server) => {
+          const bodies: string[] = [];
+          for (let i = 0; i < 3; i++) bodies.push(await (await fetch(`${base}/users/${i}`)).text());
+          assert.deepEqual(bodies, Array(3).fill('{"route":"/users/:id","own":false}'));
+          assert.ok(sets >= 3, 'Express assigned req.route through the accessor on every request');
+          assert.equal(server.listeners('request').length, 2);
+        },
+        mw,
+      );
     });
   });
 }

@@ -4,11 +4,10 @@
 // 5 apps on loopback, with concurrent requests interleaving at awaits.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { autom8Express } from '@autom8/express';
-import { close, listen } from '../../../test/support/http';
+import { serve } from '../../../test/support/http';
 
 const require = createRequire(__filename);
 const EXPRESS = { 'Express 5': require('express'), 'Express 4': require('express4') } as const;
@@ -40,23 +39,22 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       const router = express.Router();
       router.get('/b/:y', (req: any, res: any) => res.json({ b: req.params.y }));
       app.use('/nested', router);
-      const server = http.createServer(app);
-      const base = await listen(server);
-      try {
-        const paths: string[] = [];
-        for (let i = 0; i < 60; i++) {
-          const wait = i % 2 === 0 ? 0 : 1 + (i % 7);
-          paths.push([`/a/${i}?wait=${wait}`, `/items/${i}?wait=${wait}&pass=${i % 3}`, `/nested/b/${i}?wait=${wait}`][i % 3]!);
-        }
-        const statuses = await Promise.all(paths.map((p) => get(base, p)));
-        assert.deepEqual(new Set(statuses), new Set([200]));
-        const routes = mw.engine.snapshot().routes;
-        const counts = Object.fromEntries(Object.entries(routes).map(([k, v]) => [k, v.total.count]));
-        assert.deepEqual(counts, { 'GET /a/:x': 20, 'GET /items/:name': 20, 'GET /nested/b/:y': 20 });
-      } finally {
-        await close(server);
-        await mw.close();
-      }
+      await serve(
+        app,
+        async (base) => {
+          const paths: string[] = [];
+          for (let i = 0; i < 60; i++) {
+            const wait = i % 2 === 0 ? 0 : 1 + (i % 7);
+            paths.push([`/a/${i}?wait=${wait}`, `/items/${i}?wait=${wait}&pass=${i % 3}`, `/nested/b/${i}?wait=${wait}`][i % 3]!);
+          }
+          const statuses = await Promise.all(paths.map((p) => get(base, p)));
+          assert.deepEqual(new Set(statuses), new Set([200]));
+          const routes = mw.engine.snapshot().routes;
+          const counts = Object.fromEntries(Object.entries(routes).map(([k, v]) => [k, v.total.count]));
+          assert.deepEqual(counts, { 'GET /a/:x': 20, 'GET /items/:name': 20, 'GET /nested/b/:y': 20 });
+        },
+        mw,
+      );
     });
 
     test('a request that no route answers stays unmatched, next to requests that routes answered', async () => {
@@ -65,18 +63,17 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       app.use(mw);
       app.get('/a/:x', (req: any, res: any) => res.json({ a: req.params.x }));
       app.use((_req: any, res: any) => res.status(404).end());
-      const server = http.createServer(app);
-      const base = await listen(server);
-      try {
-        const statuses = await Promise.all(['/a/1', '/nope', '/a/2', '/nope/2'].map((p) => get(base, p)));
-        assert.deepEqual(statuses, [200, 404, 200, 404]);
-        const routes = mw.engine.snapshot().routes;
-        assert.equal(routes['GET /a/:x']?.total.count, 2);
-        assert.equal(routes['GET unmatched']?.total.count, 2);
-      } finally {
-        await close(server);
-        await mw.close();
-      }
+      await serve(
+        app,
+        async (base) => {
+          const statuses = await Promise.all(['/a/1', '/nope', '/a/2', '/nope/2'].map((p) => get(base, p)));
+          assert.deepEqual(statuses, [200, 404, 200, 404]);
+          const routes = mw.engine.snapshot().routes;
+          assert.equal(routes['GET /a/:x']?.total.count, 2);
+          assert.equal(routes['GET unmatched']?.total.count, 2);
+        },
+        mw,
+      );
     });
   });
 }

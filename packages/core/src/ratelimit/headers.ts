@@ -81,35 +81,34 @@ export class HeaderSet {
   write(results: readonly (ConsumeResult | undefined)[], now: number, target: HeaderTarget, setHeader: HeaderTarget['setHeader'] = target.setHeader): void {
     // One method, called on `target`: on a response the adapter marks slow to read (Express),
     // the caller looks it up once without an inline cache (see Autom8.uncachedResponseReads).
-    const set = (name: string, value: string) => setHeader.call(target, name, value);
     if (this.draft10) {
-      set('ratelimit-policy', this.policy10!);
+      setHeader.call(target, 'ratelimit-policy', this.policy10!);
       let rl = '';
       for (let i = 0; i < results.length; i++) {
         const r = results[i];
         if (r === undefined) continue;
         rl += `${rl === '' ? '' : ', '}${this.names[i]};r=${r.remaining};t=${seconds(r.allowed ? r.resetMs : Math.max(r.resetMs, r.retryAfterMs))}`;
       }
-      set('ratelimit', rl);
+      setHeader.call(target, 'ratelimit', rl);
     }
     if (this.draft7 || this.draft6 || this.legacy) {
       const r = mostRestrictive(results);
       if (r === undefined) return;
       const reset = seconds(r.allowed ? r.resetMs : Math.max(r.resetMs, r.retryAfterMs));
       if (this.draft7) {
-        set('ratelimit-policy', this.policy7!);
-        set('ratelimit', `limit=${r.limit}, remaining=${r.remaining}, reset=${reset}`);
+        setHeader.call(target, 'ratelimit-policy', this.policy7!);
+        setHeader.call(target, 'ratelimit', `limit=${r.limit}, remaining=${r.remaining}, reset=${reset}`);
       }
       if (this.draft6) {
-        set('ratelimit-policy', this.policy7!);
-        set('ratelimit-limit', String(r.limit));
-        set('ratelimit-remaining', String(r.remaining));
-        set('ratelimit-reset', String(reset));
+        setHeader.call(target, 'ratelimit-policy', this.policy7!);
+        setHeader.call(target, 'ratelimit-limit', String(r.limit));
+        setHeader.call(target, 'ratelimit-remaining', String(r.remaining));
+        setHeader.call(target, 'ratelimit-reset', String(reset));
       }
       if (this.legacy) {
-        set('x-ratelimit-limit', String(r.limit));
-        set('x-ratelimit-remaining', String(r.remaining));
-        set('x-ratelimit-reset', String(Math.ceil(now / 1000) + reset));
+        setHeader.call(target, 'x-ratelimit-limit', String(r.limit));
+        setHeader.call(target, 'x-ratelimit-remaining', String(r.remaining));
+        setHeader.call(target, 'x-ratelimit-reset', String(Math.ceil(now / 1000) + reset));
       }
     }
   }
