@@ -3,7 +3,7 @@
 // incoming W3C traceparent, and the http.server.request.duration histogram.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, createNoopMeter, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
@@ -141,6 +141,40 @@ for (const adapter of ADAPTERS) {
       assert.equal(body.sampled, false);
       await new Promise((r) => setTimeout(r, 20));
       assert.equal(serverSpans().length, 0);
+    });
+  });
+}
+
+// The API without an SDK behind it (what an app that never starts one gets): every span is a no-op,
+// yet requests, metrics and an incoming trace context behave as with one.
+for (const adapter of ADAPTERS) {
+  describe(`OpenTelemetry API without an SDK on ${adapter}`, () => {
+    let app: TestApp;
+    let base: string;
+    before(async () => {
+      // A proxy provider with no delegate is the API's own no-op, as the global one before an SDK registers.
+      app = buildApp(adapter, { telemetry: { tracerProvider: new ProxyTracerProvider(), meterProvider: { getMeter: () => createNoopMeter() } } });
+      base = await listen(app.server);
+    });
+    after(async () => {
+      await close(app.server);
+      await app.engine.close();
+    });
+
+    test('handlers run with no span; the request is served and counted', async () => {
+      const body: any = await (await fetch(`${base}/whoami`)).json();
+      assert.deepEqual(body, { spanId: 'none', traceId: 'none', sampled: false });
+      const users = await fetch(`${base}/users/7`);
+      assert.equal(users.status, 200);
+      const metrics: any = await (await fetch(`${base}/api/v1/metrics`)).json();
+      assert.equal(metrics.routes['GET /whoami']?.total.count, 1);
+    });
+
+    test("an incoming traceparent still reaches the handlers (the propagator is the app's, not the SDK's)", async () => {
+      const body: any = await (await fetch(`${base}/whoami`, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` } })).json();
+      assert.equal(body.traceId, TRACE_ID);
+      assert.equal(body.spanId, PARENT_SPAN);
+      assert.equal(body.sampled, true);
     });
   });
 }

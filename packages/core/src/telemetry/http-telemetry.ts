@@ -1,5 +1,6 @@
 import {
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   metrics,
   propagation,
@@ -12,6 +13,7 @@ import {
   type Meter,
   type MeterProvider,
   type ObservableResult,
+  type Span,
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
@@ -157,7 +159,11 @@ export class HttpTelemetry {
     if (span.isRecording()) {
       (span as { [kOwnSpan]?: true })[kOwnSpan] = true;
       ex.otelContext = trace.setSpan(parent, span);
-    } else if (isSpanContextValid(span.spanContext())) {
+    } else {
+      // Without an SDK every span carries the API's shared invalid context: the identity test
+      // spares the no-op path the hex validation of its ids.
+      const sc = span.spanContext();
+      if (sc === INVALID_SPAN_CONTEXT || !isSpanContextValid(sc)) return;
       // Sampled out, but its context still travels: the app's spans must see "not sampled"
       // rather than start traces of their own.
       ex.otelContext = trace.setSpan(parent, span);
@@ -172,16 +178,10 @@ export class HttpTelemetry {
     const span = ex.span;
     // A span we only enrich was named by Exchange.setRoute while it was still open.
     if (span !== undefined && ex.ownsSpan) {
-      if (route !== undefined) {
-        span.updateName(`${ex.method} ${route}`);
-        span.setAttribute('http.route', route);
-      }
-      span.setAttribute('http.response.status_code', status);
-      if (status >= 500) {
-        span.setAttribute('error.type', String(status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      span.end(ex.endTime);
+      // A span that is not recording (no SDK, or sampled out) drops names and attributes: skip
+      // building them.
+      if (!span.isRecording()) span.end(ex.endTime);
+      else this.finishSpan(span, ex, status, route);
     }
     // With an outer http instrumentation, it records the duration metric; we must not double-count.
     if (this.config.mode === 'enrich' || (span !== undefined && !ex.ownsSpan)) return;
@@ -194,6 +194,19 @@ export class HttpTelemetry {
       const resLen = Number(ex.res.getHeader('content-length'));
       if (resLen >= 0) this.responseBodySize!.record(resLen, attrs);
     }
+  }
+
+  private finishSpan(span: Span, ex: Exchange, status: number, route: string | undefined): void {
+    if (route !== undefined) {
+      span.updateName(`${ex.method} ${route}`);
+      span.setAttribute('http.route', route);
+    }
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500) {
+      span.setAttribute('error.type', String(status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end(ex.endTime);
   }
 
   // One frozen attribute object per (route, status, scheme): no allocation per request.
