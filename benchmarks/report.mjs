@@ -142,6 +142,12 @@ if (stacks) {
     p(`  on Koa served 8k req/s in its first 3 s and 13k from its fourth pass on); a long-running server is`);
     p(`  measured as it runs, not as it starts.`);
   }
+  if (cfg.pinning != null) {
+    p(`- **Pinned**: the server being measured runs alone on CPU ${cfg.pinning.measured}; the load generator (this process, all its`);
+    p(`  threads) and the idle servers run on CPU ${cfg.pinning.others} (\`taskset\`; \`BENCH_PIN=0\` turns it off), so neither`);
+    p(`  the generator nor another stack's timers interrupt the measured server. It does not remove the VM's`);
+    p(`  own noise (the spread below; \`roundsCpuUsPerReq\` in results/stacks.json has every round).`);
+  }
   p(`- **autom8** = \`autom8Express\` / \`autom8Koa\` (\`app.use\`) with metrics and monitoring endpoints (defaults),`);
   p(`  telemetry to the registered OTel SDK, \`rateLimit\` (memory store, token bucket, a limit no request`);
   p(`  reaches), \`shed\` (thresholds no request reaches, so no 503 skews the figures), and \`cache\` on`);

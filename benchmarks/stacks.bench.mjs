@@ -8,11 +8,12 @@
 // rounds, medians. Writes results/stacks.json, which report.mjs turns into BENCHMARKS.md.
 //   BENCH_ROUNDS (default 3), BENCH_QUICK=1 (1 round, short runs), BENCH_STACKS=id,id | all,
 //   BENCH_MODERATE_FRACTION (default 0.3), BENCH_WARMUP_S (default 8: each server's load before
-//   the rounds), BENCH_CHECK_ONLY=1 (sanity checks only).
+//   the rounds), BENCH_CHECK_ONLY=1 (sanity checks only), BENCH_PIN=0 (servers and load generator
+//   not pinned to separate CPUs; see lib/http-bench.mjs pinCpus).
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { runLoadTest } from '@autom8/toolkit';
-import { startServer, measure, cpuSeconds, table, fmt } from './lib/http-bench.mjs';
+import { startServer, measure, cpuSeconds, pinCpus, table, fmt } from './lib/http-bench.mjs';
 import { checkStack } from './lib/stack-sanity.mjs';
 import { writeResults, round } from './lib/results.mjs';
 
@@ -90,17 +91,22 @@ const runs = Object.fromEntries(stacks.map((s) => [s.id, []]));
 // stack with more code or more allocation would otherwise be measured mid-warm-up. Idle servers only
 // run their timers while another one is measured.
 const servers = {};
+const pinning = pinCpus();
 try {
   for (const s of stacks) {
-    servers[s.id] = await startServer(SERVER, [s.id]);
+    servers[s.id] = await startServer(SERVER, [s.id], {}, pinning?.others);
+    pinning?.measure(servers[s.id].pid);
     await measure(servers[s.id], { ...SATURATION, duration: WARMUP_S, warmup: 0 });
+    pinning?.release(servers[s.id].pid);
   }
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of stacks) {
       const server = servers[s.id];
+      pinning?.measure(server.pid);
       const sat = await measure(server, SATURATION);
       if (s.variant === 'bare' && rates[s.framework] === undefined) rates[s.framework] = Math.max(100, Math.round((sat.rps * FRACTION) / 100) * 100);
       const mod = await moderate(server, rates[s.framework]);
+      pinning?.release(server.pid);
       runs[s.id].push({ sat, mod });
       process.stdout.write(`  round ${r + 1}/${ROUNDS} ${s.id}: ${fmt(sat.rps, 0)} req/s, ${fmt(sat.cpuUsPerReq, 1)} µs/req; at ${mod.rate}/s p99 ${fmt(mod.p99, 2)} ms\n`);
     }
@@ -161,7 +167,7 @@ const rows = stacks.map((s) => {
 });
 
 const elapsed = (Date.now() - t0) / 1000;
-console.log(`\nHTTP stacks: GET ${PATH} on loopback, server in its own process; saturation = autocannon ${SATURATION.connections} connections × ${SATURATION.duration} s (after ${SATURATION.warmup} s warm-up); moderate = open-model fixed rate (${FRACTION * 100}% of the bare framework's req/s) × ${MODERATE.seconds} s; median of ${ROUNDS} interleaved rounds; ${fmt(elapsed, 0)} s in all`);
+console.log(`\nHTTP stacks: GET ${PATH} on loopback, server in its own process; saturation = autocannon ${SATURATION.connections} connections × ${SATURATION.duration} s (after ${SATURATION.warmup} s warm-up); moderate = open-model fixed rate (${FRACTION * 100}% of the bare framework's req/s) × ${MODERATE.seconds} s; median of ${ROUNDS} interleaved rounds; ${pinning === undefined ? 'unpinned' : `the measured server pinned to CPU ${pinning.measured}, the load generator and idle servers to ${pinning.others}`}; ${fmt(elapsed, 0)} s in all`);
 table(
   rows.map((r) => ({
     stack: r.label,
@@ -233,7 +239,7 @@ try {
 writeResults('stacks', rows, {
   commit,
   versions,
-  config: { rounds: ROUNDS, path: PATH, saturation: SATURATION, serverWarmupSec: WARMUP_S, moderate: { ...MODERATE, fraction: FRACTION, rates, generator: '@autom8/toolkit runLoadTest (open model)' }, elapsedSec: round(elapsed, 0) },
+  config: { rounds: ROUNDS, path: PATH, saturation: SATURATION, serverWarmupSec: WARMUP_S, pinning: pinning === undefined ? null : { measured: pinning.measured, others: pinning.others }, moderate: { ...MODERATE, fraction: FRACTION, rates, generator: '@autom8/toolkit runLoadTest (open model)' }, elapsedSec: round(elapsed, 0) },
   targets,
 });
 process.exit(0);

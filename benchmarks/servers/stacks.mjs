@@ -25,6 +25,8 @@
 // GET /catalog (the cached route). Stacks with OTel register the same SDK globally (lib/otel-sdk.mjs).
 // Env STACK_CHECK=1: a rate limit of 3 per minute instead of "never", and GET /__bench/stats
 // (what the OTel SDK exported, how often /catalog's handler ran) for the bench's sanity check.
+// Env BENCH_OFF=rl,shed,cache,metrics,tel (any of them): autom8 variants without those features, to
+// see over HTTP what each costs.
 // Prints "LISTENING <port>".
 import { createRequire } from 'node:module';
 import { startOtelSdk } from '../lib/otel-sdk.mjs';
@@ -91,10 +93,13 @@ const catalog = () => {
  * a saturating load generator on a shared 2-core machine is overload by design, and cheap 503s
  * would make the stack look faster for the wrong reason (the check run keeps the defaults).
  */
+const OFF = new Set((process.env.BENCH_OFF ?? '').split(','));
 const autom8Options = () => ({
-  rateLimit: { rate: LIMIT, per: 'minute' },
-  shed: check ? true : { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000 },
-  cache: { routes: { 'GET /catalog': { ttl: CACHE_TTL_MS } } },
+  ...(OFF.has('rl') ? {} : { rateLimit: { rate: LIMIT, per: 'minute' } }),
+  ...(OFF.has('shed') ? {} : { shed: check ? true : { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000 } }),
+  ...(OFF.has('cache') ? {} : { cache: { routes: { 'GET /catalog': { ttl: CACHE_TTL_MS } } } }),
+  ...(OFF.has('metrics') ? { metrics: { enabled: false } } : {}),
+  ...(OFF.has('tel') ? { telemetry: { enabled: false } } : {}),
 });
 
 let handler;
