@@ -8,16 +8,19 @@
 // request counts after the same warm-up; (instructions at N_HI − at N_LO) ÷ (N_HI − N_LO) is one
 // request's cost, start-up and warm-up cancelling out. `node --single-threaded` keeps V8's compiler
 // and GC threads out of it; fixed hash and random seeds with address randomisation off
-// (`setarch -R`) make runs agree within about 1k instructions. The wide gap between the two counts
+// (`setarch -R`) make runs agree within about 1k instructions; rows with the OTel SDK vary more,
+// about ±5k (where the span batches and exports fall: measured 128.8k–137.4k for Koa 3 + autom8 + SDK). The wide gap between the two counts
 // (20,000 requests) spreads the lumpy cost of major GCs thin. Sockets, the kernel and the load
 // generator are not in it, so the bare frameworks' figures are lower than their HTTP cost, and
 // autom8's share of a real request is smaller than its share here.
 // Timers run per wall-clock second, and under valgrind a second holds ~50× fewer requests: work on
-// a timer (the shedder's event-loop-delay read every 50 ms, a full walk of the native
-// histogram for its mean, ~34 µs; the SDK's periodic metric export) weighs ~50× more per request here than in a
-// real server, so rows with `shed` or the SDK overstate it (Koa 3 with every feature: ~10k of its
-// figure is the delay histogram's mean, a few hundredths of a µs per request at real rates).
-//   INSTR_CONFIGS=id,id | all (default: all below but two), INSTR_N=lo,hi (default 5000,25000), INSTR_WARMUP (10000)
+// a timer (the shedder's event-loop-delay read every 50 ms, a full walk of the native histogram for
+// its mean, ~34 µs; the SDK's periodic metric export; the system sampler) would weigh ~50× more per
+// request here than in a real server (Koa 3 with every feature: ~10k instructions). The harness
+// stretches those periods by TIMER_SCALE (INSTR_TIMER_SCALE, default 50) so the count is the
+// per-request work.
+//   INSTR_CONFIGS=id,id | all (default: all below but two), INSTR_N=lo,hi (default 5000,25000), INSTR_WARMUP (10000),
+//   INSTR_TIMER_SCALE (50)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -29,6 +32,7 @@ import { table, fmt } from './lib/http-bench.mjs';
 const HARNESS = fileURLToPath(new URL('./tools/inproc.mjs', import.meta.url));
 const [N_LO, N_HI] = (process.env.INSTR_N ?? '5000,25000').split(',').map(Number);
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 10000);
+const TIMER_SCALE = Number(process.env.INSTR_TIMER_SCALE ?? 50);
 
 // id → [framework, harness mode, autom8 features (inproc.mjs's F), label]
 const CONFIGS = {
@@ -77,7 +81,7 @@ function countOnce(id, n) {
   const cmd = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, ...node];
   const argv = setarch ? ['setarch', '-R', ...cmd] : cmd;
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, FW: fw, F: features, W: String(WARMUP), N: String(n) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, FW: fw, F: features, W: String(WARMUP), N: String(n), TIMER_SCALE: String(TIMER_SCALE) }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => {
@@ -139,7 +143,7 @@ for (const id of wanted) {
 console.log(`\ninstructions per request (callgrind, in-process, N ${N_LO} → ${N_HI} after ${WARMUP} warm-up)`);
 table(printed);
 writeResults('instructions', rows, {
-  config: { warmup: WARMUP, nLo: N_LO, nHi: N_HI, harness: 'benchmarks/tools/inproc.mjs', seeds: 'hash 1, random 1', aslr: setarch ? 'off (setarch -R)' : 'on' },
+  config: { warmup: WARMUP, nLo: N_LO, nHi: N_HI, timerScale: TIMER_SCALE, harness: 'benchmarks/tools/inproc.mjs', seeds: 'hash 1, random 1', aslr: setarch ? 'off (setarch -R)' : 'on' },
   titles: { instructions: 'Instructions per request under callgrind, in-process (no sockets): the framework bare and with autom8' },
   headers: { kInstrPerReq: 'k instructions / request', addedK: 'added (k)', addedPct: 'added %', vsBare: 'bare ÷ this (throughput-equivalent)' },
 });

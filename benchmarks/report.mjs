@@ -251,13 +251,15 @@ if (results.instructions) {
   p('drives the real framework in one process with node\'s own request/response objects (no sockets,');
   p(`no load generator) under \`valgrind --tool=callgrind\`, at ${d.config.nLo} and ${d.config.nHi} requests after ${d.config.warmup} of warm-up;`);
   p('the difference divided by the extra requests is one request\'s cost. `node --single-threaded`, fixed');
-  p(`hash and random seeds, address randomisation ${d.config.aslr}: runs agree within about 1k instructions.`);
+  p(`hash and random seeds, address randomisation ${d.config.aslr}: runs agree within about 1k instructions, rows with the`);
+  p('OTel SDK within about ±5k (where the span batches and exports fall).');
   p('The kernel\'s and the sockets\' share of a real request is not in it, so autom8\'s share of a real');
   p('request is smaller than the percentage here.');
   p('Timers run per wall-clock second, and under valgrind a second holds about 50× fewer requests, so');
   p('work done on a timer (the shedder\'s event-loop-delay read every 50 ms, the SDK\'s periodic metric');
-  p('export) weighs about 50× more per request here than in a real server: rows with `shed` or the SDK');
-  p('overstate it.');
+  p('export, the system sampler) weighs about 50× more per request here than in a real server.');
+  if (d.config.timerScale > 1) p(`This run stretched those periods ${d.config.timerScale}× (\`INSTR_TIMER_SCALE\`), so the counts are the per-request work.`);
+  else p('This run did not stretch them: rows with `shed` or the SDK overstate it.');
   p();
   p(sectionTables(d));
 } else {

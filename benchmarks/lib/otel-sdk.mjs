@@ -14,10 +14,11 @@ const require = createRequire(import.meta.url);
  * propagator), so every stack that uses the SDK pays the same context-propagation cost.
  * `sampleRatio` (default 1) samples that share of new traces (ParentBased(TraceIdRatioBased)).
  * `contextManager`, `tracing`, `meters` (all true by default) leave a part out of that registration:
- * only for measuring what each part costs (benchmarks/tools/inproc.mjs).
+ * only for measuring what each part costs (benchmarks/tools/inproc.mjs). `exportIntervalMs` (default
+ * 1000): the metric reader's period (the instruction-count harness stretches it with valgrind's slowdown).
  * @returns {{ tracerProvider, meterProvider, exported: () => Promise<{spans:number, spanNames:string[], metricNames:string[]}> }}
  */
-export function startOtelSdk({ global = false, contextManager = true, tracing = true, meters = true, sampleRatio = 1 } = {}) {
+export function startOtelSdk({ global = false, contextManager = true, tracing = true, meters = true, sampleRatio = 1, exportIntervalMs = 1000 } = {}) {
   const api = require('@opentelemetry/api');
   const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = require('@opentelemetry/sdk-metrics');
   const { BasicTracerProvider, InMemorySpanExporter, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } = require('@opentelemetry/sdk-trace-base');
@@ -27,7 +28,7 @@ export function startOtelSdk({ global = false, contextManager = true, tracing = 
   const sampler = sampleRatio < 1 ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) }) : undefined;
   const tracerProvider = new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(spans, { maxQueueSize: 100000 })] });
   const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
+  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: exportIntervalMs })] });
   if (global) {
     const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
     const { W3CTraceContextPropagator } = require('@opentelemetry/core');
@@ -60,7 +61,7 @@ export function startOtelSdk({ global = false, contextManager = true, tracing = 
     for (const rm of metricExporter.getMetrics()) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.dataPoints.length > 0) metricNames.add(m.descriptor.name);
     metricExporter.reset();
   };
-  setInterval(collect, 1000).unref();
+  setInterval(collect, exportIntervalMs).unref();
 
   return {
     tracerProvider,

@@ -39,12 +39,15 @@ const fw = process.env.FW ?? (process.env.EXPRESS === '4' ? 'express4' : 'expres
 const F = new Set((process.env.F ?? '').split(',').filter(Boolean));
 
 const options = { telemetry: { enabled: false } };
-if (F.has('otel')) startOtelSdk({ global: true, contextManager: !F.has('noctx'), tracing: !F.has('notrace'), meters: !F.has('nometrics') });
+// TIMER_SCALE: under callgrind a wall-clock second holds ~50x fewer requests, so timer work (the
+// shed sampler, the SDK's metric export) weighs ~50x more per request; the instructions bench
+// stretches those periods by that factor so the count is the per-request work.
+const TIMER_SCALE = Number(process.env.TIMER_SCALE ?? 1);
+if (F.has('otel')) startOtelSdk({ global: true, contextManager: !F.has('noctx'), tracing: !F.has('notrace'), meters: !F.has('nometrics'), exportIntervalMs: 1000 * TIMER_SCALE });
 if (F.has('otel') || F.has('api')) delete options.telemetry;
 if (F.has('rl')) options.rateLimit = { rate: 1e9, per: 'minute' };
-// SHED_SAMPLE_MS: under callgrind a wall-clock second holds ~50x fewer requests, so the sampler's
-// timer weighs ~50x more per request; scale it (e.g. 2500) to count only the per-request work.
-if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000, sampleIntervalMs: Number(process.env.SHED_SAMPLE_MS ?? 50) };
+options.metrics = { systemIntervalMs: 5000 * TIMER_SCALE };
+if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000, sampleIntervalMs: 50 * TIMER_SCALE };
 if (F.has('cache')) options.cache = { routes: { 'GET /catalog': { ttl: 300_000 } } };
 const body = (id) => JSON.stringify({ id });
 
