@@ -2,7 +2,7 @@
 # Prints the path of a Node.js binary of the given version (default: the current LTS line's release
 # CI also tests on), fetched once from the npm registry's node-linux-<arch> package into
 # ~/.cache/autom8-node. The machine's own Node stays the default everywhere else.
-#   NODE=$(bash scripts/fetch-node.sh 24.21.0) && "$NODE" scripts/run-tests.mjs
+#   NODE=$(bash scripts/fetch-node.sh) && "$NODE" scripts/run-tests.mjs
 set -euo pipefail
 version="${1:-24.21.0}"
 case "$(uname -m)" in
