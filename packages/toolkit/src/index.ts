@@ -18,7 +18,7 @@ export type { SampleStats, WelchResult } from './bench/stats.js';
 
 export { runLoadTest } from './load/load-test.js';
 export type { LoadTestOptions, LoadProgress, LoadReport } from './load/load-test.js';
-export type { StepResult } from './load/step-recorder.js';
+export type { LatencyFigures, StepResult } from './load/step-recorder.js';
 export { HttpTarget } from './load/http-target.js';
 export type { HttpTargetOptions, Outcome } from './load/http-target.js';
 export { discoverIds, extractIds } from './load/ids.js';

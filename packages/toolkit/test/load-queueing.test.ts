@@ -43,3 +43,27 @@ test('a closed-model run hides the same stall (coordinated omission), which is w
   assert.ok(s.latency.max >= STALL_MS * 0.8, `max ${s.latency.max}`);
   assert.ok(s.latency.p95 < STALL_MS * 0.2, `p95 ${s.latency.p95}`);
 });
+
+test('the service latency keeps the server stall (it queued after the send)', async () => {
+  const report = await stallDuring(runLoadTest({ url: `${server.url}/users/u1`, rates: [100], stepDurationMs: 3000, warmupMs: 300 }), 1300);
+  const s = report.steps[0]!;
+  assert.ok(s.serviceLatency.max >= STALL_MS * 0.8, `service max ${s.serviceLatency.max}`);
+  assert.ok(s.serviceLatency.p95 >= STALL_MS * 0.5, `service p95 ${s.serviceLatency.p95}`);
+});
+
+test("the service latency leaves out the generator's own lag; the scheduled latency counts it", async () => {
+  // The generator (this process) is blocked for 600 ms: the requests due meanwhile go out late, in
+  // one burst, to a server that answers them at once.
+  const BLOCK_MS = 600;
+  const block = setTimeout(() => {
+    const until = performance.now() + BLOCK_MS;
+    while (performance.now() < until);
+  }, 1300);
+  const report = await runLoadTest({ url: `${server.url}/users/u1`, rates: [100], stepDurationMs: 3000, warmupMs: 300 }).finally(() => clearTimeout(block));
+  const s = report.steps[0]!;
+  assert.equal(s.ok, 300);
+  assert.ok(s.maxSendLagMs >= BLOCK_MS * 0.8, `lag ${s.maxSendLagMs}`);
+  assert.ok(s.latency.max >= BLOCK_MS * 0.8, `scheduled max ${s.latency.max}: the lag counts`);
+  assert.ok(s.serviceLatency.max < BLOCK_MS * 0.5, `service max ${s.serviceLatency.max}: the lag does not`);
+  assert.ok(s.serviceLatency.p50 <= s.latency.p50 && s.serviceLatency.p50 >= 5, `service p50 ${s.serviceLatency.p50} (the server takes 5 ms)`);
+});

@@ -61,6 +61,7 @@ const report: LoadReport = {
     errors: i === 0 ? {} : { 'http 503': 1 },
     errorRate: i === 0 ? 0 : 0.05,
     latency: { mean: 5, p50: 4, p95: 8, p99: 9 + i * 200, max: 12 + i * 300 },
+    serviceLatency: { mean: 4, p50: 3, p95: 7, p99: 8 + i * 200, max: 11 + i * 300 },
     maxInFlight: 2,
     maxSendLagMs: 0.5,
     slo: i === 0 ? { pass: true, observedMs: 9 } : { pass: false, observedMs: 209, reason: 'error rate 5.0%' },

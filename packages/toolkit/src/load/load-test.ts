@@ -201,13 +201,14 @@ async function runOpenStep(target: HttpTarget, rec: StepRecorder, rate: number, 
 }
 
 function fire(target: HttpTarget, rec: StepRecorder, due: number, n: number): void {
+  const sentAt = performance.now();
   rec.sent++;
   if (++rec.outstanding > rec.maxOutstanding) rec.maxOutstanding = rec.outstanding;
   target.send(n, (status, error) => {
     rec.outstanding--;
     const now = performance.now();
     // Measured from when the request was *due*, not when it left: queueing anywhere counts.
-    if (error === undefined) rec.response(now - due, status, now);
+    if (error === undefined) rec.response(now - due, status, now, now - sentAt);
     else rec.error(error);
     if (rec.outstanding === 0) rec.onIdle?.();
   });

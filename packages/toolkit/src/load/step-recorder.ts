@@ -22,7 +22,14 @@ export interface StepResult {
    * Latency of the requests that got a response. Open mode measures from the *scheduled* send time,
    * so time spent waiting in any queue (client, kernel, server) counts.
    */
-  latency: { mean: number; p50: number; p95: number; p99: number; max: number };
+  latency: LatencyFigures;
+  /**
+   * Latency from when the generator actually sent each request (in closed mode the same as
+   * `latency`): the generator's own lag behind its schedule left out, queueing after the send (in
+   * the client's connection pool, the kernel, the server) still in. For comparing two servers under
+   * the same load, where the generator's timer jitter would only add noise to both.
+   */
+  serviceLatency: LatencyFigures;
   /** Most requests of the step in flight at once (when it reaches the connection limit, requests waited in the client). */
   maxInFlight: number;
   /** Worst lag of the generator behind its schedule, ms (large values: the client is the bottleneck). */
@@ -31,9 +38,19 @@ export interface StepResult {
   slo?: { pass: boolean; observedMs: number; reason?: string };
 }
 
+/** Latency figures in ms. */
+export interface LatencyFigures {
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
 /** @internal Accumulates one step's outcomes in preallocated memory. */
 export class StepRecorder {
   private lat: Float64Array;
+  private svc: Float64Array;
   private n = 0;
   sent = 0;
   ok = 0;
@@ -54,15 +71,16 @@ export class StepRecorder {
     expected: number,
   ) {
     this.lat = new Float64Array(Math.max(16, expected));
+    this.svc = new Float64Array(this.lat.length);
   }
 
-  /** A response (any status) arrived after `ms`. */
-  response(ms: number, status: number, now: number): void {
+  /** A response (any status) arrived `ms` after it was due and `serviceMs` after it was sent. */
+  response(ms: number, status: number, now: number, serviceMs = ms): void {
     if (this.n === this.lat.length) {
-      const bigger = new Float64Array(this.lat.length * 2);
-      bigger.set(this.lat);
-      this.lat = bigger;
+      this.lat = grow(this.lat);
+      this.svc = grow(this.svc);
     }
+    this.svc[this.n] = serviceMs;
     this.lat[this.n++] = ms;
     if (status < 400) this.ok++;
     else this.error(`http ${status}`);
@@ -78,10 +96,6 @@ export class StepRecorder {
 
   /** The step's figures; `durationMs` is the planned length of the sending phase. */
   result(durationMs: number): StepResult {
-    const sorted = this.lat.subarray(0, this.n).sort();
-    let sum = 0;
-    for (let i = 0; i < this.n; i++) sum += sorted[i]!;
-    const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0);
     // Responses arrive over [first, last]; when the server keeps up that is the sending time.
     const span = Math.max(durationMs, this.lastEnd - this.firstEnd);
     return {
@@ -94,13 +108,8 @@ export class StepRecorder {
       ok: this.ok,
       errors: Object.fromEntries(this.errors),
       errorRate: this.sent === 0 ? 0 : Math.round((this.failed / this.sent) * 10000) / 10000,
-      latency: {
-        mean: r3(this.n === 0 ? NaN : sum / this.n),
-        p50: r3(percentile(sorted, 50)),
-        p95: r3(percentile(sorted, 95)),
-        p99: r3(percentile(sorted, 99)),
-        max: r3(this.n === 0 ? NaN : sorted[this.n - 1]!),
-      },
+      latency: figures(this.lat.subarray(0, this.n).sort()),
+      serviceLatency: figures(this.svc.subarray(0, this.n).sort()),
       maxInFlight: this.maxOutstanding,
       maxSendLagMs: r3(this.maxLag),
     };
@@ -111,4 +120,26 @@ export class StepRecorder {
     const sorted = this.lat.subarray(0, this.n).slice().sort();
     return p >= 100 ? (sorted[this.n - 1] ?? NaN) : percentile(sorted, p);
   }
+}
+
+const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0);
+
+function grow(a: Float64Array): Float64Array {
+  const bigger = new Float64Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
+
+/** Figures of ascending-sorted latencies. */
+function figures(sorted: Float64Array): LatencyFigures {
+  const n = sorted.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i]!;
+  return {
+    mean: r3(n === 0 ? NaN : sum / n),
+    p50: r3(percentile(sorted, 50)),
+    p95: r3(percentile(sorted, 95)),
+    p99: r3(percentile(sorted, 99)),
+    max: r3(n === 0 ? NaN : sorted[n - 1]!),
+  };
 }
