@@ -2,12 +2,24 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
 import { patchRouteDispatch, runDispatching, watchDispatches } from './route-capture.js';
 import { EarlyBegin } from './early-begin.js';
-import { applyPreshape, preshapeFor, type Preshape } from './preshape.js';
+import { applyPreshape, preshapeFor, resolvePreshape, type Preshape, type PreshapeOption } from './preshape.js';
 
 type NextFunction = (err?: unknown) => void;
 type ExpressRequest = IncomingMessage & { originalUrl?: string; app?: unknown };
 /** An Express app (or any `(req, res)` handler with Express's router on it). */
 type ExpressApp = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/** Options of {@link autom8Express}: the engine's, plus how the adapter treats Express's objects. */
+export interface Autom8ExpressOptions extends Autom8Options {
+  /**
+   * Pre-shaping of node's request and response before Express sees them (see `PreshapeOption` and
+   * docs/architecture.md). Default `true`: the properties Express itself assigns. `false` turns it
+   * off; `{ request: [...], response: [...] }` adds the properties your other middleware assign on
+   * every request, so that they too stop giving each request a hidden class of its own.
+   * @example `autom8Express({ preshape: { request: ['cookies', 'signedCookies', 'secret'] } })` (cookie-parser)
+   */
+  preshape?: PreshapeOption;
+}
 
 /** The Express middleware returned by {@link autom8Express}, with its engine attached. */
 export interface Autom8ExpressMiddleware {
@@ -42,12 +54,21 @@ export interface Autom8ExpressMiddleware {
  * // GET /api/v1/metrics → per-route latency JSON
  * ```
  */
-export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware {
-  const engine = createAutom8(options);
+export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMiddleware {
+  // `preshape` is the adapter's; the engine rejects keys it does not know. Checked first: the engine
+  // starts timers once built.
+  const isObject = typeof options === 'object' && options !== null && !Array.isArray(options);
+  const slots = resolvePreshape(isObject ? options.preshape : undefined);
+  let engineOptions: unknown = options;
+  if (isObject && 'preshape' in options) {
+    const { preshape: _adapterOnly, ...rest } = options;
+    engineOptions = rest;
+  }
+  const engine = createAutom8(engineOptions as Autom8Options | undefined);
   engine.uncachedResponseReads = true;
   let routesPatched = false;
   let fronted = false;
-  const early = new EarlyBegin(engine, watchDispatches);
+  const early = new EarlyBegin(engine, watchDispatches, slots);
 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     if (fronted) {
@@ -68,10 +89,17 @@ export function autom8Express(options?: Autom8Options): Autom8ExpressMiddleware 
   const front = (app: ExpressApp) => {
     fronted = true;
     let shape: Preshape | undefined;
+    // The first request, planned without the router's symbols: they are learnt from it once routed.
+    let first: IncomingMessage | undefined;
     return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
       if (!routesPatched) routesPatched = patchRouteDispatch(app);
       // Ahead of Express here too: the properties it assigns get their slots on node's objects.
-      applyPreshape((shape ??= preshapeFor(app, req, res)), req, res);
+      if (shape !== undefined) applyPreshape(shape, req, res);
+      else if (first === undefined) applyPreshape(preshapeFor(app, (first = req), res, slots), req, res);
+      else {
+        applyPreshape((shape = preshapeFor(app, req, res, slots, first)), req, res);
+        first = undefined;
+      }
       const ex = engine.begin(req, res, req.url ?? '/');
       watchDispatches(ex);
       decide(engine, ex, res, () => app(req, res), (err) => fail(engine, res, err));

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Autom8, Exchange } from '@autom8/core';
-import { applyPreshape, preshapeFor, type Preshape } from './preshape.js';
+import { applyPreshape, preshapeFor, type Preshape, type PreshapeSlots } from './preshape.js';
 
 interface LayerLike {
   name?: string;
@@ -48,10 +48,13 @@ export class EarlyBegin {
    * worked out on the first request the listener sees, while node's objects are still untouched.
    */
   private shape: Preshape | undefined = undefined;
+  /** The request the middleware installed on: routed by the time the listener sees the next one. */
+  private routed: object | undefined = undefined;
 
   constructor(
     private readonly engine: Autom8,
     private readonly watch: (ex: Exchange) => void,
+    private readonly slots: PreshapeSlots,
   ) {}
 
   /**
@@ -81,12 +84,17 @@ export class EarlyBegin {
     if (!isFirstMiddleware(app, middleware)) return;
     if (typeof server.prependListener !== 'function' || !server.listeners('request').includes(app)) return;
     this.app = app;
+    this.routed = req;
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.begin(req, res));
   }
 
   private begin(req: IncomingMessage, res: ServerResponse): void {
     try {
-      const shape = (this.shape ??= preshapeFor(this.app, req, res));
+      let shape = this.shape;
+      if (shape === undefined) {
+        shape = this.shape = preshapeFor(this.app, req, res, this.slots, this.routed);
+        this.routed = undefined;
+      }
       applyPreshape(shape, req, res);
       const ex = this.engine.begin(req, res, req.url ?? '/');
       this.watch(ex);

@@ -3,5 +3,6 @@
  * @packageDocumentation
  */
 export { autom8Express } from './autom8-express.js';
-export type { Autom8ExpressMiddleware } from './autom8-express.js';
+export type { Autom8ExpressMiddleware, Autom8ExpressOptions } from './autom8-express.js';
+export type { PreshapeOption } from './preshape.js';
 export type { Autom8Options } from '@autom8/core';

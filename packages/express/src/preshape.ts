@@ -1,3 +1,5 @@
+import { InvalidOptionError } from '@autom8/core';
+
 /**
  * Pre-shaping: gives node's request and response objects, before Express sees them, the own
  * properties Express and its router assign on every request (as `undefined`), so that Express's
@@ -19,31 +21,93 @@
  * Express 4 assigns it as data).
  */
 export interface Preshape {
+  readonly request: readonly (string | symbol)[];
+  readonly response: readonly string[];
+}
+
+/**
+ * The `preshape` option of `autom8Express`: `true` (default) pre-shapes what Express itself assigns;
+ * `false` turns pre-shaping off; an object adds the properties the app's other middleware assign on
+ * every request (after Express's own), e.g. `{ request: ['cookies', 'signedCookies', 'secret'] }`
+ * for cookie-parser or `{ request: ['body'] }` for Express 4's body-parser, which sets `req.body` on
+ * every request. Each such property, added after Express's prototype swap, gives every request a
+ * hidden class of its own again from that middleware on, and every later property access on it
+ * misses V8's caches. Only list properties the app's middleware assign before anything reads them:
+ * a listed one exists (as `undefined`) from the start of the request, so `'name' in req` is true
+ * there. Names that the app's request (response) prototype chain defines are skipped, as for
+ * Express's own.
+ */
+export type PreshapeOption = boolean | { request?: readonly string[]; response?: readonly string[] };
+
+/** What {@link preshapeFor} works from: the built-in slots plus the app's extra names, or nothing. */
+export interface PreshapeSlots {
   readonly request: readonly string[];
   readonly response: readonly string[];
+  /** Whether to add the router's symbol-keyed properties seen on a routed request (ROUTER_SYMBOLS). */
+  readonly routerSymbols: boolean;
+}
+
+/** Validates the `preshape` option (throws naming it) into the slot names to try. */
+export function resolvePreshape(value: unknown): PreshapeSlots {
+  if (value === undefined || value === true) return BUILT_IN;
+  if (value === false) return NONE;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError('preshape', 'true, false or { request?: string[], response?: string[] }', value);
+  }
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (key !== 'request' && key !== 'response') throw new InvalidOptionError(`preshape.${key}`, "not set: only 'request' and 'response' are options", o[key]);
+  }
+  const names = (side: 'request' | 'response', builtIn: readonly string[]): string[] => {
+    const list = o[side];
+    if (list === undefined) return [...builtIn];
+    if (!Array.isArray(list)) throw new InvalidOptionError(`preshape.${side}`, 'an array of property names', list);
+    list.forEach((name, i) => {
+      // __proto__ would be a prototype assignment, not a property.
+      if (typeof name !== 'string' || name === '' || name === '__proto__') throw new InvalidOptionError(`preshape.${side}[${i}]`, 'a property name', name);
+    });
+    // Express's own first, in their order, then the app's: every request follows the same transitions.
+    return [...builtIn, ...(list as string[]).filter((name, i) => !builtIn.includes(name) && list.indexOf(name) === i)];
+  };
+  return { request: names('request', REQUEST_SLOTS), response: names('response', RESPONSE_SLOTS), routerSymbols: true };
 }
 
 // What Express 4/5 (application `handle`/`expressInit`, `query`) and router assign on every request.
 const REQUEST_SLOTS = ['next', 'baseUrl', 'originalUrl', '_parsedUrl', 'query', 'params', 'route'];
 const RESPONSE_SLOTS = ['locals'];
 
-const NONE: Preshape = { request: [], response: [] };
+// Symbol-keyed properties the router assigns on every routed request, by description: router 2.3
+// (Express 5) keeps the matched pattern under a module-private Symbol('router.tracing.matchedRoute'),
+// set when a layer matches and restored to its earlier value (undefined) when the router is done.
+// The symbol itself is only reachable from a request the router has handled.
+const ROUTER_SYMBOLS = ['router.tracing.matchedRoute'];
+
+const NONE: Preshape & PreshapeSlots = { request: [], response: [], routerSymbols: false };
+const BUILT_IN: PreshapeSlots = { request: REQUEST_SLOTS, response: RESPONSE_SLOTS, routerSymbols: true };
 
 /**
  * The slots to pre-shape for `app`'s requests, given a request and response as node made them
- * (none that node itself already sets).
+ * (none that node itself already sets), out of `slots` (Express's own by default). `routed`, an
+ * earlier request of the app that its router has handled, is where the router's symbol-keyed
+ * properties are found (ROUTER_SYMBOLS); without it they are left out.
  */
-export function preshapeFor(app: unknown, req: object, res: object): Preshape {
+export function preshapeFor(app: unknown, req: object, res: object, slots: PreshapeSlots = BUILT_IN, routed?: object): Preshape {
   const { request: reqProto, response: resProto } = (app ?? {}) as { request?: unknown; response?: unknown };
   if (typeof reqProto !== 'object' || reqProto === null || typeof resProto !== 'object' || resProto === null) return NONE;
-  const request = REQUEST_SLOTS.filter((name) => !Object.prototype.hasOwnProperty.call(req, name) && isPlainSlot(reqProto, name));
-  const response = RESPONSE_SLOTS.filter((name) => !Object.prototype.hasOwnProperty.call(res, name) && isPlainSlot(resProto, name));
+  const own = (o: object, key: string | symbol) => Object.prototype.hasOwnProperty.call(o, key);
+  const request: (string | symbol)[] = slots.request.filter((name) => !own(req, name) && isPlainSlot(reqProto, name));
+  if (slots.routerSymbols && routed !== undefined) {
+    for (const sym of Object.getOwnPropertySymbols(routed)) {
+      if (ROUTER_SYMBOLS.includes(sym.description ?? '') && !own(req, sym) && isPlainSlot(reqProto, sym)) request.push(sym);
+    }
+  }
+  const response = slots.response.filter((name) => !own(res, name) && isPlainSlot(resProto, name));
   return { request, response };
 }
 
 /** Adds the slots, in a fixed order so that every request follows the same transitions. */
 export function applyPreshape(shape: Preshape, req: object, res: object): void {
-  const r = req as Record<string, unknown>;
+  const r = req as Record<string | symbol, unknown>;
   for (let i = 0; i < shape.request.length; i++) r[shape.request[i]!] = undefined;
   const s = res as Record<string, unknown>;
   for (let i = 0; i < shape.response.length; i++) s[shape.response[i]!] = undefined;
@@ -54,6 +118,6 @@ export function applyPreshape(shape: Preshape, req: object, res: object): void {
  * 5's `req.query`), a read-only property, or a default the app put on its prototype
  * (`app.response.locals = {…}`, which Express keeps because it only creates `locals` when missing).
  */
-function isPlainSlot(proto: object, name: string): boolean {
+function isPlainSlot(proto: object, name: string | symbol): boolean {
   return !(name in proto); // `in` walks the whole chain, accessors included
 }
