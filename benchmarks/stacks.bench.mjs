@@ -56,7 +56,7 @@ const PEERS = {
   express: '+ express-rate-limit, express-prom-bundle, apicache, OTel http+express',
   koa: '+ koa-ratelimit, express-prom-bundle (koa-connect), koa-cash, OTel http+koa',
 };
-const DEFAULT_STACKS = ['node', 'express-bare', 'express-sdk', 'express-floor', 'express-nosdk', 'express-autom8', 'express-sampled', 'express-front', 'express-peers', 'express-otel', 'express4-bare', 'express4-autom8', 'express4-peers', 'koa-bare', 'koa-sdk', 'koa-floor', 'koa-nosdk', 'koa-autom8', 'koa-sampled', 'koa-peers'];
+const DEFAULT_STACKS = ['node', 'express-bare', 'express-sdk', 'express-floor', 'express-nosdk', 'express-autom8', 'express-sampled', 'express-front', 'express-peers', 'express-otel', 'express4-bare', 'express4-floor', 'express4-nosdk', 'express4-autom8', 'express4-peers', 'koa-bare', 'koa-sdk', 'koa-floor', 'koa-nosdk', 'koa-autom8', 'koa-sampled', 'koa-peers'];
 const ALL_STACKS = [...DEFAULT_STACKS, 'express4-front', 'express4-otel', 'koa-otel', 'koa2-bare', 'koa2-autom8', 'koa2-peers'];
 const wanted = process.env.BENCH_STACKS === 'all' ? ALL_STACKS : process.env.BENCH_STACKS ? process.env.BENCH_STACKS.split(',') : DEFAULT_STACKS;
 
