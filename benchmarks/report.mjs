@@ -234,7 +234,8 @@ if (stacks) {
   // first target; say so next to the table rather than leave it to be inferred.
   const floors = rows.filter((r) => r.variant === 'floor');
   if (floors.length > 0) {
-    p(`The SDK floor alone adds ${floors.map((r) => `${signed(r.addedCpuUs, 1)} µs on ${r.label.split(' + ')[0]}`).join(' and ')} in this run: that much of any`);
+    const floorList = floors.map((r) => `${signed(r.addedCpuUs, 1)} µs on ${r.label.split(' + ')[0]}`);
+    p(`The SDK floor alone adds ${floorList.length > 1 ? `${floorList.slice(0, -1).join(', ')} and ${floorList.at(-1)}` : floorList[0]} in this run: that much of any`);
     p('SDK-instrumented stack\'s added CPU is the SDK\'s (span, context propagation, metric record) and Node 20\'s');
     p('AsyncLocalStorage (an async hook on every promise and socket resource once a context is entered).');
     p(`Where it is past ${cfg.speedScale !== undefined ? 'the 15 µs budget (scaled to this machine as below)' : '15 µs'}, "adds ≤ 15 µs with the SDK registered" cannot be met by any instrumentation`);
