@@ -118,37 +118,34 @@ function hiddenClasses(framework: string, variant: string): { sameRequestMap: bo
 for (const framework of ['express', 'express4']) {
   const name = framework === 'express' ? 'Express 5' : 'Express 4';
   describe(`hidden classes on ${name} (V8 natives)`, () => {
-    test('bare Express: every request and response a hidden class of its own', () => {
-      const r = hiddenClasses(framework, 'bare');
-      assert.equal(r.sameRequestMap, false);
-      assert.equal(r.sameResponseMap, false);
-    });
-
-    test('with autom8 (app.use and front mode): one hidden class for every request and every response', () => {
+    test('with autom8 (app.use, front mode, a listed middleware property): one hidden class for every request and every response', () => {
       // On Express 5 this includes the router's Symbol('router.tracing.matchedRoute') (router 2.3),
       // learnt from the first routed request.
-      for (const variant of ['default', 'front']) {
+      for (const variant of ['default', 'front', 'user-listed']) {
         const r = hiddenClasses(framework, variant);
         assert.equal(r.sameRequestMap, true, `${variant}: requests`);
         assert.equal(r.sameResponseMap, true, `${variant}: responses`);
       }
+      // What the app can observe of a listed property: from the second request on (early begin
+      // installed), req.user is an own property (undefined) before the middleware assigns it.
+      assert.deepEqual(hiddenClasses(framework, 'user-listed').ownBefore, [false, true, true, true]);
+      assert.deepEqual(hiddenClasses(framework, 'user').ownBefore, [false, false, false, false]);
     });
 
-    test('preshape: false turns it off', () => {
-      const r = hiddenClasses(framework, 'off');
-      assert.equal(r.sameRequestMap, false);
-      assert.equal(r.sameResponseMap, false);
-    });
-
-    test("a property the app's own middleware adds splits the class, unless listed in preshape.request", () => {
-      const unlisted = hiddenClasses(framework, 'user');
-      assert.equal(unlisted.sameRequestMap, false, 'req.user added after the prototype swap');
-      assert.deepEqual(unlisted.ownBefore, [false, false, false, false]);
-      const listed = hiddenClasses(framework, 'user-listed');
-      assert.equal(listed.sameRequestMap, true, 'req.user pre-shaped');
-      // What the app can observe: from the second request on (early begin installed), req.user is an
-      // own property (undefined) before the middleware assigns it.
-      assert.deepEqual(listed.ownBefore, [false, true, true, true]);
+    // Node 24's V8 (13.6) keeps one hidden class across Express's prototype swap by itself; Node 20
+    // and 22 (V8 11.3, 12.4) give each request one of its own, which is what pre-shaping fixes.
+    test("where bare Express gives each request a hidden class of its own, preshape: false and an unlisted middleware property do too", (t) => {
+      const bare = hiddenClasses(framework, 'bare');
+      if (bare.sameRequestMap && bare.sameResponseMap) {
+        t.skip(`this V8 (${process.versions.v8}) keeps one hidden class across the prototype swap without pre-shaping`);
+        return;
+      }
+      assert.equal(bare.sameRequestMap, false);
+      assert.equal(bare.sameResponseMap, false);
+      const off = hiddenClasses(framework, 'off');
+      assert.equal(off.sameRequestMap, false, 'preshape: false');
+      assert.equal(off.sameResponseMap, false, 'preshape: false');
+      assert.equal(hiddenClasses(framework, 'user').sameRequestMap, false, 'req.user added after the prototype swap, not listed');
     });
   });
 }
