@@ -63,7 +63,10 @@ test("the service latency leaves out the generator's own lag; the scheduled late
   const s = report.steps[0]!;
   assert.equal(s.ok, 300);
   assert.ok(s.maxSendLagMs >= BLOCK_MS * 0.8, `lag ${s.maxSendLagMs}`);
-  assert.ok(s.latency.max >= BLOCK_MS * 0.8, `scheduled max ${s.latency.max}: the lag counts`);
-  assert.ok(s.serviceLatency.max < BLOCK_MS * 0.5, `service max ${s.serviceLatency.max}: the lag does not`);
+  // ~60 requests fell due during the block and went out up to 600 ms late: a fifth of the step.
+  assert.ok(s.latency.p95 >= BLOCK_MS * 0.5, `scheduled p95 ${s.latency.p95}: the lag counts`);
+  // Sent on time, answered at once: only a request already in flight when the block began (at 100
+  // req/s and 5 ms, at most one or two) has its response read late, so the max may show the block.
+  assert.ok(s.serviceLatency.p95 < BLOCK_MS * 0.1, `service p95 ${s.serviceLatency.p95}: the lag does not`);
   assert.ok(s.serviceLatency.p50 <= s.latency.p50 && s.serviceLatency.p50 >= 5, `service p50 ${s.serviceLatency.p50} (the server takes 5 ms)`);
 });
