@@ -26,6 +26,8 @@ const MODERATE_MAX = Number(process.env.BENCH_MODERATE_MAX ?? 5000);
 // about 17 µs of CPU per request. Machines differ by 2x; the limits are scaled by this run's node:http
 // figure (see targets below).
 const REFERENCE_NODE_US = 17;
+const CPU_BUDGET_US = 15;
+const P99_BUDGET_MS = 0.2;
 const PATH = '/users/42';
 const SATURATION = { path: PATH, connections: 32, duration: quick ? 2 : 3, warmup: 1 };
 // Load each server gets once, before the rounds, to reach its steady state (see below).
@@ -210,12 +212,12 @@ for (const r of rows) if (r.failedRequests > 0) console.log(`WARNING: ${r.stack}
 // by this machine's speed: 15 µs where node:http costs 17 µs is 15 × (node:http here / 17) here.
 const nodeRow = rows.find((r) => r.stack === 'node');
 const speedScale = nodeRow ? nodeRow.cpuUsPerReq / REFERENCE_NODE_US : 1;
-const CPU_LIMIT = round(15 * speedScale, 1);
-const P99_LIMIT = round(0.2 * speedScale, 3);
+const CPU_LIMIT = round(CPU_BUDGET_US * speedScale, 1);
+const P99_LIMIT = round(P99_BUDGET_MS * speedScale, 3);
 if (!nodeRow) console.log('WARNING: node:http was not measured: the time limits are not scaled to this machine');
 const targets = [];
 const target = (name, framework, value, limit, pass, unit) =>
-  targets.push({ target: name, framework, value: round(value, 3), limit, unit, pass, ...(unit === '×' ? {} : { referenceLimit: unit === 'µs' ? 15 : 0.2 }) });
+  targets.push({ target: name, framework, value: round(value, 3), limit, unit, pass, ...(unit === '×' ? {} : { referenceLimit: unit === 'µs' ? CPU_BUDGET_US : P99_BUDGET_MS }) });
 for (const fw of ['express', 'express4', 'koa', 'koa2']) {
   const bare = rows.find((r) => r.stack === `${fw}-bare`);
   const peers = rows.find((r) => r.stack === `${fw}-peers`);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
 import { patchRouteDispatch, runDispatching, watchDispatches } from './route-capture.js';
 import { EarlyBegin } from './early-begin.js';
-import { applyPreshape, preshapeFor, resolvePreshape, type Preshape, type PreshapeOption } from './preshape.js';
+import { Preshaper, resolvePreshape, type PreshapeOption } from './preshape.js';
 
 type NextFunction = (err?: unknown) => void;
 type ExpressRequest = IncomingMessage & { originalUrl?: string; app?: unknown };
@@ -68,7 +68,7 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
   engine.uncachedResponseReads = true;
   let routesPatched = false;
   let fronted = false;
-  const early = new EarlyBegin(engine, watchDispatches, slots);
+  const early = new EarlyBegin(engine, watchDispatches, new Preshaper(slots));
 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     if (fronted) {
@@ -88,18 +88,11 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
 
   const front = (app: ExpressApp) => {
     fronted = true;
-    let shape: Preshape | undefined;
-    // The first request, planned without the router's symbols: they are learnt from it once routed.
-    let first: IncomingMessage | undefined;
+    const preshaper = new Preshaper(slots);
     return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
       if (!routesPatched) routesPatched = patchRouteDispatch(app);
       // Ahead of Express here too: the properties it assigns get their slots on node's objects.
-      if (shape !== undefined) applyPreshape(shape, req, res);
-      else if (first === undefined) applyPreshape(preshapeFor(app, (first = req), res, slots), req, res);
-      else {
-        applyPreshape((shape = preshapeFor(app, req, res, slots, first)), req, res);
-        first = undefined;
-      }
+      preshaper.apply(app, req, res);
       const ex = engine.begin(req, res, req.url ?? '/');
       watchDispatches(ex);
       decide(engine, ex, res, () => app(req, res), (err) => fail(engine, res, err));

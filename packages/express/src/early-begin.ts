@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Autom8, Exchange } from '@autom8/core';
-import { applyPreshape, preshapeFor, type Preshape, type PreshapeSlots } from './preshape.js';
+import type { Preshaper } from './preshape.js';
 
 interface LayerLike {
   name?: string;
@@ -43,18 +43,11 @@ export class EarlyBegin {
   private tried = false;
   /** The app the listener runs ahead of. */
   private app: ExpressLike | undefined = undefined;
-  /**
-   * The properties Express assigns on every request, added by the listener first (preshape.ts);
-   * worked out on the first request the listener sees, while node's objects are still untouched.
-   */
-  private shape: Preshape | undefined = undefined;
-  /** The request the middleware installed on: routed by the time the listener sees the next one. */
-  private routed: object | undefined = undefined;
-
   constructor(
     private readonly engine: Autom8,
     private readonly watch: (ex: Exchange) => void,
-    private readonly slots: PreshapeSlots,
+    /** The properties Express assigns on every request, added by the listener first (preshape.ts). */
+    private readonly preshaper: Preshaper,
   ) {}
 
   /**
@@ -84,18 +77,14 @@ export class EarlyBegin {
     if (!isFirstMiddleware(app, middleware)) return;
     if (typeof server.prependListener !== 'function' || !server.listeners('request').includes(app)) return;
     this.app = app;
-    this.routed = req;
+    // Routed by the time the listener sees the next request: the router's symbols are learnt from it.
+    this.preshaper.learnFrom(req);
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.begin(req, res));
   }
 
   private begin(req: IncomingMessage, res: ServerResponse): void {
     try {
-      let shape = this.shape;
-      if (shape === undefined) {
-        shape = this.shape = preshapeFor(this.app, req, res, this.slots, this.routed);
-        this.routed = undefined;
-      }
-      applyPreshape(shape, req, res);
+      this.preshaper.apply(this.app, req, res);
       const ex = this.engine.begin(req, res, req.url ?? '/');
       this.watch(ex);
       this.pending = ex;

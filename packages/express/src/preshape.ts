@@ -105,6 +105,40 @@ export function preshapeFor(app: unknown, req: object, res: object, slots: Presh
   return { request, response };
 }
 
+/**
+ * Pre-shapes one app's requests: plans the slots once, from the first routed request it has seen
+ * (the router's symbols are learnt from it), and adds them to every request after. Until then each
+ * request gets what can be planned without that request (the string-named slots), and the first one
+ * is kept to learn from.
+ */
+export class Preshaper {
+  private shape: Preshape | undefined = undefined;
+  /** A request the router has handled (or is about to) by the time the next one arrives. */
+  private routed: object | undefined = undefined;
+
+  constructor(private readonly slots: PreshapeSlots) {}
+
+  /** Remembers `req`, about to be routed, to learn the router's symbols from. */
+  learnFrom(req: object): void {
+    this.routed ??= req;
+  }
+
+  /** Gives `req` and `res` (node's, before `app` sees them) their slots. */
+  apply(app: unknown, req: object, res: object): void {
+    let shape = this.shape;
+    if (shape === undefined) {
+      if (this.routed === undefined) {
+        this.routed = req;
+        applyPreshape(preshapeFor(app, req, res, this.slots), req, res);
+        return;
+      }
+      shape = this.shape = preshapeFor(app, req, res, this.slots, this.routed);
+      this.routed = undefined;
+    }
+    applyPreshape(shape, req, res);
+  }
+}
+
 /** Adds the slots, in a fixed order so that every request follows the same transitions. */
 export function applyPreshape(shape: Preshape, req: object, res: object): void {
   const r = req as Record<string | symbol, unknown>;
