@@ -25,6 +25,16 @@ export interface AppRoutes {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits at least `ms` by the monotonic clock. A plain timer can fire up to ~1 ms early against it
+ * (libuv schedules from its cached loop time, in whole ms), and tests assert the /slow route's
+ * duration is ≥ 50 ms.
+ */
+async function sleepAtLeast(ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  for (let left = ms; left > 0; left = end - performance.now()) await sleep(Math.ceil(left));
+}
+
 /** The span active in the handler after an await: shows the request context reached the app. */
 async function activeSpan(): Promise<{ spanId: string; traceId: string; sampled: boolean }> {
   await sleep(1);
@@ -55,7 +65,7 @@ function buildExpress(pkg: string, options: Autom8Options | undefined, front: bo
   app.get('/admin/stats', (_req: any, res: any) => res.json({ ok: true }));
   app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
   app.get('/slow', async (_req: any, res: any) => {
-    await sleep(50);
+    await sleepAtLeast(50);
     res.json({ slow: true });
   });
   app.get('/boom', (_req: any, res: any) => res.status(500).json({ error: 'boom' }));
@@ -104,7 +114,7 @@ function buildKoa(pkg: string, options?: Autom8Options): TestApp {
     ctx.body = { id: ctx.params.id };
   });
   router.get('/slow', async (ctx: any) => {
-    await sleep(50);
+    await sleepAtLeast(50);
     ctx.body = { slow: true };
   });
   router.get('/boom', (ctx: any) => {
