@@ -13,8 +13,10 @@ type ExpressApp = (req: IncomingMessage, res: ServerResponse) => unknown;
 export interface Autom8ExpressOptions extends Autom8Options {
   /**
    * Pre-shaping of node's request and response before Express sees them (see `PreshapeOption` and
-   * docs/architecture.md). Default `true`: the properties Express itself assigns. `false` turns it
-   * off; `{ request: [...], response: [...] }` adds the properties your other middleware assign on
+   * docs/architecture.md). Default: the properties Express itself assigns, on a V8 whose hidden
+   * classes Express's prototype swap splits (Node 20 to 23), and nothing on later ones (Node 24 on),
+   * where it would only cost. `true` pre-shapes on every V8; `false` turns it off;
+   * `{ request: [...], response: [...] }` adds the properties your other middleware assign on
    * every request, so that they too stop giving each request a hidden class of its own.
    * @example `autom8Express({ preshape: { request: ['cookies', 'signedCookies', 'secret'] } })` (cookie-parser)
    */

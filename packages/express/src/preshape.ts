@@ -26,8 +26,9 @@ export interface Preshape {
 }
 
 /**
- * The `preshape` option of `autom8Express`: `true` (default) pre-shapes what Express itself assigns;
- * `false` turns pre-shaping off; an object adds the properties the app's other middleware assign on
+ * The `preshape` option of `autom8Express`. By default (unset) it pre-shapes what Express itself
+ * assigns where the V8 needs it (before 13: Node 20 to 23; see {@link v8KeepsShapeAcrossPrototypeSwap})
+ * and does nothing on later ones; `true` pre-shapes on every V8; `false` turns pre-shaping off; an object adds the properties the app's other middleware assign on
  * every request (after Express's own), e.g. `{ request: ['cookies', 'signedCookies', 'secret'] }`
  * for cookie-parser or `{ request: ['body'] }` for Express 4's body-parser, which sets `req.body` on
  * every request. Each such property, added after Express's prototype swap, gives every request a
@@ -47,9 +48,23 @@ export interface PreshapeSlots {
   readonly routerSymbols: boolean;
 }
 
-/** Validates the `preshape` option (throws naming it) into the slot names to try. */
-export function resolvePreshape(value: unknown): PreshapeSlots {
-  if (value === undefined || value === true) return BUILT_IN;
+/**
+ * Whether this V8 keeps objects on a shared hidden class when properties are added after
+ * `Object.setPrototypeOf`, so that Express's prototype swap splits nothing and pre-shaping only
+ * costs (~0.3 µs per request on Node 24). Asked of V8 itself (`%HaveSameMap`, test/preshape.test.ts):
+ * V8 11.3, 12.4 and 12.9 (Node 20, 22, 23) split, 13.6 and 14.6 (Node 24, 26) do not.
+ */
+export function v8KeepsShapeAcrossPrototypeSwap(v8Version: string = process.versions.v8): boolean {
+  return Number.parseInt(v8Version, 10) >= 13;
+}
+
+/**
+ * Validates the `preshape` option (throws naming it) into the slot names to try; `undefined` (the
+ * default) is `true` on a V8 that needs it and `false` elsewhere.
+ */
+export function resolvePreshape(value: unknown, v8Version?: string): PreshapeSlots {
+  if (value === undefined) return v8KeepsShapeAcrossPrototypeSwap(v8Version) ? NONE : BUILT_IN;
+  if (value === true) return BUILT_IN;
   if (value === false) return NONE;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError('preshape', 'true, false or { request?: string[], response?: string[] }', value);
@@ -120,11 +135,12 @@ export class Preshaper {
 
   /** Remembers `req`, about to be routed, to learn the router's symbols from. */
   learnFrom(req: object): void {
-    this.routed ??= req;
+    if (this.slots !== NONE) this.routed ??= req;
   }
 
   /** Gives `req` and `res` (node's, before `app` sees them) their slots. */
   apply(app: unknown, req: object, res: object): void {
+    if (this.slots === NONE) return;
     let shape = this.shape;
     if (shape === undefined) {
       if (this.routed === undefined) {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { autom8Express } from '@autom8/express';
 import { InvalidOptionError } from '@autom8/core';
 import { serve } from '../../../test/support/http';
+import { resolvePreshape, v8KeepsShapeAcrossPrototypeSwap } from '../src/preshape';
 
 const require = createRequire(__filename);
 const EXPRESS = { 'Express 5': require('express'), 'Express 4': require('express4') } as const;
@@ -18,7 +19,8 @@ const express5 = EXPRESS['Express 5'];
 for (const [name, express] of Object.entries(EXPRESS)) {
   describe(`pre-shaping on ${name}`, () => {
     test('query, params, baseUrl, originalUrl, route, locals, bodies and 404s are what Express gives without it', async () => {
-      const mw = autom8Express();
+      // Forced on: by default it is off on a V8 that keeps one hidden class by itself (Node 24 on).
+      const mw = autom8Express({ preshape: true });
       const app = express();
       app.use(mw);
       app.use((_req: any, res: any, next: any) => {
@@ -56,7 +58,8 @@ for (const [name, express] of Object.entries(EXPRESS)) {
     });
 
     test('a default the app puts on its response prototype is kept', async () => {
-      const mw = autom8Express();
+      // Forced on: by default it is off on a V8 that keeps one hidden class by itself (Node 24 on).
+      const mw = autom8Express({ preshape: true });
       const app = express();
       // Express creates res.locals only when it is missing, so a prototype default is what handlers see.
       app.response.locals = { site: 'shop' };
@@ -75,7 +78,8 @@ for (const [name, express] of Object.entries(EXPRESS)) {
     });
 
     test('a property the app defines as an accessor is left to it, not shadowed', async () => {
-      const mw = autom8Express();
+      // Forced on: by default it is off on a V8 that keeps one hidden class by itself (Node 24 on).
+      const mw = autom8Express({ preshape: true });
       const app = express();
       let sets = 0;
       Object.defineProperty(app.request, 'route', {
@@ -121,7 +125,7 @@ for (const framework of ['express', 'express4']) {
     test('with autom8 (app.use, front mode, a listed middleware property): one hidden class for every request and every response', () => {
       // On Express 5 this includes the router's Symbol('router.tracing.matchedRoute') (router 2.3),
       // learnt from the first routed request.
-      for (const variant of ['default', 'front', 'user-listed']) {
+      for (const variant of ['default', 'front', 'default-on', 'front-on', 'user-listed']) {
         const r = hiddenClasses(framework, variant);
         assert.equal(r.sameRequestMap, true, `${variant}: requests`);
         assert.equal(r.sameResponseMap, true, `${variant}: responses`);
@@ -151,6 +155,26 @@ for (const framework of ['express', 'express4']) {
 }
 
 describe('the preshape option', () => {
+  test('by default pre-shapes only on a V8 whose hidden classes the prototype swap splits', () => {
+    // What the hidden-class checks above found, per V8: Node 20, 22, 23 split; Node 24 and 26 do not.
+    for (const v8 of ['11.3.244.8-node.33', '12.4.254.21-node.57', '12.9.202.28-node.14']) {
+      assert.equal(v8KeepsShapeAcrossPrototypeSwap(v8), false, v8);
+      assert.ok(resolvePreshape(undefined, v8).request.includes('baseUrl'), v8);
+    }
+    for (const v8 of ['13.6.233.17-node.37', '14.6.202.34-node.40']) {
+      assert.equal(v8KeepsShapeAcrossPrototypeSwap(v8), true, v8);
+      assert.deepEqual(resolvePreshape(undefined, v8).request, [], v8);
+      // Asked for, it is on everywhere.
+      assert.ok(resolvePreshape(true, v8).request.includes('baseUrl'), v8);
+      assert.ok(resolvePreshape({ request: ['user'] }, v8).request.includes('user'), v8);
+    }
+  });
+
+  test('the default on this V8 matches what V8 itself says of bare Express', () => {
+    const bare = hiddenClasses('express', 'bare');
+    assert.equal(v8KeepsShapeAcrossPrototypeSwap(), bare.sameRequestMap && bare.sameResponseMap, `V8 ${process.versions.v8}`);
+  });
+
   test('bad values fail at construction, naming the option', () => {
     const bad: [unknown, string][] = [
       ['yes', 'preshape'],
