@@ -1,5 +1,5 @@
 // `npm run bench:report` (also run at the end of `npm run bench`): turns benchmarks/results/*.json
-// into benchmarks/results/stacks.svg and BENCHMARKS.md at the repository root. Every figure in the
+// into benchmarks/results/stacks-node*.svg and BENCHMARKS.md at the repository root. Every figure in the
 // document comes from those files; nothing here is typed by hand but the prose around them.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -90,33 +90,125 @@ p();
 p('```sh');
 p('npm run bench -- stacks   # builds, runs benchmarks/stacks.bench.mjs, then regenerates this file');
 p('npm run bench             # every benchmark, then this file');
-p('npm run bench:report      # only this file and benchmarks/results/stacks.svg, from the results there');
+p('npm run bench:report      # only this file and the plots in benchmarks/results/, from the results there');
+p('BENCH_NODE=24.21.0 npm run bench -- stacks   # the stacks on another Node.js release (fetched from npm)');
 p('```');
 p();
 
-const stacks = results.stacks;
+function stacksResults({ name, doc: stacks, major }) {
+  const cfg = stacks.config;
+  p(`### Results on Node ${stacks.node}`);
+  p();
+  p(`![requests/s and p99 latency per stack, Node ${stacks.node}](benchmarks/results/${name}.svg)`);
+  p();
+  const rows = stacks.rows.filter((r) => r.section === 'stacks');
+  p(mdTable(
+    ['stack', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'CPU rounds min–max', 'added µs/req', 'moderate rate /s', `moderate p99 ms${cfg.speedScale !== undefined ? ' (service)' : ''}`, 'added p99 ms', 'moderate CPU µs/req (added)', 'failed'],
+    rows.map((r) => {
+      const bare = r.variant === 'bare';
+      const bareRow = rows.find((x) => x.framework === r.framework && x.variant === 'bare');
+      const modCpu = Number.isFinite(r.moderateCpuUsPerReq) ? num(r.moderateCpuUsPerReq, 1) + (bare || bareRow === undefined ? '' : ` (${signed(r.moderateCpuUsPerReq - bareRow.moderateCpuUsPerReq, 1)})`) : 'n/a';
+      return [r.label, num(r.rps), num(r.vsBare, 3), num(r.p50Ms, 1), num(r.p99Ms, 1), num(r.cpuUsPerReq, 1), cpuRange(r), bare ? '' : signed(r.addedCpuUs, 1), num(r.moderateRate), num(r.moderateServiceP99Ms ?? r.moderateP99Ms, 2), bare ? '' : signed(r.addedModerateP99Ms, 2), modCpu, num(r.failedRequests)];
+    }),
+  ));
+  p();
+  p('"added" is against the same framework bare, from the same run. The latency figures at saturation');
+  p('mostly measure the queue of 32 connections; compare stacks by requests/s and CPU there, and by p99 at');
+  p('the moderate rate.');
+  p();
+  p('The last CPU column is measured during the moderate-rate pass, where every stack of a framework gets');
+  p('the same arrival rate (at saturation a slower stack serves fewer requests per event-loop turn, and');
+  p('shares each turn\'s fixed work among fewer of them). Fewer requests share a turn there, so every figure');
+  p('is higher than at saturation; its passes are shorter, so it is noisier.');
+  // How far one stack's rounds lie apart: an "added" figure smaller than this spread is not a finding.
+  const spreads = rows.map((r) => (Array.isArray(r.roundsCpuUsPerReq) && r.roundsCpuUsPerReq.length > 1 ? Math.max(...r.roundsCpuUsPerReq) - Math.min(...r.roundsCpuUsPerReq) : NaN)).filter(Number.isFinite).sort((a, b) => a - b);
+  if (spreads.length > 0) {
+    p();
+    p(`**Noise in this run:** the rounds of one stack lie ${num(spreads[Math.floor(spreads.length / 2)], 1)} µs/req apart (median over stacks; largest ${num(spreads.at(-1), 1)}).`);
+    p('An added figure within that spread (a negative one included) says nothing on its own; the peer');
+    p('comparisons, tens to hundreds of µs apart, are well outside it.');
+  }
+  const p99Spreads = rows
+    .map((r) => r.roundsModerateServiceP99Ms)
+    .filter((xs) => Array.isArray(xs) && xs.length > 1)
+    .map((xs) => Math.max(...xs) - Math.min(...xs))
+    .sort((a, b) => a - b);
+  if (p99Spreads.length > 0) {
+    p();
+    p(`The moderate-load p99 of one stack moves by ${num(p99Spreads[Math.floor(p99Spreads.length / 2)], 2)} ms between rounds (median over stacks): far more than the`);
+    p('0.2 ms the target allows. On Express most of it is the framework\'s own garbage collection (seen on');
+    p('Node 20: bare Express 5 at 3,400 req/s scavenges for 4–11 ms every ~100 ms with `--trace-gc`, where Koa\'s');
+    p('take 0.5 ms), so which round a pause lands in decides its p99; an added p99 of a few ms either way is that noise.');
+  }
+  p();
+  p(`### Targets (issue #8) on Node ${stacks.node}`);
+  p();
+  // Where the SDK floor alone is past the 15 µs budget, no instrumentation on this SDK can meet the
+  // first target; say so next to the table rather than leave it to be inferred.
+  const floors = rows.filter((r) => r.variant === 'floor');
+  if (floors.length > 0) {
+    const floorList = floors.map((r) => `${signed(r.addedCpuUs, 1)} µs on ${r.label.split(' + ')[0]}`);
+    p(`The SDK floor alone adds ${floorList.length > 1 ? `${floorList.slice(0, -1).join(', ')} and ${floorList.at(-1)}` : floorList[0]} in this run: that much of any`);
+    p('SDK-instrumented stack\'s added CPU is the SDK\'s (span, context propagation, metric record) and Node\'s');
+    p(major >= 24
+      ? 'AsyncLocalStorage (from Node 24 on an AsyncContextFrame: the context travels with each async resource, no async hooks).'
+      : 'AsyncLocalStorage (before Node 24 an async hook on every promise and socket resource once a context is entered).');
+    p(`Where it is past ${cfg.speedScale !== undefined ? 'the 15 µs budget (scaled to this machine as below)' : '15 µs'}, "adds ≤ 15 µs with the SDK registered" cannot be met by any instrumentation`);
+    p('on this SDK and Node; the "over the SDK floor" line is autom8\'s own share of it.');
+    p();
+  }
+  if (cfg.speedScale !== undefined) {
+    const nodeRow = rows.find((r) => r.stack === 'node');
+    p(`**Limits scaled to this machine.** The issue's budgets are for "this kind of machine", where bare node:http`);
+    p(`costs about ${cfg.referenceNodeUs} µs of CPU per request; here it costs ${nodeRow ? num(nodeRow.cpuUsPerReq, 1) : 'n/a'} µs, so every time limit below is the`);
+    p(`issue's × ${num(cfg.speedScale, 3)} (15 µs → ${num(15 * cfg.speedScale, 1)} µs, 0.2 ms → ${num(0.2 * cfg.speedScale, 3)} ms). On a faster machine an unscaled 15 µs would be`);
+    p('a looser budget than the one the issue set; the ratios (throughput kept, peer comparisons) need no scaling.');
+    p();
+  }
+  const fwName = { express: 'Express 5', 'express-front': 'Express 5, front mode', express4: 'Express 4', 'express4-front': 'Express 4, front mode', koa: 'Koa 3', koa2: 'Koa 2' };
+  p(mdTable(['target', 'framework', 'measured', 'limit', 'result'], stacks.targets.map((t) => [t.target, fwName[t.framework] ?? t.framework, `${num(t.value, t.unit === 'µs' ? 1 : 3)} ${t.unit}`, t.referenceLimit !== undefined && t.referenceLimit !== t.limit ? `${t.limit} ${t.unit} (${t.referenceLimit} scaled)` : `${t.limit} ${t.unit}`, t.pass ? 'met' : '**not met**'])));
+  p();
+  p(`${stacks.targets.filter((t) => t.pass).length} of ${stacks.targets.length} targets met in this run.`);
+  p();
+}
+
+// One stacks run per Node.js major line (results/stacks-node<major>.json), newest first: the
+// runtime changes the frameworks' own per-request cost several-fold, so each has its own table.
+const stackRuns = Object.entries(results)
+  .filter(([name]) => /^stacks-node\d+$/.test(name))
+  .map(([name, doc]) => ({ name, doc, major: Number(name.slice('stacks-node'.length)) }))
+  .sort((a, b) => b.major - a.major);
+const stacks = stackRuns[0]?.doc;
 if (stacks) {
   const cfg = stacks.config;
+  const sameMachine = stackRuns.every(({ doc }) => doc.machine.cpus.model === stacks.machine.cpus.model && doc.machine.cpus.count === stacks.machine.cpus.count);
   p('## Machine');
   p();
   p(mdTable(['', ''], [
-    ['CPU', `${stacks.machine.cpus.model} × ${stacks.machine.cpus.count}`],
+    ['CPU', stackRuns.map(({ doc }) => `${doc.machine.cpus.model} × ${doc.machine.cpus.count}`).filter((v, i, a) => a.indexOf(v) === i).join('; ')],
     ['memory', `${stacks.machine.memoryGiB} GiB`],
     ['OS', stacks.machine.os],
-    ['Node', stacks.node],
-    ['commit', stacks.commit ?? 'n/a'],
-    ['run', `${stacks.when} (${num(cfg.elapsedSec)} s for the stacks benchmark)`],
-    ['load average at the end (1 / 5 / 15 min)', stacks.machine.loadAvg ? `${stacks.machine.loadAvg['1m']} / ${stacks.machine.loadAvg['5m']} / ${stacks.machine.loadAvg['15m']}` : 'n/a'],
+    ...stackRuns.map(({ doc }) => [`stacks run on Node ${doc.node}`, `${doc.when} (${num(doc.config.elapsedSec)} s), commit ${doc.commit ?? 'n/a'}, load average at the end (1 / 5 / 15 min) ${doc.machine.loadAvg ? `${doc.machine.loadAvg['1m']} / ${doc.machine.loadAvg['5m']} / ${doc.machine.loadAvg['15m']}` : 'n/a'}`]),
   ]));
   p();
-  // The bench itself keeps about two processes busy (server and load generator).
-  if (stacks.machine.loadAvg && stacks.machine.loadAvg['5m'] > stacks.machine.cpus.count + 1) {
-    p(`**This run shared the machine with other work** (5-minute load average ${stacks.machine.loadAvg['5m']} on ${stacks.machine.cpus.count} cores, where the`);
-    p('benchmark alone makes about 2): its figures are noisy and slower than a quiet machine gives. The');
-    p('per-round figures are in `benchmarks/results/stacks.json`.');
+  if (!sameMachine) {
+    p('**The runs below come from different machines**: compare stacks within one run, not across runs.');
     p();
   }
+  for (const { name, doc } of stackRuns) {
+    // The bench itself keeps about two processes busy (server and load generator).
+    if (doc.machine.loadAvg && doc.machine.loadAvg['5m'] > doc.machine.cpus.count + 1) {
+      p(`**The Node ${doc.node} run shared the machine with other work** (5-minute load average ${doc.machine.loadAvg['5m']} on ${doc.machine.cpus.count} cores, where the`);
+      p('benchmark alone makes about 2): its figures are noisy and slower than a quiet machine gives. The');
+      p(`per-round figures are in \`benchmarks/results/${name}.json\`.`);
+      p();
+    }
+  }
   p('## HTTP stacks side by side (`benchmarks/stacks.bench.mjs`)');
+  p();
+  p('Run on more than one Node.js line (`BENCH_NODE=<version> npm run bench -- stacks` runs it on another');
+  p('release, fetched from the npm registry): the runtime alone changes the frameworks\' own cost several');
+  p('times over, which moves every "added" figure and every ratio.');
   p();
   p('### Method');
   p();
@@ -184,77 +276,32 @@ if (stacks) {
   p(`  \`http.server.request.duration\`; the run stops if any stack fails. Requests that failed or were not`);
   p(`  2xx during timing are counted in the *failed* column.`);
   p();
-  p('### Results');
-  p();
-  p('![requests/s and p99 latency per stack](benchmarks/results/stacks.svg)');
-  p();
-  const rows = stacks.rows.filter((r) => r.section === 'stacks');
-  p(mdTable(
-    ['stack', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'CPU rounds min–max', 'added µs/req', 'moderate rate /s', `moderate p99 ms${cfg.speedScale !== undefined ? ' (service)' : ''}`, 'added p99 ms', 'moderate CPU µs/req (added)', 'failed'],
-    rows.map((r) => {
-      const bare = r.variant === 'bare';
-      const bareRow = rows.find((x) => x.framework === r.framework && x.variant === 'bare');
-      const modCpu = Number.isFinite(r.moderateCpuUsPerReq) ? num(r.moderateCpuUsPerReq, 1) + (bare || bareRow === undefined ? '' : ` (${signed(r.moderateCpuUsPerReq - bareRow.moderateCpuUsPerReq, 1)})`) : 'n/a';
-      return [r.label, num(r.rps), num(r.vsBare, 3), num(r.p50Ms, 1), num(r.p99Ms, 1), num(r.cpuUsPerReq, 1), cpuRange(r), bare ? '' : signed(r.addedCpuUs, 1), num(r.moderateRate), num(r.moderateServiceP99Ms ?? r.moderateP99Ms, 2), bare ? '' : signed(r.addedModerateP99Ms, 2), modCpu, num(r.failedRequests)];
-    }),
-  ));
-  p();
-  p('"added" is against the same framework bare, from the same run. The latency figures at saturation');
-  p('mostly measure the queue of 32 connections; compare stacks by requests/s and CPU there, and by p99 at');
-  p('the moderate rate.');
-  p();
-  p('The last CPU column is measured during the moderate-rate pass, where every stack of a framework gets');
-  p('the same arrival rate (at saturation a slower stack serves fewer requests per event-loop turn, and');
-  p('shares each turn\'s fixed work among fewer of them). Fewer requests share a turn there, so every figure');
-  p('is higher than at saturation; its passes are shorter, so it is noisier.');
-  // How far one stack's rounds lie apart: an "added" figure smaller than this spread is not a finding.
-  const spreads = rows.map((r) => (Array.isArray(r.roundsCpuUsPerReq) && r.roundsCpuUsPerReq.length > 1 ? Math.max(...r.roundsCpuUsPerReq) - Math.min(...r.roundsCpuUsPerReq) : NaN)).filter(Number.isFinite).sort((a, b) => a - b);
-  if (spreads.length > 0) {
+  if (stackRuns.length > 1) {
+    p('### The runtimes side by side');
     p();
-    p(`**Noise in this run:** the rounds of one stack lie ${num(spreads[Math.floor(spreads.length / 2)], 1)} µs/req apart (median over stacks; largest ${num(spreads.at(-1), 1)}).`);
-    p('An added figure within that spread (a negative one included) says nothing on its own; the peer');
-    p('comparisons, tens to hundreds of µs apart, are well outside it.');
-  }
-  const p99Spreads = rows
-    .map((r) => r.roundsModerateServiceP99Ms)
-    .filter((xs) => Array.isArray(xs) && xs.length > 1)
-    .map((xs) => Math.max(...xs) - Math.min(...xs))
-    .sort((a, b) => a - b);
-  if (p99Spreads.length > 0) {
+    p('CPU µs per request, each run against its own bare framework (medians of that run\'s paired rounds);');
+    p('"met" counts that framework\'s targets in that run (details below).');
     p();
-    p(`The moderate-load p99 of one stack moves by ${num(p99Spreads[Math.floor(p99Spreads.length / 2)], 2)} ms between rounds (median over stacks): far more than the`);
-    p('0.2 ms the target allows. On Express most of it is the framework\'s own garbage collection (bare');
-    p('Express 5 at 3,400 req/s: scavenges of 4–11 ms every ~100 ms with `--trace-gc`, where Koa\'s take 0.5 ms),');
-    p('so which round a pause lands in decides its p99; an added p99 of a few ms either way is that noise.');
-  }
-  p();
-  p('### Targets (issue #8)');
-  p();
-  // Where the SDK floor alone is past the 15 µs budget, no instrumentation on this SDK can meet the
-  // first target; say so next to the table rather than leave it to be inferred.
-  const floors = rows.filter((r) => r.variant === 'floor');
-  if (floors.length > 0) {
-    const floorList = floors.map((r) => `${signed(r.addedCpuUs, 1)} µs on ${r.label.split(' + ')[0]}`);
-    p(`The SDK floor alone adds ${floorList.length > 1 ? `${floorList.slice(0, -1).join(', ')} and ${floorList.at(-1)}` : floorList[0]} in this run: that much of any`);
-    p('SDK-instrumented stack\'s added CPU is the SDK\'s (span, context propagation, metric record) and Node 20\'s');
-    p('AsyncLocalStorage (an async hook on every promise and socket resource once a context is entered).');
-    p(`Where it is past ${cfg.speedScale !== undefined ? 'the 15 µs budget (scaled to this machine as below)' : '15 µs'}, "adds ≤ 15 µs with the SDK registered" cannot be met by any instrumentation`);
-    p('on this SDK and Node; the "over the SDK floor" line is autom8\'s own share of it.');
+    const summaryRows = [];
+    for (const { doc } of stackRuns) {
+      const rows = doc.rows.filter((r) => r.section === 'stacks');
+      const nodeRow = rows.find((r) => r.stack === 'node');
+      for (const fw of ['express', 'express4', 'koa', 'koa2']) {
+        const bare = rows.find((r) => r.framework === fw && r.variant === 'bare');
+        if (!bare) continue;
+        const added = (variant) => {
+          const r = rows.find((x) => x.framework === fw && x.variant === variant);
+          return r ? signed(r.addedCpuUs, 1) : '';
+        };
+        const autom8 = rows.find((x) => x.framework === fw && x.variant === 'autom8');
+        const targets = doc.targets.filter((t) => t.framework === fw);
+        summaryRows.push([`Node ${doc.node}`, nodeRow ? num(nodeRow.cpuUsPerReq, 1) : '', bare.label.split(' ')[0] + ' ' + bare.label.split(' ')[1], num(bare.cpuUsPerReq, 1), added('floor'), added('nosdk'), added('autom8'), autom8 ? num(autom8.vsBare, 3) : '', `${targets.filter((t) => t.pass).length} of ${targets.length}`]);
+      }
+    }
+    p(mdTable(['runtime', 'node:http µs/req', 'framework', 'bare µs/req', 'SDK floor', 'autom8, no SDK', 'autom8 + SDK', 'req/s vs bare (autom8 + SDK)', 'targets met'], summaryRows));
     p();
   }
-  if (cfg.speedScale !== undefined) {
-    const nodeRow = rows.find((r) => r.stack === 'node');
-    p(`**Limits scaled to this machine.** The issue's budgets are for "this kind of machine", where bare node:http`);
-    p(`costs about ${cfg.referenceNodeUs} µs of CPU per request; here it costs ${nodeRow ? num(nodeRow.cpuUsPerReq, 1) : 'n/a'} µs, so every time limit below is the`);
-    p(`issue's × ${num(cfg.speedScale, 3)} (15 µs → ${num(15 * cfg.speedScale, 1)} µs, 0.2 ms → ${num(0.2 * cfg.speedScale, 3)} ms). On a faster machine an unscaled 15 µs would be`);
-    p('a looser budget than the one the issue set; the ratios (throughput kept, peer comparisons) need no scaling.');
-    p();
-  }
-  const fwName = { express: 'Express 5', 'express-front': 'Express 5, front mode', express4: 'Express 4', 'express4-front': 'Express 4, front mode', koa: 'Koa 3', koa2: 'Koa 2' };
-  p(mdTable(['target', 'framework', 'measured', 'limit', 'result'], stacks.targets.map((t) => [t.target, fwName[t.framework] ?? t.framework, `${num(t.value, t.unit === 'µs' ? 1 : 3)} ${t.unit}`, t.referenceLimit !== undefined && t.referenceLimit !== t.limit ? `${t.limit} ${t.unit} (${t.referenceLimit} scaled)` : `${t.limit} ${t.unit}`, t.pass ? 'met' : '**not met**'])));
-  p();
-  p(`${stacks.targets.filter((t) => t.pass).length} of ${stacks.targets.length} targets met in this run.`);
-  p();
+  for (const run of stackRuns) stacksResults(run);
   p('### Versions');
   p();
   p(mdTable(['package', 'version'], Object.entries(stacks.versions).filter(([, v]) => v).map(([k, v]) => [k === 'express4' ? 'express4 (npm:express@4)' : k === 'koa2' ? 'koa2 (npm:koa@2)' : k, v])));
@@ -265,7 +312,6 @@ if (stacks) {
   p('No results yet: run `npm run bench -- stacks`.');
   p();
 }
-
 p('## Instructions per request (`benchmarks/instructions.bench.mjs`)');
 p();
 if (results.instructions) {
@@ -326,7 +372,7 @@ if (results.scale) {
   p();
 }
 
-const known = new Set(['stacks', 'scale', 'instructions', ...MICRO.map(([n]) => n)]);
+const known = new Set(['scale', 'instructions', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name)]);
 for (const [name, d] of Object.entries(results)) {
   if (known.has(name)) continue;
   p(`## ${name} (\`benchmarks/${name}.bench.mjs\`)`);
@@ -335,9 +381,9 @@ for (const [name, d] of Object.entries(results)) {
   p(sectionTables(d));
 }
 
-if (stacks) {
-  writeFileSync(`${RESULTS_DIR}stacks.svg`, stacksSvg(stacks));
-  console.log(`wrote ${RESULTS_DIR}stacks.svg`);
+for (const { name, doc } of stackRuns) {
+  writeFileSync(`${RESULTS_DIR}${name}.svg`, stacksSvg(doc));
+  console.log(`wrote ${RESULTS_DIR}${name}.svg`);
 }
 writeFileSync(DOC, `${parts.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
 console.log(`wrote ${DOC}`);

@@ -5,7 +5,9 @@
 // sys from /proc/<pid>/stat over the measured window), and p99 at a moderate fixed arrival rate
 // (the toolkit's open-model generator at a fraction of the bare framework's throughput).
 // Every stack is checked to do its job first (lib/stack-sanity.mjs). Noisy machines: interleaved
-// rounds, medians. Writes results/stacks.json, which report.mjs turns into BENCHMARKS.md.
+// rounds, medians. Writes results/stacks-node<major>.json (one file per Node.js major line: the
+// runtime changes the frameworks' own cost several-fold), which report.mjs turns into BENCHMARKS.md.
+// Another Node.js: `BENCH_NODE=24.21.0 npm run bench -- stacks` (benchmarks/run.mjs fetches it).
 //   BENCH_ROUNDS (default 3), BENCH_QUICK=1 (1 round, short runs), BENCH_STACKS=id,id | all,
 //   BENCH_MODERATE_FRACTION (default 0.3), BENCH_MODERATE_MAX (default 5000 req/s: the most one
 //   generator process sends on schedule beside the measured server), BENCH_WARMUP_S (default 8: each server's load before
@@ -267,7 +269,7 @@ try {
 } catch {
   // not a git checkout
 }
-writeResults('stacks', rows, {
+writeResults(`stacks-node${process.versions.node.split('.')[0]}`, rows, {
   commit,
   versions,
   config: { rounds: ROUNDS, path: PATH, saturation: SATURATION, serverWarmupSec: WARMUP_S, pinning: pinning === undefined ? null : { measured: pinning.measured, others: pinning.others }, speedScale: round(speedScale, 3), referenceNodeUs: REFERENCE_NODE_US, moderate: { ...MODERATE, fraction: FRACTION, maxRate: MODERATE_MAX, rates, generator: '@autom8/toolkit runLoadTest (open model)' }, elapsedSec: round(elapsed, 0) },
