@@ -20,7 +20,8 @@
 // stretches those periods by TIMER_SCALE (INSTR_TIMER_SCALE, default 50) so the count is the
 // per-request work.
 //   INSTR_CONFIGS=id,id | all (default: all below but two), INSTR_N=lo,hi (default 5000,25000), INSTR_WARMUP (10000),
-//   INSTR_TIMER_SCALE (50)
+//   INSTR_TIMER_SCALE (50). Writes results/instructions-node<major>.json (one per Node.js line; another
+//   Node: `BENCH_NODE=24.21.0 npm run bench -- instructions`).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -142,7 +143,7 @@ for (const id of wanted) {
 }
 console.log(`\ninstructions per request (callgrind, in-process, N ${N_LO} → ${N_HI} after ${WARMUP} warm-up)`);
 table(printed);
-writeResults('instructions', rows, {
+writeResults(`instructions-node${process.versions.node.split('.')[0]}`, rows, {
   config: { warmup: WARMUP, nLo: N_LO, nHi: N_HI, timerScale: TIMER_SCALE, harness: 'benchmarks/tools/inproc.mjs', seeds: 'hash 1, random 1', aslr: setarch ? 'off (setarch -R)' : 'on' },
   titles: { instructions: 'Instructions per request under callgrind, in-process (no sockets): the framework bare and with autom8' },
   headers: { kInstrPerReq: 'k instructions / request', addedK: 'added (k)', addedPct: 'added %', vsBare: 'bare ÷ this (throughput-equivalent)' },
