@@ -24,7 +24,8 @@ export function stacksSvg(doc) {
   const panels = [
     { title: 'requests/s at saturation (higher is better)', key: 'rps', digits: 0 },
     { title: 'p99 latency at saturation, ms', key: 'p99Ms', digits: 0 },
-    { title: 'p99 at a moderate fixed rate, ms (lower is better)', key: 'moderateP99Ms', digits: 2 },
+    // The service p99 (from each send) where the run has it: the figure the p99 target is judged on.
+    { title: 'p99 at a moderate fixed rate, ms (lower is better)', key: rows.some((r) => r.moderateServiceP99Ms !== undefined) ? 'moderateServiceP99Ms' : 'moderateP99Ms', digits: 2 },
   ];
   const labelW = 200;
   const panelW = 300;
