@@ -14,6 +14,18 @@ const results = Object.fromEntries(
     .map((f) => [f.slice(0, -5), JSON.parse(readFileSync(`${RESULTS_DIR}${f}`, 'utf8'))]),
 );
 
+/**
+ * The results of one bench run per Node.js major line (`<bench>-node<major>.json`), newest first:
+ * the runtime changes the frameworks' own per-request cost several-fold, so each run has its own table.
+ */
+const runsPerNode = (bench) =>
+  Object.entries(results)
+    .filter(([name]) => new RegExp(`^${bench}-node\\d+$`).test(name))
+    .map(([name, doc]) => ({ name, doc, major: Number(name.slice(bench.length + '-node'.length)) }))
+    .sort((a, b) => b.major - a.major);
+// Framework names as the targets (and the summary) print them.
+const FRAMEWORK_NAMES = { express: 'Express 5', 'express-front': 'Express 5, front mode', express4: 'Express 4', 'express4-front': 'Express 4, front mode', koa: 'Koa 3', koa2: 'Koa 2' };
+
 const num = (v, d = 0) => (typeof v !== 'number' || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
 const signed = (v, d) => (typeof v === 'number' && v > 0 ? `+${num(v, d)}` : num(v, d));
 const cpuRange = (r) => {
@@ -172,19 +184,13 @@ function stacksResults({ name, doc: stacks, major }) {
     p('a looser budget than the one the issue set; the ratios (throughput kept, peer comparisons) need no scaling.');
     p();
   }
-  const fwName = { express: 'Express 5', 'express-front': 'Express 5, front mode', express4: 'Express 4', 'express4-front': 'Express 4, front mode', koa: 'Koa 3', koa2: 'Koa 2' };
-  p(mdTable(['target', 'framework', 'measured', 'limit', 'result'], stacks.targets.map((t) => [t.target, fwName[t.framework] ?? t.framework, `${num(t.value, t.unit === 'µs' ? 1 : 3)} ${t.unit}`, t.referenceLimit !== undefined && t.referenceLimit !== t.limit ? `${t.limit} ${t.unit} (${t.referenceLimit} scaled)` : `${t.limit} ${t.unit}`, t.pass ? 'met' : '**not met**'])));
+  p(mdTable(['target', 'framework', 'measured', 'limit', 'result'], stacks.targets.map((t) => [t.target, FRAMEWORK_NAMES[t.framework] ?? t.framework, `${num(t.value, t.unit === 'µs' ? 1 : 3)} ${t.unit}`, t.referenceLimit !== undefined && t.referenceLimit !== t.limit ? `${t.limit} ${t.unit} (${t.referenceLimit} scaled)` : `${t.limit} ${t.unit}`, t.pass ? 'met' : '**not met**'])));
   p();
   p(`${stacks.targets.filter((t) => t.pass).length} of ${stacks.targets.length} targets met in this run.`);
   p();
 }
 
-// One stacks run per Node.js major line (results/stacks-node<major>.json), newest first: the
-// runtime changes the frameworks' own per-request cost several-fold, so each has its own table.
-const stackRuns = Object.entries(results)
-  .filter(([name]) => /^stacks-node\d+$/.test(name))
-  .map(([name, doc]) => ({ name, doc, major: Number(name.slice('stacks-node'.length)) }))
-  .sort((a, b) => b.major - a.major);
+const stackRuns = runsPerNode('stacks');
 const stacks = stackRuns[0]?.doc;
 if (stacks) {
   const cfg = stacks.config;
@@ -302,7 +308,7 @@ if (stacks) {
         };
         const autom8 = rows.find((x) => x.framework === fw && x.variant === 'autom8');
         const targets = doc.targets.filter((t) => t.framework === fw);
-        summaryRows.push([`Node ${doc.node}`, nodeRow ? num(nodeRow.cpuUsPerReq, 1) : '', bare.label.split(' ')[0] + ' ' + bare.label.split(' ')[1], num(bare.cpuUsPerReq, 1), added('floor'), added('nosdk'), added('autom8'), autom8 ? num(autom8.vsBare, 3) : '', `${targets.filter((t) => t.pass).length} of ${targets.length}`]);
+        summaryRows.push([`Node ${doc.node}`, nodeRow ? num(nodeRow.cpuUsPerReq, 1) : '', FRAMEWORK_NAMES[fw], num(bare.cpuUsPerReq, 1), added('floor'), added('nosdk'), added('autom8'), autom8 ? num(autom8.vsBare, 3) : '', `${targets.filter((t) => t.pass).length} of ${targets.length}`]);
       }
     }
     p(mdTable(['runtime', 'node:http µs/req', 'framework', 'bare µs/req', 'SDK floor', 'autom8, no SDK', 'autom8 + SDK', 'req/s vs bare (autom8 + SDK)', 'targets met'], summaryRows));
@@ -321,13 +327,10 @@ if (stacks) {
 }
 p('## Instructions per request (`benchmarks/instructions.bench.mjs`)');
 p();
-// One run per Node.js major line (results/instructions-node<major>.json), newest first.
-const instructionRuns = Object.entries(results)
-  .filter(([name]) => /^instructions-node\d+$/.test(name))
-  .sort((a, b) => Number(b[0].slice('instructions-node'.length)) - Number(a[0].slice('instructions-node'.length)));
+const instructionRuns = runsPerNode('instructions');
 if (instructionRuns.length > 0) {
-  const d = instructionRuns[0][1];
-  p(`_${instructionRuns.map(([, run]) => machineLine(run)).join('. ')}._`);
+  const d = instructionRuns[0].doc;
+  p(`_${instructionRuns.map(({ doc }) => machineLine(doc)).join('. ')}._`);
   p();
   p('Requests/s and CPU µs on these shared VMs move by ±15 % between passes of the same server, more');
   p('than some of the differences measured here; instruction counts do not. `benchmarks/tools/inproc.mjs`');
@@ -343,12 +346,12 @@ if (instructionRuns.length > 0) {
   p('export, the system sampler) weighs about 50× more per request here than in a real server.');
   if (d.config.timerScale > 1) p(`This run stretched those periods ${d.config.timerScale}× (\`INSTR_TIMER_SCALE\`), so the counts are the per-request work.`);
   else p('This run did not stretch them: rows with `shed` or the SDK overstate it.');
-  if (instructionRuns.every(([name]) => Number(name.slice('instructions-node'.length)) < 24)) {
+  if (instructionRuns.every(({ major }) => major < 24)) {
     p('Node 24 is not counted here: under callgrind its counts do not repeat (Express 5 bare 89.5k in one run,');
     p('73.6k in the next; Koa 3 with autom8 metrics below Koa 3 bare), so they cannot separate rows a few k apart.');
   }
   p();
-  for (const [, run] of instructionRuns) {
+  for (const { doc: run } of instructionRuns) {
     p(`### Node ${run.node}`);
     p();
     p(sectionTables(run));
@@ -391,7 +394,7 @@ if (results.scale) {
   p();
 }
 
-const known = new Set(['scale', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name), ...instructionRuns.map(([name]) => name)]);
+const known = new Set(['scale', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name), ...instructionRuns.map(({ name }) => name)]);
 for (const [name, d] of Object.entries(results)) {
   if (known.has(name)) continue;
   p(`## ${name} (\`benchmarks/${name}.bench.mjs\`)`);

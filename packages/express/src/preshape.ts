@@ -28,8 +28,9 @@ export interface Preshape {
 /**
  * The `preshape` option of `autom8Express`. By default (unset) it pre-shapes what Express itself
  * assigns where the V8 needs it (before 13: Node 20 to 23; see {@link v8KeepsShapeAcrossPrototypeSwap})
- * and does nothing on later ones; `true` pre-shapes on every V8; `false` turns pre-shaping off; an object adds the properties the app's other middleware assign on
- * every request (after Express's own), e.g. `{ request: ['cookies', 'signedCookies', 'secret'] }`
+ * and does nothing on later ones; `true` pre-shapes on every V8; `false` turns pre-shaping off; an
+ * object adds the properties the app's other middleware assign on every request (after Express's
+ * own), e.g. `{ request: ['cookies', 'signedCookies', 'secret'] }`
  * for cookie-parser or `{ request: ['body'] }` for Express 4's body-parser, which sets `req.body` on
  * every request. Each such property, added after Express's prototype swap, gives every request a
  * hidden class of its own again from that middleware on, and every later property access on it
