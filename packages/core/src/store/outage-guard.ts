@@ -1,4 +1,5 @@
 import { publish } from '../events/events.js';
+import { CallDeadlines } from './call-deadlines.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
@@ -31,6 +32,7 @@ export interface OutageGuardOptions {
 
 /** Returned by {@link OutageGuard.run} when the call failed, timed out, or was not tried. */
 export const STORE_UNAVAILABLE: unique symbol = Symbol('autom8.storeUnavailable');
+const UNAVAILABLE = Promise.resolve(STORE_UNAVAILABLE);
 
 /**
  * The outage policy around a store, shared by every feature that uses one: a time budget per call,
@@ -49,7 +51,16 @@ export class OutageGuard {
   /** Transitions into the degraded state. */
   outages = 0;
 
-  constructor(readonly options: OutageGuardOptions) {}
+  private readonly deadlines: CallDeadlines;
+
+  constructor(readonly options: OutageGuardOptions) {
+    this.deadlines = new CallDeadlines(options.timeoutMs);
+  }
+
+  /** Store calls waiting for an answer (each within its time budget). */
+  get inFlight(): number {
+    return this.deadlines.size;
+  }
 
   /** True while the store is considered down. */
   get degraded(): boolean {
@@ -60,37 +71,49 @@ export class OutageGuard {
    * Runs `call` within the time budget. Resolves to its value, or to {@link STORE_UNAVAILABLE} when
    * it failed, timed out, or was skipped because the store is down (then the caller applies the policy).
    */
-  async run<T>(call: () => Promise<T>): Promise<T | typeof STORE_UNAVAILABLE> {
-    const now = this.options.clock.now();
+  run<T>(call: () => Promise<T>): Promise<T | typeof STORE_UNAVAILABLE> {
     if (this.degradedSince !== 0) {
+      const now = this.options.clock.now();
       if (this.probing || now - this.lastProbe < this.options.probeIntervalMs) {
         this.bypassed++;
-        return STORE_UNAVAILABLE;
+        return UNAVAILABLE;
       }
       this.probing = true;
       this.lastProbe = now;
     }
-    let timer: NodeJS.Timeout | undefined;
+    let pending: Promise<T>;
     try {
-      const value = await Promise.race([
-        call(),
-        new Promise<typeof STORE_UNAVAILABLE>((resolve) => {
-          timer = setTimeout(() => resolve(STORE_UNAVAILABLE), this.options.timeoutMs);
-        }),
-      ]);
-      if (value === STORE_UNAVAILABLE) {
-        this.fail('timeout');
-        return STORE_UNAVAILABLE;
-      }
-      this.succeed();
-      return value;
+      pending = Promise.resolve(call());
     } catch (err) {
-      this.fail(err instanceof Error ? err.message : String(err));
-      return STORE_UNAVAILABLE;
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      this.probing = false;
+      this.failed(err);
+      return UNAVAILABLE;
     }
+    return new Promise((resolve) => {
+      const deadline = this.deadlines.add(() => {
+        resolve(STORE_UNAVAILABLE);
+        this.probing = false;
+        this.fail('timeout');
+      });
+      pending.then(
+        (value) => {
+          // Too late: the deadline already answered for it.
+          if (!this.deadlines.settle(deadline)) return;
+          resolve(value);
+          this.probing = false;
+          this.succeed();
+        },
+        (err: unknown) => {
+          if (!this.deadlines.settle(deadline)) return;
+          resolve(STORE_UNAVAILABLE);
+          this.failed(err);
+        },
+      );
+    });
+  }
+
+  private failed(err: unknown): void {
+    this.probing = false;
+    this.fail(err instanceof Error ? err.message : String(err));
   }
 
   private fail(reason: string): void {
@@ -101,7 +124,7 @@ export class OutageGuard {
     this.lastProbe = this.degradedSince;
     this.outages++;
     const { name, policy } = this.options;
-    this.options.logger.warn({ store: name, policy, reason }, `autom8: store ${name} unavailable (${reason}); applying policy ${policy}`);
+    this.warn({ store: name, policy, reason }, `autom8: store ${name} unavailable (${reason}); applying policy ${policy}`);
     publish('store.degraded', name, { store: name, policy, reason });
     this.options.onTransition?.('degraded');
   }
@@ -113,9 +136,19 @@ export class OutageGuard {
     this.degradedSince = 0;
     this.successes = 0;
     const { name } = this.options;
-    this.options.logger.warn({ store: name, downForMs }, `autom8: store ${name} recovered after ${downForMs} ms`);
+    this.warn({ store: name, downForMs }, `autom8: store ${name} recovered after ${downForMs} ms`);
     publish('store.recovered', name, { store: name, downForMs });
     this.options.onTransition?.('recovered');
+  }
+
+  // The guard runs in timers and promise callbacks of store calls: a logger that throws there must
+  // cost the log line, not the answer to the request or the process.
+  private warn(fields: Record<string, unknown>, message: string): void {
+    try {
+      this.options.logger.warn(fields, message);
+    } catch {
+      // nowhere left to report it
+    }
   }
 
   /** Counters for `/metrics` JSON. */
