@@ -52,6 +52,7 @@ export type {
   RateLimitStore,
   CacheRecord,
   CacheStore,
+  StoreHost,
 } from './store/contracts.js';
 
 export { systemClock, ManualClock } from './util/clock.js';

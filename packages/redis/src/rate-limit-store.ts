@@ -1,4 +1,4 @@
-import { metrics, type MeterProvider } from '@opentelemetry/api';
+import { metrics, type Meter, type MeterProvider } from '@opentelemetry/api';
 import {
   consoleLogger,
   countStoreTransitions,
@@ -16,6 +16,7 @@ import {
   type OutagePolicy,
   type RateLimitAlgorithm,
   type RateLimitStore,
+  type StoreHost,
 } from '@autom8/core';
 import type { Cluster, Redis } from 'ioredis';
 import { RATE_LIMIT_SCRIPTS } from './rate-limit-scripts.js';
@@ -50,11 +51,14 @@ export interface RedisRateLimitStoreOptions {
   /** Key prefix. Default `'autom8:rl:'`. Keys are `<prefix>{<policy>:<client key>}:<algorithm>`. */
   prefix?: string;
   outage?: RedisOutageOptions;
-  /** Where outage warnings go. Default: JSON lines on the console. */
+  /** Where outage warnings go. Default: the logger of the engine the store is given to, else JSON lines on the console. */
   logger?: Logger;
   /** Clock of the outage guard and the fallback store. Default the system clock. */
   clock?: Clock;
-  /** Meter provider of the outage counter. Default the global one. */
+  /**
+   * Meter provider of the outage counter. Default: the meter of the engine the store is given to
+   * (none when its telemetry is off), else the global provider.
+   */
   meterProvider?: MeterProvider;
 }
 
@@ -78,6 +82,11 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly divided = new Map<LimitPolicy, LimitPolicy>();
   private readonly scripts: Record<RateLimitAlgorithm, ScriptFn>;
   private readonly meterProvider: MeterProvider | undefined;
+  /** Whether `options.logger` was given (an engine's logger does not replace it). */
+  private readonly ownLogger: boolean;
+  private host: StoreHost | undefined;
+  /** The enableOfflineQueue advice, said once through the logger in effect (see attach). */
+  private offlineQueueAdvice: boolean;
 
   constructor(options: RedisRateLimitStoreOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object { client, ... }', options);
@@ -104,7 +113,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       return val;
     };
     this.expected = num('expectedInstances', 1, true);
-    const logger = options.logger ?? consoleLogger;
+    this.ownLogger = options.logger !== undefined;
     const clock = options.clock ?? systemClock;
     this.guard = new OutageGuard({
       name: 'ratelimit:redis',
@@ -113,20 +122,17 @@ export class RedisRateLimitStore implements RateLimitStore {
       probeIntervalMs: num('probeIntervalMs', 1000, false),
       recoverAfterSuccesses: num('recoverAfterSuccesses', 3, true),
       clock,
-      logger,
-      // Asked at the first transition: `meterProvider` is set below.
-      onTransition: countStoreTransitions(() => (this.meterProvider ?? metrics.getMeterProvider()).getMeter('@autom8/redis', VERSION), 'ratelimit:redis', this.policy),
+      logger: options.logger ?? consoleLogger,
+      // Asked at the first transition, when the store knows its engine.
+      onTransition: countStoreTransitions(() => this.meter(), 'ratelimit:redis', this.policy),
     });
     this.fallback = new MemoryRateLimitStore({ maxKeys: num('maxKeys', 100_000, true), clock }, 'outage');
     this.meterProvider = options.meterProvider;
 
     const opts = (client as Redis).options as { enableOfflineQueue?: boolean } | undefined;
-    if (opts !== undefined && opts.enableOfflineQueue !== false) {
-      logger.warn(
-        { store: 'ratelimit:redis' },
-        'autom8: the Redis client queues commands while disconnected (enableOfflineQueue); set enableOfflineQueue: false so an outage fails fast into the outage policy',
-      );
-    }
+    this.offlineQueueAdvice = opts !== undefined && opts.enableOfflineQueue !== false;
+    // With its own logger the store says it now; else once it knows its engine's (or at its first use).
+    if (this.ownLogger) this.adviseOnce();
 
     const scripts = {} as Record<RateLimitAlgorithm, ScriptFn>;
     for (const name of Object.keys(RATE_LIMIT_SCRIPTS) as RateLimitAlgorithm[]) {
@@ -148,7 +154,34 @@ export class RedisRateLimitStore implements RateLimitStore {
     return `${this.prefix}{${policy.name}:${key}}:${policy.algorithm}`;
   }
 
+  /**
+   * Takes the engine's logger (unless `options.logger` was given) and its meter (unless
+   * `options.meterProvider` was given). Called by the engine; the first engine wins.
+   */
+  attach(host: StoreHost): void {
+    if (this.host !== undefined) return;
+    this.host = host;
+    if (!this.ownLogger) this.guard.options.logger = host.logger;
+    this.adviseOnce();
+  }
+
+  private meter(): Meter | undefined {
+    if (this.meterProvider !== undefined) return this.meterProvider.getMeter('@autom8/redis', VERSION);
+    if (this.host !== undefined) return this.host.meter();
+    return metrics.getMeterProvider().getMeter('@autom8/redis', VERSION);
+  }
+
+  private adviseOnce(): void {
+    if (!this.offlineQueueAdvice) return;
+    this.offlineQueueAdvice = false;
+    this.guard.options.logger.warn(
+      { store: 'ratelimit:redis' },
+      'autom8: the Redis client queues commands while disconnected (enableOfflineQueue); set enableOfflineQueue: false so an outage fails fast into the outage policy',
+    );
+  }
+
   async consume(key: string, policy: LimitPolicy, cost: number): Promise<ConsumeResult> {
+    if (this.offlineQueueAdvice) this.adviseOnce();
     const reply = await this.guard.run(() => this.call(key, policy, cost));
     if (reply !== STORE_UNAVAILABLE) return toResult(reply);
     switch (this.policy) {

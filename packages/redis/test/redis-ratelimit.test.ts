@@ -300,3 +300,53 @@ describe('Redis killed mid-run: each outage policy, then recovery', () => {
     });
   }
 });
+
+describe('a store takes its engine’s logger and meter', () => {
+  test('unless its own options set them: outage warnings, the offline-queue advice and the transition counter', async () => {
+    const redis = await startRedis();
+    const engineWarnings: string[] = [];
+    const engineLogger = { info() {}, warn: (_o: object, m?: string) => engineWarnings.push(m ?? ''), error() {} };
+    const ownWarnings: string[] = [];
+    const ownLogger = { info() {}, warn: (_o: object, m?: string) => ownWarnings.push(m ?? ''), error() {} };
+    const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    // The offline queue left on (ioredis's default), so the store has advice to give.
+    const c = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    c.on('error', () => {});
+    await ready(c);
+    const store = new RedisRateLimitStore({ client: c, outage: { policy: 'fail-open', timeoutMs: 200 } });
+    // A second store with its own logger keeps it.
+    const own = new RedisRateLimitStore({ client: c, logger: ownLogger, outage: roomy });
+    assert.equal(ownWarnings.length, 1, 'a store with its own logger advises at once');
+    assert.equal(engineWarnings.length, 0);
+    const a = await app('express', { logger: engineLogger, telemetry: { meterProvider }, rateLimit: { rate: 10, per: 'day', store } });
+    const b = await app('koa', { logger: engineLogger, rateLimit: { rate: 10, per: 'day', store: own } });
+    try {
+      assert.match(engineWarnings[0] ?? '', /enableOfflineQueue/, 'the advice goes to the engine’s logger');
+      assert.equal(ownWarnings.length, 1, 'said once');
+      assert.equal(await status(a.base), 200);
+      await held(redis.kill());
+      assert.equal(await status(a.base), 200, 'fail-open');
+      assert.equal(store.guard.degraded, true);
+      assert.ok(
+        engineWarnings.some((w) => w.includes('store ratelimit:redis unavailable')),
+        `the outage warning went to the engine’s logger: ${JSON.stringify(engineWarnings)}`,
+      );
+      assert.equal(ownWarnings.length, 1, 'the other store said nothing it was not asked');
+      const { resourceMetrics } = await reader.collect();
+      const scope = resourceMetrics.scopeMetrics.find((s) => s.metrics.some((m) => m.descriptor.name === 'autom8.store.transitions'));
+      assert.equal(scope?.scope.name, '@autom8/core', 'counted on the engine’s meter');
+      const points = (scope!.metrics.find((m) => m.descriptor.name === 'autom8.store.transitions') as SumMetricData).dataPoints;
+      assert.deepEqual(
+        points.map((p) => [p.attributes['autom8.store.state'], p.value]),
+        [['degraded', 1]],
+      );
+    } finally {
+      await stop(a);
+      await stop(b);
+      c.disconnect();
+      await held(redis.stop());
+      await meterProvider.shutdown();
+    }
+  });
+});

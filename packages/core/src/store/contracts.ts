@@ -8,6 +8,21 @@
  * the in-memory hot path allocates no promise.
  */
 
+import type { Meter } from '@opentelemetry/api';
+import type { Logger } from '../util/logger.js';
+
+/**
+ * What an engine lends a store it is given (`rateLimit.store`), so one `logger` and one telemetry
+ * setting cover the store too: a store built before the engine cannot know them. A store keeps what
+ * its own options set; a store shared by several engines takes the first engine's.
+ */
+export interface StoreHost {
+  /** The engine's `logger`: where the store's outage warnings go. */
+  readonly logger: Logger;
+  /** The meter the engine's telemetry records on; undefined when telemetry is off. Asked lazily. */
+  meter(): Meter | undefined;
+}
+
 /** A value or a promise of it: sync for memory stores, async for network stores. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -61,6 +76,8 @@ export interface RateLimitStore {
   consume(key: string, policy: LimitPolicy, cost: number): MaybePromise<ConsumeResult>;
   /** Forgets a key. */
   reset(key: string, policy: LimitPolicy): MaybePromise<void>;
+  /** Called once by each engine the store is given to, before its first request. */
+  attach?(host: StoreHost): void;
   close?(): MaybePromise<void>;
 }
 
