@@ -400,18 +400,22 @@ for (const adapter of ADAPTERS) {
 
 after(() => agent.destroy());
 
-describe('the byte cap over real HTTP with 100,000 distinct keys', () => {
+// Over HTTP the point is the adapters' wiring into the cap, with far more keys than fit (each entry
+// is a few hundred bytes: ~1% of these fit); 100,000 keys in one process are
+// packages/core/test/cache-response.test.ts's.
+const DISTINCT_KEYS = 20_000;
+describe(`the byte cap over real HTTP with ${DISTINCT_KEYS.toLocaleString('en')} distinct keys`, () => {
   for (const adapter of ['express5', 'koa3'] as const) {
     test(adapter, async () => {
       const app = await start(adapter, { telemetry: { enabled: false }, metrics: { enabled: false }, cache: { ttl: 600_000, maxBytes: 200_000, global: true } });
       try {
-        for (let i = 0; i < 100_000; i += 250) {
+        for (let i = 0; i < DISTINCT_KEYS; i += 250) {
           await Promise.all(Array.from({ length: 250 }, (_, j) => get(`${app.base}/many/${i + j}`)));
         }
         const snap = (app.engine.metricsSnapshot().features as any).cache;
         assert.ok(snap.bytes <= 200_000, `bytes ${snap.bytes}`);
-        assert.ok(snap.entries > 0 && snap.entries < 100_000, `entries ${snap.entries}`);
-        assert.ok(snap.evictions >= 100_000 - snap.entries - 1, `evictions ${snap.evictions}`);
+        assert.ok(snap.entries > 0 && snap.entries < DISTINCT_KEYS / 20, `entries ${snap.entries}`);
+        assert.ok(snap.evictions >= DISTINCT_KEYS - snap.entries - 1, `evictions ${snap.evictions}`);
         const rss = process.memoryUsage().rss;
         assert.ok(rss < 1024 * 1024 * 1024, `rss ${rss}`);
       } finally {
