@@ -73,6 +73,25 @@ describe('OutageGuard', () => {
     assert.equal(guard.inFlight, 0);
   });
 
+  test('a budget past setTimeout’s range neither fires at once nor warns', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const { guard } = guardWith({ timeoutMs: 30 * 24 * 3600 * 1000 });
+      const call = deferred<string>();
+      const run = guard.run(() => call.promise);
+      await sleep(20);
+      assert.equal(guard.inFlight, 1, 'still waiting for its answer');
+      call.resolve('ok');
+      assert.equal(await run, 'ok');
+      await sleep(5);
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   test('a call that fails or throws at once answers STORE_UNAVAILABLE and is counted', async () => {
     const { guard } = guardWith();
     assert.equal(await guard.run(() => Promise.reject(new Error('ECONNREFUSED'))), STORE_UNAVAILABLE);

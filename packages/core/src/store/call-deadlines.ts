@@ -1,3 +1,5 @@
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /** One store call waiting for its answer or its deadline (a node of {@link CallDeadlines}' list). */
 export interface PendingCall {
   /** `performance.now()` after which the call has timed out. */
@@ -63,7 +65,8 @@ export class CallDeadlines {
   }
 
   private arm(at: number): void {
-    this.timer = setTimeout(this.expire, Math.max(0, at - performance.now()));
+    // Past 2^31 − 1 ms node would fire at once (TimeoutOverflowWarning): wait that long, then re-arm.
+    this.timer = setTimeout(this.expire, Math.min(MAX_TIMEOUT_MS, Math.max(0, at - performance.now())));
   }
 
   private readonly expire = (): void => {
