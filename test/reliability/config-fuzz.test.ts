@@ -29,18 +29,18 @@ const VALID: Record<string, unknown> = {
   exempt: ['/health'],
   trustProxy: 1,
   routes: ['GET /users/:id'],
-  metrics: { maxSeries: 50, windows: [{ name: '1m', intervalMs: 10_000, slots: 6 }] },
+  metrics: { maxSeries: 50, windows: [{ name: '1m', intervalMs: 10_000, slots: 6 }], systemIntervalMs: 5000 },
   telemetry: { mode: 'own' },
-  rateLimit: { algorithm: 'token-bucket', rate: 100, per: 'minute', burst: 10, routes: { 'POST /login': { rate: 5, per: 'minute' } } },
-  shed: { maxLoad: 0.8, limits: { maxEventLoopDelayMs: 40 } },
+  rateLimit: { algorithm: 'token-bucket', rate: 100, per: 'minute', burst: 10, routes: { 'POST /login': { rate: 5, per: 'minute' }, 'GET /slow': { algorithm: 'leaky-bucket', rate: 5, per: 'second', maxDelayMs: 200 } } },
+  shed: { maxLoad: 0.8, limits: { maxEventLoopDelayMs: 40 }, sampleIntervalMs: 50, concurrency: { queueTimeoutMs: 500, tuneIntervalMs: 1000 } },
   cache: { ttl: 1000, maxBytes: 100_000, routes: { 'GET /users/:id': { ttl: 500 } } },
-  slo: { objectives: [{ name: 'lat', latency: { percentile: 95, thresholdMs: 150 } }] },
+  slo: { objectives: [{ name: 'lat', latency: { percentile: 95, thresholdMs: 150 } }], evaluateEveryMs: 5000 },
   slowLog: { thresholdMs: 100 },
   dashboard: true,
   profiler: { token: 'secret-token-123' },
 };
 
-const WEIRD: unknown[] = [-1, 0, 0.5, 1e12, NaN, Infinity, '', 'x', 'GET', '/x', true, false, null, [], [1], {}, { a: 1 }, () => 1, Symbol('s'), 10n];
+const WEIRD: unknown[] = [-1, 0, 0.5, 1e12, 2 ** 31, NaN, Infinity, '', 'x', 'GET', '/x', true, false, null, [], [1], {}, { a: 1 }, () => 1, Symbol('s'), 10n];
 
 function mutate(value: unknown, rnd: () => number, depth: number): unknown {
   if (rnd() < 0.25 || depth > 3) return WEIRD[Math.floor(rnd() * WEIRD.length)];
@@ -54,9 +54,14 @@ function mutate(value: unknown, rnd: () => number, depth: number): unknown {
   return rnd() < 0.5 ? WEIRD[Math.floor(rnd() * WEIRD.length)] : value;
 }
 
-test('500 random option sets: valid, or an InvalidOptionError naming the option at construction', async () => {
+test('500 random option sets: valid, or an InvalidOptionError naming the option at construction', async (t) => {
   const rnd = seededRandom(2026);
   const quiet = { info() {}, warn() {}, error() {} };
+  // A duration past node's timer range is accepted by setTimeout with a warning and fires after 1 ms.
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => void warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
   let constructed = 0;
   let rejected = 0;
   for (let i = 0; i < 500; i++) {
@@ -82,6 +87,31 @@ test('500 random option sets: valid, or an InvalidOptionError naming the option 
     }
   }
   assert.ok(rejected > 100 && constructed > 20, `rejected ${rejected}, constructed ${constructed}`);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(warnings, []);
+});
+
+test('every duration autom8 waits with a timer is refused past node’s longest timer, naming the option', () => {
+  const quiet = { info() {}, warn() {}, error() {} };
+  const tooLong = 2 ** 31;
+  const cases: [Autom8Options, string][] = [
+    [{ metrics: { systemIntervalMs: tooLong } }, 'metrics.systemIntervalMs'],
+    [{ shed: { sampleIntervalMs: tooLong } }, 'shed.sampleIntervalMs'],
+    [{ shed: { concurrency: { queueTimeoutMs: tooLong } } }, 'shed.concurrency.queueTimeoutMs'],
+    [{ shed: { concurrency: { tuneIntervalMs: tooLong } } }, 'shed.concurrency.tuneIntervalMs'],
+    [{ slo: { objectives: [{ name: 'lat', latency: { percentile: 95, thresholdMs: 150 } }], evaluateEveryMs: tooLong } }, 'slo.evaluateEveryMs'],
+    [{ rateLimit: { algorithm: 'leaky-bucket', rate: 5, per: 'second', maxDelayMs: tooLong } }, 'rateLimit.maxDelayMs'],
+  ];
+  for (const [options, option] of cases) {
+    assert.throws(
+      () => createAutom8({ logger: quiet, ...options }),
+      (err: unknown) => err instanceof InvalidOptionError && err.option === option && /up to 2147483647/.test(err.message),
+      option,
+    );
+    // The longest timer itself is fine.
+    const engine = createAutom8({ logger: quiet, ...JSON.parse(JSON.stringify(options).replace(String(tooLong), String(tooLong - 1))) });
+    void engine.close();
+  }
 });
 
 function describe(o: unknown): string {

@@ -158,7 +158,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       enabled: v.boolean('metrics.enabled', m.enabled, true),
       maxSeries: v.positiveInteger('metrics.maxSeries', m.maxSeries, 200),
       windows,
-      systemIntervalMs: v.positiveInteger('metrics.systemIntervalMs', m.systemIntervalMs, 5000),
+      systemIntervalMs: v.timerMs('metrics.systemIntervalMs', m.systemIntervalMs, 5000, { integer: true }),
     },
     telemetry: {
       enabled: v.boolean('telemetry.enabled', t.enabled, true),

@@ -40,7 +40,7 @@ export function resolvePolicy(name: string, path: string, spec: Record<string, u
   const limit = v.positiveNumber(at('rate'), spec.rate, defaults.rate);
   const windowMs = periodMs(at('per'), spec.per, defaults.perMs);
   const burst = v.positiveNumber(at('burst'), spec.burst, limit);
-  const maxDelayMs = v.nonNegativeNumber(at('maxDelayMs'), spec.maxDelayMs, 0);
+  const maxDelayMs = v.timerMs(at('maxDelayMs'), spec.maxDelayMs, 0, { allowZero: true });
   if (maxDelayMs > 0 && algorithm !== 'leaky-bucket') {
     throw new InvalidOptionError(at('maxDelayMs'), "used only with algorithm 'leaky-bucket'", maxDelayMs);
   }

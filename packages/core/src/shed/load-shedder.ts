@@ -59,7 +59,7 @@ export function resolveLoadOptions(path: string, o: Record<string, unknown>): Re
     maxLoad,
     softLoad,
     limits,
-    sampleIntervalMs: v.nonNegativeNumber(p('sampleIntervalMs'), o.sampleIntervalMs, 50),
+    sampleIntervalMs: v.timerMs(p('sampleIntervalMs'), o.sampleIntervalMs, 50, { allowZero: true }),
     smoothingMs: v.positiveNumber(p('smoothingMs'), o.smoothingMs, 250),
   };
 }

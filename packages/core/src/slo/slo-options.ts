@@ -109,7 +109,7 @@ export function resolveSloOptions(section: unknown, windows: readonly WindowSpec
     names.add(name);
     return { ...r, name, route, window, minEvents };
   });
-  return { objectives, evaluateEveryMs: v.positiveInteger('slo.evaluateEveryMs', o.evaluateEveryMs, 5000) };
+  return { objectives, evaluateEveryMs: v.timerMs('slo.evaluateEveryMs', o.evaluateEveryMs, 5000, { integer: true }) };
 }
 
 function percentileOf(path: string, value: unknown, dflt: number | undefined): number {

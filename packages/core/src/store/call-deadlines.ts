@@ -1,4 +1,4 @@
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '../util/validate.js';
 
 /** One store call waiting for its answer or its deadline (a node of {@link CallDeadlines}' list). */
 export interface PendingCall {
@@ -66,7 +66,7 @@ export class CallDeadlines {
 
   private arm(at: number): void {
     // Past 2^31 − 1 ms node would fire at once (TimeoutOverflowWarning): wait that long, then re-arm.
-    this.timer = setTimeout(this.expire, Math.min(MAX_TIMEOUT_MS, Math.max(0, at - performance.now())));
+    this.timer = setTimeout(this.expire, Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now())));
   }
 
   private readonly expire = (): void => {

@@ -26,6 +26,21 @@ export function nonNegativeNumber(path: string, v: unknown, dflt: number): numbe
   return v;
 }
 
+/** The longest delay node's timers take: 2^31 − 1 ms (~24.8 days). Longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration autom8 waits with a timer: above 0 (or 0 with `allowZero`, which turns the thing off)
+ * and at most {@link MAX_TIMER_MS}, so a long value cannot turn into a timer that fires every 1 ms.
+ */
+export function timerMs(path: string, v: unknown, dflt: number, { allowZero = false, integer = false } = {}): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && !allowZero) || v > MAX_TIMER_MS || (integer && !Number.isInteger(v))) {
+    throw new InvalidOptionError(path, `a ${integer ? 'whole ' : ''}number of milliseconds ${allowZero ? 'from 0' : 'above 0'} up to ${MAX_TIMER_MS} (node's longest timer, ~24.8 days)`, v);
+  }
+  return v;
+}
+
 export function numberInRange(path: string, v: unknown, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
