@@ -1,4 +1,4 @@
-import { systemClock, type CacheRecord, type CacheStore, type Clock } from '@autom8/core';
+import { InvalidOptionError, systemClock, type CacheRecord, type CacheStore, type Clock, type StoreHost } from '@autom8/core';
 import type { Cluster, Redis } from 'ioredis';
 
 /** Options of {@link RedisCacheStore}. */
@@ -9,7 +9,7 @@ export interface RedisCacheStoreOptions {
   prefix?: string;
   /** Largest record stored, bytes; bigger ones are skipped. Default 1 MiB. */
   maxEntryBytes?: number;
-  /** Time source of the records' timestamps (the engine's clock). Default: the system clock. */
+  /** Time source the records' timestamps are read against. Default: the clock of the engine the store is given to, else the system clock. */
   clock?: Clock;
   /**
    * Broadcast invalidations to every instance's local tier over Redis pub/sub (one extra
@@ -40,31 +40,45 @@ export class RedisCacheStore implements CacheStore {
   private readonly client: Redis | Cluster;
   private readonly prefix: string;
   private readonly maxEntryBytes: number;
-  private readonly clock: Clock;
+  private clock: Clock;
+  /** Whether `options.clock` was given (an engine's clock does not replace it). */
+  private readonly ownClock: boolean;
+  private attached = false;
   private readonly broadcast: boolean;
   private readonly channel: string;
   private subscriber: (Redis | Cluster) | undefined;
   private readonly listeners = new Set<(message: string) => void>();
 
   constructor(options: RedisCacheStoreOptions) {
-    if (options === null || typeof options !== 'object') throw new TypeError('autom8: expected options to be an object');
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object { client, ... }', options);
     const c = options.client as Redis | undefined;
-    if (c === undefined || typeof c.getBuffer !== 'function' || typeof c.set !== 'function') {
-      throw new TypeError('autom8: expected options.client to be an ioredis client');
+    if (c === undefined || c === null || typeof c.getBuffer !== 'function' || typeof c.set !== 'function') {
+      throw new InvalidOptionError('client', 'an ioredis client (new Redis(...) or new Cluster(...))', c);
     }
     if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix.length === 0)) {
-      throw new TypeError('autom8: expected options.prefix to be a non-empty string');
+      throw new InvalidOptionError('prefix', 'a non-empty string', options.prefix);
     }
     const max = options.maxEntryBytes ?? 1024 * 1024;
-    if (!Number.isInteger(max) || max <= 0) throw new TypeError('autom8: expected options.maxEntryBytes to be a positive integer');
-    if (options.clock !== undefined && typeof options.clock.now !== 'function') throw new TypeError('autom8: expected options.clock to have now()');
+    if (!Number.isInteger(max) || max <= 0) throw new InvalidOptionError('maxEntryBytes', 'a positive integer', max);
+    if (options.clock !== undefined && (options.clock === null || typeof options.clock.now !== 'function')) throw new InvalidOptionError('clock', 'a Clock (an object with now())', options.clock);
     this.client = options.client;
     this.prefix = options.prefix ?? 'autom8:cache:';
     this.maxEntryBytes = max;
+    this.ownClock = options.clock !== undefined;
     this.clock = options.clock ?? systemClock;
-    if (options.broadcast !== undefined && typeof options.broadcast !== 'boolean') throw new TypeError('autom8: expected options.broadcast to be a boolean');
+    if (options.broadcast !== undefined && typeof options.broadcast !== 'boolean') throw new InvalidOptionError('broadcast', 'a boolean', options.broadcast);
     this.broadcast = options.broadcast ?? true;
     this.channel = `${this.prefix}invalidate`;
+  }
+
+  /**
+   * Reads record timestamps against the engine's clock (the one that wrote them), unless
+   * `options.clock` was given. Called by the engine; the first engine wins.
+   */
+  attach(host: StoreHost): void {
+    if (this.attached) return;
+    this.attached = true;
+    if (!this.ownClock) this.clock = host.clock;
   }
 
   /** Publishes an invalidation to the other instances (no-op when `broadcast` is off). */

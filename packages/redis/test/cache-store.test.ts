@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
-import { ManualClock, responseCacheOf, subscribe, type Autom8, type Autom8Event, type CacheRecord } from '@autom8/core';
+import { InvalidOptionError, ManualClock, responseCacheOf, subscribe, type Autom8, type Autom8Event, type CacheRecord } from '@autom8/core';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { RedisCacheStore } from '@autom8/redis';
@@ -48,9 +48,39 @@ describe('RedisCacheStore', () => {
     c.disconnect();
   });
 
-  test('rejects a missing client', () => {
-    assert.throws(() => new RedisCacheStore({} as never), /options\.client/);
-    assert.throws(() => new RedisCacheStore({ client: c, maxEntryBytes: 0 }), /maxEntryBytes/);
+  test('invalid options throw an InvalidOptionError naming the option', () => {
+    const names = (fn: () => unknown, option: string) => assert.throws(fn, (err: unknown) => err instanceof InvalidOptionError && err.option === option && err.message.includes(option), option);
+    names(() => new RedisCacheStore({} as never), 'client');
+    names(() => new RedisCacheStore({ client: c, maxEntryBytes: 0 }), 'maxEntryBytes');
+    names(() => new RedisCacheStore({ client: c, prefix: '' }), 'prefix');
+    names(() => new RedisCacheStore({ client: c, clock: {} as never }), 'clock');
+    names(() => new RedisCacheStore({ client: c, broadcast: 'yes' as never }), 'broadcast');
+  });
+
+  test('without a clock of its own it reads record times against its engine’s clock', async () => {
+    // An engine clock far from the system's (a test clock, as here): read against the system clock,
+    // the record would already be past its stale window and never stored.
+    const engineClock = new ManualClock(1_700_000_000_000);
+    const store = new RedisCacheStore({ client: c, prefix: 'clk:', broadcast: false });
+    const express = require('express');
+    const app = express();
+    const mw = autom8Express({ logger: quiet, clock: engineClock, cache: { ttl: 60_000, store } });
+    app.use(mw);
+    app.get('/t', (_req: any, res: any) => res.json({ ok: true }));
+    const server = http.createServer(app);
+    const base = await listen(server);
+    try {
+      assert.equal((await fetch(`${base}/t`)).headers.get('x-cache'), 'MISS');
+      let ttl = -2;
+      for (let i = 0; i < 100 && ttl < 0; i++) {
+        ttl = await c.pttl('clk:e:/t');
+        if (ttl < 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(ttl > 50_000 && ttl <= 60_000, `stored with the record's 60 s, PTTL ${ttl}`);
+    } finally {
+      await mw.engine.close();
+      await close(server);
+    }
   });
 
   test('a record round-trips with its timestamps, tags and bytes', async () => {

@@ -140,6 +140,7 @@ export class ResponseCache implements Feature {
     }
     this.store = options.store;
     if (options.store !== undefined) {
+      options.store.attach?.(engine.storeHost());
       const name = `cache:${options.store.kind}`;
       this.guard = new OutageGuard({
         name,

@@ -12,6 +12,7 @@ import { SystemMetrics } from '../system/system-metrics.js';
 import { HttpTelemetry } from '../telemetry/http-telemetry.js';
 import { compileTrustProxy, type ClientAddressResolver } from './client-address.js';
 import { Exchange } from './exchange.js';
+import type { StoreHost } from '../store/contracts.js';
 import type { Feature } from './feature.js';
 import type { Reply, RequestView, ResponseView } from './request-view.js';
 
@@ -167,6 +168,11 @@ export class Autom8 {
   knownRoute(ex: Exchange): string | undefined {
     if (ex.policyRoute === undefined) ex.policyRoute = this.knownRoutes.match(ex.method, ex.path) ?? null;
     return ex.policyRoute ?? undefined;
+  }
+
+  /** What this engine lends the stores it is given: its logger, clock and telemetry meter. */
+  storeHost(): StoreHost {
+    return { logger: this.options.logger, clock: this.options.clock, meter: () => this.telemetry?.getMeter() };
   }
 
   /** The client's address under the `trustProxy` rule (memoised per request). */

@@ -63,7 +63,7 @@ export class RateLimitFeature implements Feature {
   ) {
     this.config = config;
     this.store = config.store;
-    this.store.attach?.({ logger: engine.options.logger, meter: () => engine.telemetry?.getMeter() });
+    this.store.attach?.(engine.storeHost());
     this.fallback = this.plan(config.fallback);
     if (config.routes.length > 0) {
       const table = (this.table = new RouteTable<Plan>());

@@ -9,16 +9,19 @@
  */
 
 import type { Meter } from '@opentelemetry/api';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
 /**
- * What an engine lends a store it is given (`rateLimit.store`), so one `logger` and one telemetry
- * setting cover the store too: a store built before the engine cannot know them. A store keeps what
+ * What an engine lends a store it is given (`rateLimit.store`, `cache.store`), so one `logger`, one
+ * clock and one telemetry setting cover the store too: a store built before the engine cannot know them. A store keeps what
  * its own options set; a store shared by several engines takes the first engine's.
  */
 export interface StoreHost {
   /** The engine's `logger`: where the store's outage warnings go. */
   readonly logger: Logger;
+  /** The engine's clock: what timestamps it hands the store (cache records) are read against. */
+  readonly clock: Clock;
   /** The meter the engine's telemetry records on; undefined when telemetry is off. Asked lazily. */
   meter(): Meter | undefined;
 }
@@ -103,6 +106,8 @@ export interface CacheStore {
   deleteByTag(tag: string): MaybePromise<number>;
   /** Deletes every key starting with `prefix` (optional: prefix invalidation of the shared tier). */
   deleteByPrefix?(prefix: string): MaybePromise<number>;
+  /** Called once by each engine the store is given to, before its first request. */
+  attach?(host: StoreHost): void;
   /** Broadcasts an invalidation to every instance's local tier (optional; Redis: PUBLISH). */
   publishInvalidation?(message: string): MaybePromise<void>;
   /** Listens to invalidations broadcast by any instance; returns the function that stops listening. */
