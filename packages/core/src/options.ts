@@ -15,6 +15,7 @@ import { systemClock, type Clock } from './util/clock.js';
 import { InvalidOptionError } from './util/errors.js';
 import { consoleLogger, type Logger } from './util/logger.js';
 import * as v from './util/validate.js';
+import { DEFAULT_ROUTE_MATCHING, type RouteMatching } from './routing/request-target.js';
 
 /** Options of `autom8Express(options)` / `autom8Koa(options)` (the same for both). */
 export interface Autom8Options {
@@ -40,6 +41,14 @@ export interface Autom8Options {
    * from the first request on.
    */
   routes?: string[];
+  /**
+   * How the app's router matches paths; every rule (rate limits, exempt, shed, cache, monitoring)
+   * follows it, so a request the router sends to a handler meets that handler's rules. Default:
+   * what the Express adapter reads from the app (`case sensitive routing`, `strict routing`), or
+   * the routers' defaults (both false), which are @koa/router's: set it to match
+   * `new Router({ sensitive, strict })`.
+   */
+  routing?: { caseSensitive?: boolean; strict?: boolean };
   /** Per-route latency metrics. */
   metrics?: {
     /** Default true. */
@@ -91,6 +100,8 @@ export interface ResolvedOptions {
   exempt: readonly ExemptMatcher[];
   trustProxy: TrustProxy | undefined;
   routes: readonly string[];
+  /** Undefined: not set (the adapter may read the app's own settings). */
+  routing: RouteMatching | undefined;
   metrics: { enabled: boolean; maxSeries: number; windows: readonly WindowSpec[]; systemIntervalMs: number };
   telemetry: {
     enabled: boolean;
@@ -104,9 +115,19 @@ export interface ResolvedOptions {
 }
 
 
-const CORE_KEYS = ['name', 'monitoring', 'exempt', 'trustProxy', 'routes', 'metrics', 'telemetry', 'clock', 'logger'];
+const CORE_KEYS = ['name', 'monitoring', 'exempt', 'trustProxy', 'routes', 'routing', 'metrics', 'telemetry', 'clock', 'logger'];
 
 /** Validates options once, at construction; throws naming the offending option. */
+function resolveRouting(input: unknown): RouteMatching | undefined {
+  const r = v.optionalObject('routing', input);
+  if (r === undefined) return undefined;
+  v.knownKeys('routing', r, ['caseSensitive', 'strict']);
+  return Object.freeze({
+    caseSensitive: v.boolean('routing.caseSensitive', r.caseSensitive, DEFAULT_ROUTE_MATCHING.caseSensitive),
+    strict: v.boolean('routing.strict', r.strict, DEFAULT_ROUTE_MATCHING.strict),
+  });
+}
+
 export function resolveOptions(input: unknown): ResolvedOptions {
   const o = v.optionalObject('options', input) ?? {};
   v.knownKeys('', o, [...CORE_KEYS, ...FEATURES.map((f) => f.key)]);
@@ -154,6 +175,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     exempt: exempt as ExemptMatcher[],
     trustProxy: o.trustProxy as TrustProxy | undefined,
     routes: v.stringArray('routes', o.routes, []),
+    routing: resolveRouting(o.routing),
     metrics: {
       enabled: v.boolean('metrics.enabled', m.enabled, true),
       maxSeries: v.positiveInteger('metrics.maxSeries', m.maxSeries, 200),

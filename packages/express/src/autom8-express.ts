@@ -3,6 +3,7 @@ import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange
 import { patchRouteDispatch, runDispatching, watchDispatches } from './route-capture.js';
 import { EarlyBegin } from './early-begin.js';
 import { Preshaper, resolvePreshape, type PreshapeOption } from './preshape.js';
+import { adoptAppRouting } from './routing-settings.js';
 
 type NextFunction = (err?: unknown) => void;
 type ExpressRequest = IncomingMessage & { originalUrl?: string; app?: unknown };
@@ -69,6 +70,7 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
   const engine = createAutom8(engineOptions as Autom8Options | undefined);
   engine.uncachedResponseReads = true;
   let routesPatched = false;
+  let routingRead = false;
   let fronted = false;
   const early = new EarlyBegin(engine, watchDispatches, new Preshaper(slots));
 
@@ -81,6 +83,10 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
     if (ex === undefined) {
       // Until the app has a route to learn Express's Route class from (usually the first request).
       if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
+      if (!routingRead) {
+        routingRead = true;
+        adoptAppRouting(engine, req.app);
+      }
       ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
       watchDispatches(ex);
       early.tryInstall(req, middleware);
@@ -93,6 +99,10 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
     const preshaper = new Preshaper(slots);
     return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
       if (!routesPatched) routesPatched = patchRouteDispatch(app);
+      if (!routingRead) {
+        routingRead = true;
+        adoptAppRouting(engine, app);
+      }
       // Ahead of Express here too: the properties it assigns get their slots on node's objects.
       preshaper.apply(app, req, res);
       const ex = engine.begin(req, res, req.url ?? '/');

@@ -442,7 +442,7 @@ export class ResponseCache implements Feature {
 
   private ruleOf(ex: Exchange): ResolvedRule | undefined {
     if (this.rules !== undefined) {
-      const r = this.rules.match('GET', ex.path);
+      const r = this.rules.lookup(ex, 'GET');
       if (r === false) return undefined;
       if (r !== undefined) return r;
     }

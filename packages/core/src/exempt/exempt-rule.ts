@@ -1,7 +1,12 @@
 import { RouteTable } from '../routing/route-table.js';
 import type { RequestView } from '../pipeline/request-view.js';
+import type { Exchange } from '../pipeline/exchange.js';
 
-/** A user's extra exemption: a route pattern (`'/health'`, `'GET /internal/*'`) or a predicate. */
+/**
+ * A user's extra exemption: a route pattern (`'/health'`, `'GET /internal/*'`), matched as the
+ * app's router dispatches (see `RouteMatching`), or a predicate given the request and its path
+ * (absolute-form targets reduced to their path, not decoded, case as sent).
+ */
 export type ExemptMatcher = string | ((req: RequestView, path: string) => boolean);
 
 /**
@@ -32,12 +37,12 @@ export class ExemptRule {
   }
 
   /** True when the request must never be limited, shed or cached. */
-  isExempt(req: RequestView, method: string, path: string): boolean {
-    if (this.monitoringPaths.has(path)) return true;
-    if (this.patterns.size > 0 && this.patterns.match(method, path) !== undefined) return true;
+  isExempt(ex: Exchange): boolean {
+    if (this.monitoringPaths.has(ex.path)) return true;
+    if (this.patterns.size > 0 && this.patterns.lookup(ex) !== undefined) return true;
     for (let i = 0; i < this.predicates.length; i++) {
       try {
-        if (this.predicates[i]!(req, path)) return true;
+        if (this.predicates[i]!(ex.req, ex.path)) return true;
       } catch {
         // a throwing user predicate does not take the request down; it simply does not exempt
       }

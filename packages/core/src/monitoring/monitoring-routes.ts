@@ -1,6 +1,7 @@
 import type { ExemptRule } from '../exempt/exempt-rule.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Reply } from '../pipeline/request-view.js';
+import { RouteTable } from '../routing/route-table.js';
 
 /**
  * Produces an endpoint's answer: an object (sent as JSON) or a full {@link Reply}, or a Promise of
@@ -20,6 +21,8 @@ const JSON_HEADERS = Object.freeze({
  */
 export class MonitoringRoutes {
   private readonly handlers = new Map<string, MonitoringHandler>();
+  /** The same endpoints, matched as the app's router matches its routes (case, trailing slash, HEAD). */
+  private readonly table = new RouteTable<MonitoringHandler>();
 
   constructor(
     readonly prefix: string,
@@ -30,7 +33,13 @@ export class MonitoringRoutes {
   add(path: string, handler: MonitoringHandler): void {
     const full = this.prefix + path;
     this.handlers.set(full, handler);
+    this.table.add(full, handler, 'monitoring endpoint');
     this.exemptRule.addMonitoringPath(full);
+  }
+
+  /** The endpoint this request names, if any (as the app's router would match it). */
+  lookup(ex: Exchange): MonitoringHandler | undefined {
+    return this.table.size === 0 ? undefined : this.table.lookup(ex);
   }
 
   /** True when `path` is a monitoring endpoint. */
@@ -50,7 +59,7 @@ export class MonitoringRoutes {
     }
     let result: unknown;
     try {
-      result = this.handlers.get(ex.path)!(ex);
+      result = this.lookup(ex)!(ex);
     } catch (err) {
       return failed(err);
     }

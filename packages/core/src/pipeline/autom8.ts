@@ -8,6 +8,7 @@ import { MonitoringRoutes, type MonitoringHandler } from '../monitoring/monitori
 import { resolveOptions, type Autom8Options, type ResolvedOptions } from '../options.js';
 import { normalizeMethod } from '../routing/http-method.js';
 import { RouteTable } from '../routing/route-table.js';
+import { DEFAULT_ROUTE_MATCHING, type RouteMatching } from '../routing/request-target.js';
 import { SystemMetrics } from '../system/system-metrics.js';
 import { HttpTelemetry } from '../telemetry/http-telemetry.js';
 import { compileTrustProxy, type ClientAddressResolver } from './client-address.js';
@@ -58,12 +59,17 @@ export class Autom8 {
    * status is counted as 499.
    */
   defaultResponseStatus = 200;
+  private routing_: RouteMatching;
+  /** True once `routing` was given in the options: the app's own settings are then not read. */
+  private readonly routingConfigured: boolean;
   private closed = false;
 
   constructor(input?: Autom8Options) {
     const o = (this.options = resolveOptions(input));
     const now = o.clock.now();
     this.startedAt = now;
+    this.routingConfigured = o.routing !== undefined;
+    this.routing_ = o.routing ?? DEFAULT_ROUTE_MATCHING;
     this.exemptRule = new ExemptRule(o.exempt);
     this.clientAddressOf = compileTrustProxy(o.trustProxy);
     o.routes.forEach((r, i) => this.knownRoutes.add(r, templateOf(r), `routes[${i}]`));
@@ -108,15 +114,31 @@ export class Autom8 {
     this.monitoring.add(path, handler);
   }
 
-  /** Step 1: a request arrived. `url` is the path and query as the client sent them. */
+  /** How the app's router matches paths (see {@link RouteMatching}); every rule follows it. */
+  get routing(): RouteMatching {
+    return this.routing_;
+  }
+
+  /**
+   * For adapters: the app's own routing settings, read from the framework (Express's
+   * `case sensitive routing` and `strict routing`). Ignored when the `routing` option was given.
+   */
+  adoptRouting(settings: { caseSensitive: boolean; strict: boolean }): void {
+    if (this.routingConfigured) return;
+    const { caseSensitive, strict } = settings;
+    if (caseSensitive === this.routing_.caseSensitive && strict === this.routing_.strict) return;
+    this.routing_ = Object.freeze({ caseSensitive: caseSensitive === true, strict: strict === true });
+  }
+
+  /** Step 1: a request arrived. `url` is the request target as the client sent it. */
   begin(req: RequestView, res: ResponseView, url: string): Exchange {
-    const ex = new Exchange(req, res, url, normalizeMethod(req.method), this.options.clock.now());
+    const ex = new Exchange(req, res, url, normalizeMethod(req.method), this.options.clock.now(), this.routing_);
     this.inFlight++;
-    if (this.monitoring.has(ex.path)) {
+    if (this.monitoring.lookup(ex) !== undefined) {
       ex.monitoring = true;
       ex.exempt = true;
     } else {
-      ex.exempt = this.exemptRule.isExempt(req, ex.method, ex.path);
+      ex.exempt = this.exemptRule.isExempt(ex);
       if (this.telemetry !== undefined) {
         ex.scheme = schemeOf(ex.socket);
         this.telemetry.start(ex, ex.scheme);
@@ -166,7 +188,7 @@ export class Autom8 {
 
   /** The configured or learned route template matching the request, for per-route policies. */
   knownRoute(ex: Exchange): string | undefined {
-    if (ex.policyRoute === undefined) ex.policyRoute = this.knownRoutes.match(ex.method, ex.path) ?? null;
+    if (ex.policyRoute === undefined) ex.policyRoute = this.knownRoutes.lookup(ex) ?? null;
     return ex.policyRoute ?? undefined;
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
 import type { NormalizedMethod } from '../routing/http-method.js';
+import { isPlainTarget, requestTarget, rulePathOf, type RouteMatching } from '../routing/request-target.js';
 import type { RequestView, ResponseView } from './request-view.js';
 
 /**
@@ -10,8 +11,18 @@ import type { RequestView, ResponseView } from './request-view.js';
 export class Exchange {
   /** Method as reported (`_OTHER` for unknown methods). */
   readonly method: NormalizedMethod;
-  /** Path without the query string, as received (not decoded). */
+  /**
+   * Path without the query string, as the router reads it (not decoded): the path of an
+   * absolute-form target (`http://host/login` → `/login`), without a `#fragment`.
+   */
   readonly path: string;
+  /**
+   * The path every rule is matched against: {@link path}, in lower case unless the app's routes
+   * are case sensitive (see {@link routing}).
+   */
+  readonly rulePath: string;
+  /** How the app's router matches paths, which rules follow (see `RouteTable.lookup`). */
+  readonly routing: RouteMatching;
   /** Route template from the framework's router (`/api/users/:id`), once it is known. */
   route: string | undefined = undefined;
   /**
@@ -59,6 +70,8 @@ export class Exchange {
    */
   readonly headers: IncomingHttpHeaders;
   readonly socket: RequestView['socket'];
+  /** @internal the query of a target that is not a plain path (absolute form, `#`). */
+  private otherQuery: string | undefined = undefined;
   /** @internal memo of {@link clientAddress}. */
   client: string | undefined = undefined;
   /** @internal memo of the configured-route lookup (null: looked up, none). */
@@ -71,12 +84,21 @@ export class Exchange {
     readonly url: string,
     method: NormalizedMethod,
     startTime: number,
+    routing: RouteMatching,
   ) {
     this.method = method;
     this.headers = req.headers;
     this.socket = req.socket;
-    const q = url.indexOf('?');
-    this.path = q === -1 ? url : url.slice(0, q);
+    if (isPlainTarget(url)) {
+      const q = url.indexOf('?');
+      this.path = q === -1 ? url : url.slice(0, q);
+    } else {
+      const target = requestTarget(url);
+      this.path = target.path;
+      this.otherQuery = target.query;
+    }
+    this.rulePath = rulePathOf(this.path, routing);
+    this.routing = routing;
     this.startTime = startTime;
   }
 
@@ -96,6 +118,7 @@ export class Exchange {
 
   /** The raw query string without `?` ('' when none). */
   get query(): string {
+    if (this.otherQuery !== undefined) return this.otherQuery;
     const q = this.url.indexOf('?');
     return q === -1 ? '' : this.url.slice(q + 1);
   }

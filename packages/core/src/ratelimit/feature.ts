@@ -90,7 +90,7 @@ export class RateLimitFeature implements Feature {
 
   onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
     if (this.config.skip !== undefined && this.config.skip(ex)) return undefined;
-    const plan = this.table === undefined ? this.fallback : (this.table.match(ex.method, ex.path) ?? this.fallback);
+    const plan = this.table === undefined ? this.fallback : (this.table.lookup(ex) ?? this.fallback);
     const n = plan.limits.length;
     if (n === 0) return undefined;
     const key = this.config.keyOf(ex);

@@ -151,7 +151,7 @@ export class ShedFeature implements Feature {
   }
 
   private priorityOf(ex: Exchange): number {
-    if (this.critical !== undefined && this.critical.match(ex.method, ex.path) === true) return CRITICAL;
+    if (this.critical !== undefined && this.critical.lookup(ex) === true) return CRITICAL;
     const hook = this.o.priority;
     if (hook === undefined) return 2;
     try {
