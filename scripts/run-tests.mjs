@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every test file (packages/*/test, test/) with node's test runner and tsx, then prints the
-// closing line CI reads: "N passed, N failed".
+// closing line CI reads: "N passed, N failed, N skipped", after a line per skipped test with its reason.
 // Two phases: most files run two at a time; files that measure latency under load (test/e2e/overload*,
 // *.serial.test.ts) run afterwards one at a time, so no other test steals their CPU.
 // Usage: node scripts/run-tests.mjs [path-filter ...]   e.g. `node scripts/run-tests.mjs packages/core`
@@ -69,16 +69,21 @@ for (const phase of phases) {
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const skips = [];
 try {
   for (const line of readFileSync(countsFile, 'utf8').split('\n').filter(Boolean)) {
     const c = JSON.parse(line);
     passed += c.passed;
     failed += c.failed;
     skipped += c.skipped;
+    skips.push(...(c.skips ?? []));
   }
 } catch {
   failed += 1; // the runner died before reporting
 }
 if (exitCode !== 0 && failed === 0) failed = 1; // a file that crashed outside any test
-console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+// Every skip named with its reason, so a skip never hides in the count.
+if (skips.length > 0) console.log('');
+for (const s of skips) console.log(`skipped: ${s.name} (${relative(root, s.file)}): ${s.reason}`);
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(exitCode !== 0 || failed > 0 ? 1 : 0);
