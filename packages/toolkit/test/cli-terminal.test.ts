@@ -12,9 +12,10 @@ after(async () => {
   await server.stop();
 });
 
-const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-
-test('on a terminal, progress is redrawn in place on stderr, then cleared before the table', { skip: hasScript ? false : 'util-linux `script` (a pseudo-terminal) is not installed' }, async () => {
+// Missing `script` fails (it never skips): `npm test` installs it when it can (scripts/ensure-system-deps.sh).
+test('on a terminal, progress is redrawn in place on stderr, then cleared before the table', async () => {
+  const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+  assert.ok(hasScript, 'util-linux `script` (a pseudo-terminal) is not installed (apt-get install -y bsdutils)');
   // `script` runs the CLI on a real pseudo-terminal, so stderr.isTTY is true as in a shell.
   const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} load ${server.url}/users/u1 --rate 20..40 --steps 2 --duration 800ms`;
   const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
