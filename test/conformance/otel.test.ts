@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { context, createNoopMeter, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ADAPTERS, buildApp, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
@@ -122,6 +122,27 @@ for (const adapter of ADAPTERS) {
       assert.equal(boom.attributes['error.type'], '500');
       const active = all.find((m) => m.descriptor.name === 'http.server.active_requests');
       assert.ok(active, 'http.server.active_requests exported');
+    });
+
+    test('http.server.active_requests goes up while a request is in flight and back to 0 after it', async () => {
+      const active = async (): Promise<number> => {
+        await reader.forceFlush();
+        const all = metricExporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
+        const m = all.find((x) => x.descriptor.name === 'http.server.active_requests') as SumMetricData | undefined;
+        return (m?.dataPoints ?? []).reduce((sum, p) => sum + (p.value as number), 0);
+      };
+      const until = async (cond: () => boolean, what: string) => {
+        for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
+        assert.ok(cond(), what);
+      };
+      await until(() => app.engine.inFlight === 0, 'earlier requests still in flight');
+      assert.equal(await active(), 0, 'active requests before');
+      const slow = fetch(`${base}/slow`).then((r) => r.text());
+      await until(() => app.engine.inFlight === 1, 'the /slow request never arrived');
+      assert.equal(await active(), 1, 'active requests during /slow');
+      await slow;
+      await until(() => app.engine.inFlight === 0, 'the /slow request never ended');
+      assert.equal(await active(), 0, 'active requests after');
     });
 
     test("the app's handlers run inside the SERVER span's context (after awaits too)", async () => {

@@ -8,31 +8,31 @@ import { connect } from 'node:net';
 import { buildApp, type AdapterName, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
 
-/** Sends raw bytes, returns the status line (or '' when the server closed without one). */
-function raw(port: number, payload: string | Buffer, waitMs = 2000): Promise<string> {
-  return new Promise((resolve) => {
+/**
+ * Sends raw bytes; resolves with the status line, or '' when the server closed the connection
+ * without one. A server that neither answers nor closes within `waitMs` fails the call: a hung
+ * connection is a defect, never an answer.
+ */
+function raw(port: number, payload: string | Buffer, waitMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     let data = '';
-    const done = () => {
+    let settled = false;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       s.destroy();
-      resolve(data.split('\r\n')[0] ?? '');
+      if (err !== undefined) reject(err);
+      else resolve(data.split('\r\n')[0] ?? '');
     };
-    const timer = setTimeout(done, waitMs);
+    const timer = setTimeout(() => settle(new Error(`no answer and no close within ${waitMs} ms`)), waitMs);
     s.on('data', (d) => {
       data += d.toString('latin1');
-      if (data.includes('\r\n\r\n')) {
-        clearTimeout(timer);
-        done();
-      }
+      if (data.includes('\r\n\r\n')) settle();
     });
-    s.on('error', () => {
-      clearTimeout(timer);
-      done();
-    });
-    s.on('close', () => {
-      clearTimeout(timer);
-      done();
-    });
+    s.on('error', () => settle());
+    s.on('close', () => settle());
     s.write(payload);
   });
 }
@@ -97,8 +97,9 @@ for (const adapter of ['express5', 'express4', 'koa3', 'express5-front'] as Adap
         const line = await raw(port, `GET /users/1 HTTP/1.1\r\nHost: x\r\n${h}\r\nConnection: close\r\n\r\n`);
         assert.match(line, /^HTTP\/1\.1 200/, h.slice(0, 40));
       }
+      // No route answers PURGE: the framework's 404, not a crash or a cached GET.
       const purge = await raw(port, 'PURGE /users/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-      assert.match(purge, /^HTTP\/1\.1 \d{3}/);
+      assert.match(purge, /^HTTP\/1\.1 404/);
       await ok();
     });
 
@@ -123,7 +124,7 @@ for (const adapter of ['express5', 'express4', 'koa3', 'express5-front'] as Adap
       assert.ok(!Object.keys(m.routes).some((k) => k.includes('xxxx') || k.includes('passwd')));
     });
 
-    test('partial requests (slowloris) do not block others and are counted when they end', async () => {
+    test('partial requests (slowloris) do not block others and leave nothing in flight', async () => {
       const sockets = Array.from({ length: 50 }, () => {
         const s = connect(port, '127.0.0.1');
         s.on('error', () => {});
@@ -136,9 +137,12 @@ for (const adapter of ['express5', 'express4', 'koa3', 'express5-front'] as Adap
       } finally {
         for (const s of sockets) s.destroy();
       }
-      await new Promise((r) => setTimeout(r, 50));
       await ok();
-      assert.ok(app.engine.inFlight >= 0 && app.engine.inFlight <= 1, `inFlight ${app.engine.inFlight}`);
+      // Headers never completed, so they never became requests: once the last answered request's
+      // response has closed, nothing is in flight (waited for by polling, not a fixed sleep).
+      const deadline = Date.now() + 2000;
+      while (app.engine.inFlight !== 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      assert.equal(app.engine.inFlight, 0);
     });
   });
 }

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { createAutom8, InvalidOptionError } from '../src/index';
 
 const invalid: [string, unknown, string][] = [
@@ -33,8 +34,26 @@ describe('invalid options throw at construction, naming the option', () => {
   }
 
   test('valid options construct, and close stops the timers', async () => {
-    const engine = createAutom8({ monitoring: { prefix: '/ops/' }, exempt: ['/health', () => false], trustProxy: ['10.0.0.0/8'] });
-    assert.ok(engine.monitoring.has('/ops/metrics'));
-    await engine.close();
+    // Every timer the engine starts (unref'd ones too, which getActiveResourcesInfo does not list),
+    // seen through async_hooks: created during construction, destroyed by close().
+    const live = new Set<number>();
+    const hook = createHook({
+      init(id, type) {
+        if (type === 'Timeout') live.add(id);
+      },
+      destroy(id) {
+        live.delete(id);
+      },
+    }).enable();
+    try {
+      const engine = createAutom8({ monitoring: { prefix: '/ops/' }, exempt: ['/health', () => false], trustProxy: ['10.0.0.0/8'], shed: true, metrics: { systemIntervalMs: 1000 } });
+      assert.ok(engine.monitoring.has('/ops/metrics'));
+      assert.ok(live.size >= 2, `the engine started ${live.size} timers (system sampler and shed sampler expected)`);
+      await engine.close();
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(live.size, 0, `${live.size} timers still alive after close()`);
+    } finally {
+      hook.disable();
+    }
   });
 });
