@@ -3,18 +3,17 @@
 // - Without protection, latency grows without bound (requests due later wait longer).
 // - With autom8's load shedding, in steady state (after a 1.5 s warm-up): admitted requests keep
 //   p99 under 5× the unloaded p99, goodput stays ≥ 80% of capacity, and /api/v1/metrics answers in
-//   under 100 ms throughout.
-// The host is a shared 2-core machine: a neighbour taking the CPU mid-run changes capacity under
-// our feet, so the protected scenario gets up to 3 attempts, each measuring its own baseline right
-// before and checking right after that the host was steady: the saturated server got most of a
-// core both times (~100% on a quiet host) and its capacity moved by less than ~1.5× (on a shared
-// VM the CPU time a request takes varies with its neighbours too). An attempt on a crowded host is
-// void, not passed; a broken shedder fails every valid attempt. If the host was crowded for all
-// three, the test is skipped, saying so.
+//   under 100 ms throughout. Then, measured and asserted on its own, recovery: a second after the
+//   overload ends the shedder rejects no more than it did before it, and capacity is back.
+// The host is a shared 2-core machine: a neighbour taking the CPU changes capacity under our feet.
+// Whether the host was crowded is judged only by the CPU the server got (before the overload and
+// during it), never by what the shedder did: an attempt where the saturated server got less than
+// MIN_SHARE of a core is void and tried again (up to 3 attempts). A valid attempt that fails fails
+// the test at once; three void attempts fail it too, saying the host could not run it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 // @ts-expect-error plain ESM helper shared with benchmarks/shed.bench.mjs
-import { baseline, openLoop, startApp, summarize } from './overload/open-loop.mjs';
+import { baseline, cpuSeconds, openLoop, startApp, summarize } from './overload/open-loop.mjs';
 
 // The latency budget of a 10 ms route: ramp at 24–32 ms of smoothed lag, stale requests after 20 ms.
 const SHED = { limits: { maxEventLoopDelayMs: 40 } };
@@ -22,6 +21,8 @@ const WARMUP_MS = 1500;
 /** Below this share of a core for a saturated server, the host is too crowded to judge. */
 const MIN_SHARE = 0.6;
 const RUN_MS = 5000;
+/** The pause after the overload before recovery is measured: the smoothed load signal decays in it. */
+const RECOVERY_PAUSE_MS = 1000;
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : String(n));
 
 test('without protection, latency at 3× capacity grows without bound', { timeout: 40_000 }, async () => {
@@ -39,48 +40,50 @@ test('without protection, latency at 3× capacity grows without bound', { timeou
   }
 });
 
-test('with autom8 load shedding at 3× capacity: bounded p99, ≥ 80% goodput, responsive /metrics', { timeout: 60_000 }, async (t) => {
-  const failures: string[] = [];
+test('with autom8 load shedding at 3× capacity: bounded p99, ≥ 80% goodput, responsive /metrics, then recovery', { timeout: 90_000 }, async (t) => {
   const crowded: string[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
     const app = await startApp('autom8', SHED);
     try {
       const base = await baseline(`${app.url}/work`, 1200, 4, app.pid);
+      const cpu0 = cpuSeconds(app.pid);
+      const t0 = performance.now();
       const run = await openLoop(`${app.url}/work`, {
         rate: Math.round(3 * base.capacity),
         durationMs: RUN_MS,
         probeUrl: `${app.url}/api/v1/metrics`,
         probeEveryMs: 200,
       });
-      const after = await baseline(`${app.url}/work`, 600, 4, app.pid);
+      // Share of a core the server got while offered 3× its capacity: ~1 unless neighbours took it.
+      const runShare = (cpuSeconds(app.pid) - cpu0) / ((performance.now() - t0) / 1000);
+      await new Promise((r) => setTimeout(r, RECOVERY_PAUSE_MS));
+      const after = await baseline(`${app.url}/work`, 800, 4, app.pid);
       const s = summarize(run, WARMUP_MS, RUN_MS);
       const probes = run.probes as { status: number; ms: number }[];
       const probeMax = Math.max(...probes.map((p) => p.ms));
+      const line =
+        `attempt ${attempt}: offered ${fmt(s.offered)}/s, goodput ${fmt(s.goodput)}/s, shed ${fmt(s.shedRate * 100)}%, p50 ${fmt(s.p50)} p99 ${fmt(s.p99)} ms ` +
+        `(unloaded p99 ${fmt(base.p99)}), metrics max ${fmt(probeMax)} ms; server CPU ${fmt(base.cpuShare * 100)}% before, ${fmt(runShare * 100)}% during; ` +
+        `after: ${fmt(after.capacity)} req/s (before ${fmt(base.capacity)}), rejected ${fmt(after.rejectedShare * 100)}% (before ${fmt(base.rejectedShare * 100)}%)`;
+      t.diagnostic(line);
+      if (!(base.cpuShare >= MIN_SHARE && runShare >= MIN_SHARE)) {
+        crowded.push(`${line}: void, the host was crowded`);
+        continue;
+      }
       const problems: string[] = [];
       if (!(s.p99 < 5 * base.p99)) problems.push(`p99 ${fmt(s.p99)} ms ≥ 5× unloaded p99 ${fmt(base.p99)} ms`);
       if (!(s.goodput >= 0.8 * base.capacity)) problems.push(`goodput ${fmt(s.goodput)}/s < 80% of capacity ${fmt(base.capacity)}/s`);
       if (!(s.shedRate > 0.3)) problems.push(`shed rate ${fmt(s.shedRate)} (3× load must shed most of the excess)`);
       if (!(probes.length >= 10 && probes.every((p) => p.status === 200))) problems.push(`metrics probes: ${probes.length}, statuses ${[...new Set(probes.map((p) => p.status))]}`);
       if (!(probeMax < 100)) problems.push(`/api/v1/metrics took ${fmt(probeMax)} ms`);
-      const line = `attempt ${attempt}: offered ${fmt(s.offered)}/s, goodput ${fmt(s.goodput)}/s, shed ${fmt(s.shedRate * 100)}%, p50 ${fmt(s.p50)} p99 ${fmt(s.p99)} ms (unloaded p99 ${fmt(base.p99)}), metrics max ${fmt(probeMax)} ms`;
-      t.diagnostic(line);
-      if (problems.length === 0) return;
-      const drift = after.capacity / base.capacity;
-      if (!(base.cpuShare >= MIN_SHARE && after.cpuShare >= MIN_SHARE && drift > 0.65 && drift < 1.5)) {
-        crowded.push(
-          `${line}: void, the server got ${fmt(base.cpuShare * 100)}% / ${fmt(after.cpuShare * 100)}% of a core and served ` +
-            `${fmt(base.capacity)} / ${fmt(after.capacity)} req/s saturated, before / after`,
-        );
-        continue;
-      }
-      failures.push(`${line}: ${problems.join('; ')}`);
+      // Recovery: the overload is over, so the shedder must be back to what it did before it.
+      if (!(after.rejectedShare <= base.rejectedShare + 0.02)) problems.push(`still shedding after the overload: ${fmt(after.rejectedShare * 100)}% rejected (before ${fmt(base.rejectedShare * 100)}%)`);
+      if (!(after.capacity >= 0.6 * base.capacity)) problems.push(`capacity after the overload ${fmt(after.capacity)}/s < 60% of before ${fmt(base.capacity)}/s`);
+      assert.equal(problems.length, 0, `${line}: ${problems.join('; ')}`);
+      return;
     } finally {
       await app.stop();
     }
   }
-  if (failures.length === 0) {
-    t.skip(`host too crowded to measure overload behaviour:\n${crowded.join('\n')}`);
-    return;
-  }
-  assert.fail(`every valid attempt failed:\n${[...failures, ...crowded].join('\n')}`);
+  assert.fail(`the host was crowded in all 3 attempts: the overload behaviour could not be judged:\n${crowded.join('\n')}`);
 });

@@ -76,18 +76,23 @@ export async function baseline(url, durationMs, connections = 4, pid = undefined
   seq.destroy();
   const par = new http.Agent({ keepAlive: true, maxSockets: connections });
   let done = 0;
+  let rejected = 0;
   start = performance.now();
   const cpu0 = pid === undefined ? NaN : cpuSeconds(pid);
   await Promise.all(
     Array.from({ length: connections }, async () => {
-      while (performance.now() - start < durationMs) if ((await get(par, url)).status === 200) done++;
+      while (performance.now() - start < durationMs) {
+        if ((await get(par, url)).status === 200) done++;
+        else rejected++;
+      }
     }),
   );
   const elapsed = performance.now() - start;
   par.destroy();
   // Share of one core the saturated server got: near 1 on a quiet host, low when neighbours crowd it.
   const cpuShare = (cpuSeconds(pid) - cpu0) / (elapsed / 1000);
-  return { p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length, capacity: (done * 1000) / elapsed, cpuShare };
+  // rejected: answers other than 200 in the saturated phase (a shedder's 503s).
+  return { p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length, capacity: (done * 1000) / elapsed, cpuShare, rejected, rejectedShare: rejected / Math.max(1, done + rejected) };
 }
 
 /**
