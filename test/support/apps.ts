@@ -18,10 +18,8 @@ export interface TestApp {
 }
 
 /** Routes every test app serves, the same on every adapter. */
-export interface AppRoutes {
-  /** Extra routes registered before the standard ones. */
-  extra?: (app: unknown) => void;
-}
+/** Extra routes registered before the standard ones: on the Express app, or on the Koa router. */
+export type ExtraRoutes = (app: any, framework: 'express' | 'koa') => void;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,22 +43,24 @@ async function activeSpan(): Promise<{ spanId: string; traceId: string; sampled:
 /**
  * Builds the standard app on one adapter:
  * - GET /users/:id (JSON), GET /slow (50 ms), GET /boom (500), GET /health, GET /whoami (active span and trace ids)
+ * - GET /throw (the handler throws), GET /reject (an async handler rejects): the framework's own 500
  * - GET /api/items/:itemId (router mounted at /api), GET /api/v2/things/:thingId (nested router)
  * - GET /orgs/:org/teams/:team (router mounted on a parametric path)
  * - /admin/*: middleware answers 401 before routing unless `authorization: ok`; GET /admin/stats
  * - GET /etag: JSON with ETag, 304 on a matching If-None-Match
  */
-export function buildApp(adapter: AdapterName, options?: Autom8Options): TestApp {
-  if (adapter.startsWith('express')) return buildExpress(adapter.startsWith('express5') ? 'express' : 'express4', options, adapter.endsWith('-front'));
-  return buildKoa(adapter === 'koa3' ? 'koa' : 'koa2', options);
+export function buildApp(adapter: AdapterName, options?: Autom8Options, extra?: ExtraRoutes): TestApp {
+  if (adapter.startsWith('express')) return buildExpress(adapter.startsWith('express5') ? 'express' : 'express4', options, adapter.endsWith('-front'), extra);
+  return buildKoa(adapter === 'koa3' ? 'koa' : 'koa2', options, extra);
 }
 
 /** Express with `app.use(mw)`, or in front mode (`http.createServer(mw.front(app))`, mw still app.use'd). */
-function buildExpress(pkg: string, options: Autom8Options | undefined, front: boolean): TestApp {
+function buildExpress(pkg: string, options: Autom8Options | undefined, front: boolean, extra?: ExtraRoutes): TestApp {
   const express = require(pkg);
   const app = express();
   const mw = autom8Express(options);
   app.use(mw);
+  extra?.(app, 'express');
   app.use('/admin', (req: any, res: any, next: any) => (req.headers.authorization === 'ok' ? next() : res.status(401).json({ error: 'unauthorized' })));
   app.get('/admin/stats', (_req: any, res: any) => res.json({ ok: true }));
   app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
@@ -69,6 +69,15 @@ function buildExpress(pkg: string, options: Autom8Options | undefined, front: bo
     res.json({ slow: true });
   });
   app.get('/boom', (_req: any, res: any) => res.status(500).json({ error: 'boom' }));
+  // The common real-world 5xx: a handler that throws, and an async one that rejects (Express 5
+  // catches the rejection itself; Express 4 needs it handed to next()).
+  app.get('/throw', () => {
+    throw new Error('handler threw');
+  });
+  app.get('/reject', (_req: any, _res: any, next: any) => {
+    const p = Promise.reject(new Error('handler rejected'));
+    return pkg === 'express' ? p : p.catch(next);
+  });
   app.get('/health', (_req: any, res: any) => res.json({ status: 'ok' }));
   app.get('/whoami', async (_req: any, res: any) => res.json(await activeSpan()));
   app.get('/etag', (_req: any, res: any) => {
@@ -92,10 +101,11 @@ function req304(req: { headers: Record<string, string | undefined> }): boolean {
   return req.headers['if-none-match'] === '"v1"';
 }
 
-function buildKoa(pkg: string, options?: Autom8Options): TestApp {
+function buildKoa(pkg: string, options?: Autom8Options, extra?: ExtraRoutes): TestApp {
   const Koa = require(pkg);
   const Router = require('@koa/router');
   const app = new Koa();
+  app.silent = true; // the /throw and /reject routes' errors are expected: no stack on stderr
   const mw = autom8Koa(options);
   app.use(mw);
   app.use(async (ctx: any, next: any) => {
@@ -107,6 +117,7 @@ function buildKoa(pkg: string, options?: Autom8Options): TestApp {
     await next();
   });
   const router = new Router();
+  extra?.(router, 'koa');
   router.get('/admin/stats', (ctx: any) => {
     ctx.body = { ok: true };
   });
@@ -120,6 +131,13 @@ function buildKoa(pkg: string, options?: Autom8Options): TestApp {
   router.get('/boom', (ctx: any) => {
     ctx.status = 500;
     ctx.body = { error: 'boom' };
+  });
+  router.get('/throw', () => {
+    throw new Error('handler threw');
+  });
+  router.get('/reject', async () => {
+    await Promise.resolve();
+    throw new Error('handler rejected');
   });
   router.get('/health', (ctx: any) => {
     ctx.body = { status: 'ok' };
