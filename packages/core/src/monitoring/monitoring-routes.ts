@@ -1,6 +1,11 @@
 import type { ExemptRule } from '../exempt/exempt-rule.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Reply } from '../pipeline/request-view.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { MonitoringBucket } from './monitoring-bucket.js';
+import type { MonitoringRequest, ResolvedMonitoringOptions } from './monitoring-options.js';
+import { ReplyCache } from './reply-cache.js';
 
 /**
  * Produces an endpoint's answer: an object (sent as JSON) or a full {@link Reply}, or a Promise of
@@ -8,33 +13,77 @@ import type { Reply } from '../pipeline/request-view.js';
  */
 export type MonitoringHandler = (ex: Exchange) => unknown;
 
+/** How an endpoint is served. */
+export interface MonitoringEndpointOptions {
+  /**
+   * Serve one computed answer to every reader of the same URL for `monitoring.cacheMs`. For
+   * endpoints whose answer depends only on the URL and the time (snapshots), never on who asks.
+   */
+  cache?: boolean;
+}
+
 const JSON_HEADERS = Object.freeze({
   'content-type': 'application/json; charset=utf-8',
   'cache-control': 'no-store',
 });
 
+/** Time between two log lines about a failing `authorize`, ms. */
+const AUTHORIZE_LOG_EVERY_MS = 60_000;
+
 /**
  * The monitoring endpoints (`{prefix}/metrics`, `{prefix}/metrics/system`, and what features add).
  * Served by core for every adapter, answered before any feature runs, and registered with the
- * exempt rule so nothing ever limits, sheds or caches them.
+ * exempt rule so the app's limits, shedding and cache never apply to them. Each request goes
+ * through `authorize` (401), the endpoints' own token bucket (429) and the method check (405)
+ * before its handler; a cacheable endpoint's answer is then shared for `cacheMs`.
  */
 export class MonitoringRoutes {
-  private readonly handlers = new Map<string, MonitoringHandler>();
+  readonly prefix: string;
+  private readonly handlers = new Map<string, { handler: MonitoringHandler; cache: boolean }>();
+  private readonly onApp: boolean;
+  private readonly bucket: MonitoringBucket | undefined;
+  private readonly cache: ReplyCache;
+  private readonly unauthorized: Reply;
+  /** Refusals since start, by reason. */
+  readonly refused = { unauthorized: 0, authorizeFailed: 0, limited: 0 };
+  private lastAuthorizeLog = -Infinity;
+  private authorizeFailuresUnlogged = 0;
 
   constructor(
-    readonly prefix: string,
+    private readonly options: ResolvedMonitoringOptions,
     private readonly exemptRule: ExemptRule,
-  ) {}
-
-  /** Registers `path` (relative to the prefix, e.g. `/metrics/slo`). */
-  add(path: string, handler: MonitoringHandler): void {
-    const full = this.prefix + path;
-    this.handlers.set(full, handler);
-    this.exemptRule.addMonitoringPath(full);
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly clientAddress: (ex: Exchange) => string,
+  ) {
+    this.prefix = options.prefix;
+    this.onApp = options.serveOnApp;
+    const r = options.rateLimit;
+    this.bucket = r === false ? undefined : new MonitoringBucket(r.perSecond / 1000, r.burst, clock);
+    this.cache = new ReplyCache(options.cacheMs, clock);
+    const body = '{"error":"unauthorized"}';
+    this.unauthorized = Object.freeze({
+      status: 401,
+      headers: Object.freeze({ ...JSON_HEADERS, 'content-length': body.length, 'www-authenticate': options.challenge }),
+      body,
+    });
   }
 
-  /** True when `path` is a monitoring endpoint. */
+  /** Registers `path` (relative to the prefix, e.g. `/metrics/slo`). */
+  add(path: string, handler: MonitoringHandler, options?: MonitoringEndpointOptions): void {
+    const full = this.prefix + path;
+    this.handlers.set(full, { handler, cache: options?.cache === true });
+    // Moved off the app (serveOnApp: false): the app's requests to these paths are the app's own.
+    if (this.onApp) this.exemptRule.addMonitoringPath(full);
+  }
+
+  /** True when the app's requests to `path` are answered here (a monitoring endpoint served on the app). */
   has(path: string): boolean {
+    return this.onApp && this.handlers.has(path);
+  }
+
+  /** True when `path` is a monitoring endpoint, wherever it is served. */
+  serves(path: string): boolean {
     return this.handlers.has(path);
   }
 
@@ -43,34 +92,94 @@ export class MonitoringRoutes {
     return [...this.handlers.keys()];
   }
 
-  /** Answers a monitoring request. Only GET and HEAD are allowed. */
+  /** Answers a monitoring request. Never throws nor rejects. */
   handle(ex: Exchange): Reply | Promise<Reply> {
+    const authorize = this.options.authorize;
+    if (authorize === undefined) return this.admitted(ex);
+    let allowed: boolean | Promise<boolean>;
+    try {
+      allowed = authorize(this.requestOf(ex));
+    } catch (err) {
+      return this.authorizeFailed(err);
+    }
+    if (typeof allowed === 'object' && allowed !== null) {
+      return Promise.resolve(allowed).then(
+        (ok) => (ok === true ? this.admitted(ex) : this.refuse()),
+        (err: unknown) => this.authorizeFailed(err),
+      );
+    }
+    return allowed === true ? this.admitted(ex) : this.refuse();
+  }
+
+  private admitted(ex: Exchange): Reply | Promise<Reply> {
+    if (this.bucket !== undefined && !this.bucket.take()) {
+      this.refused.limited++;
+      return jsonReply(429, '{"error":"too many monitoring requests"}', { 'retry-after': String(this.bucket.retryAfterSec()) });
+    }
     if (ex.method !== 'GET' && ex.method !== 'HEAD') {
-      return { status: 405, headers: { ...JSON_HEADERS, allow: 'GET, HEAD' }, body: '{"error":"method not allowed"}' };
+      return jsonReply(405, '{"error":"method not allowed"}', { allow: 'GET, HEAD' });
+    }
+    const entry = this.handlers.get(ex.path);
+    if (entry === undefined) return jsonReply(404, '{"error":"not found"}');
+    const key = entry.cache ? ex.url : undefined;
+    if (key !== undefined) {
+      const hit = this.cache.get(key);
+      if (hit !== undefined) return headOrGet(ex, hit);
     }
     let result: unknown;
     try {
-      result = this.handlers.get(ex.path)!(ex);
+      result = entry.handler(ex);
     } catch (err) {
-      return failed(err);
+      return this.failed(ex, err);
     }
-    if (result instanceof Promise) return result.then((r) => toReply(ex, r), failed);
-    return toReply(ex, result);
+    if (result instanceof Promise) return result.then((r) => headOrGet(ex, toReply(r)), (err: unknown) => this.failed(ex, err));
+    const reply = toReply(result);
+    if (key !== undefined) this.cache.set(key, reply);
+    return headOrGet(ex, reply);
+  }
+
+  // The error goes to the log, not into the answer: it may name internals.
+  private failed(ex: Exchange, err: unknown): Reply {
+    this.logger.error({ path: ex.path, err: String(err) }, 'autom8: monitoring endpoint failed');
+    return jsonReply(500, '{"error":"monitoring endpoint failed"}');
+  }
+
+  private requestOf(ex: Exchange): MonitoringRequest {
+    return { method: ex.method, path: ex.path, query: ex.query, headers: ex.headers, socket: ex.socket, clientAddress: this.clientAddress(ex) };
+  }
+
+  private refuse(): Reply {
+    this.refused.unauthorized++;
+    return this.unauthorized;
+  }
+
+  // Fail closed. Logged at most once a minute: a broken authorize must not become a log flood.
+  private authorizeFailed(err: unknown): Reply {
+    this.refused.authorizeFailed++;
+    const now = this.clock.now();
+    if (now - this.lastAuthorizeLog >= AUTHORIZE_LOG_EVERY_MS || now < this.lastAuthorizeLog) {
+      this.logger.error({ err: String(err), suppressed: this.authorizeFailuresUnlogged }, 'autom8: monitoring.authorize failed; refusing the request');
+      this.lastAuthorizeLog = now;
+      this.authorizeFailuresUnlogged = 0;
+    } else {
+      this.authorizeFailuresUnlogged++;
+    }
+    return jsonReply(500, '{"error":"authorization failed"}');
   }
 }
 
-function failed(err: unknown): Reply {
-  return { status: 500, headers: { ...JSON_HEADERS }, body: JSON.stringify({ error: String(err) }) };
+function jsonReply(status: number, body: string, extra?: Record<string, string>): Reply {
+  return { status, headers: { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), ...extra }, body };
 }
 
-function toReply(ex: Exchange, result: unknown): Reply {
-  if (isReply(result)) return ex.method === 'HEAD' ? { ...result, body: '' } : result;
-  const body = JSON.stringify(result);
-  return {
-    status: 200,
-    headers: { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) },
-    body: ex.method === 'HEAD' ? '' : body,
-  };
+
+function toReply(result: unknown): Reply {
+  if (isReply(result)) return result;
+  return jsonReply(200, JSON.stringify(result));
+}
+
+function headOrGet(ex: Exchange, reply: Reply): Reply {
+  return ex.method === 'HEAD' ? { ...reply, body: '' } : reply;
 }
 
 function isReply(v: unknown): v is Reply {
