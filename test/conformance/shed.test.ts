@@ -10,7 +10,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { ManualClock, subscribe, type Autom8, type Autom8Event, type Autom8Options } from '@autom8/core';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
-import { ADAPTERS, buildApp, type AdapterName, type TestApp } from '../support/apps';
+import { ADAPTERS, buildApp, freshMonitoring, type AdapterName, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
 
 type Json = any;
@@ -28,6 +28,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string): Prom
 
 /** An app whose GET /work waits until the test opens the gate (or runs `work` instead). */
 function gatedApp(adapter: AdapterName, options: Autom8Options, work?: () => void) {
+  options = freshMonitoring(options);
   let open!: () => void;
   let gate = new Promise<void>((r) => (open = r));
   const control = {

@@ -130,6 +130,8 @@ describe('examples/fleet: 4 node:cluster workers sharing Redis', () => {
 
   /** GET /api/v1/metrics on fresh connections until every worker has answered one. */
   async function snapshotsOfAllWorkers(): Promise<Map<string, any>> {
+    // Each worker shares one /metrics answer per second (monitoring.cacheMs): wait for a fresh one.
+    await new Promise((r) => setTimeout(r, 1100));
     const out = new Map<string, any>();
     for (let i = 0; i < 10 * WORKERS && out.size < WORKERS; i++) {
       const r = await get(base, '/api/v1/metrics');

@@ -25,7 +25,7 @@ async function oneRequest(engine: Autom8, url: string): Promise<void> {
 
 // Valid starting points, one per section, so mutations reach the deep checks.
 const VALID: Record<string, unknown> = {
-  monitoring: { prefix: '/ops' },
+  monitoring: { prefix: '/ops', cacheMs: 500, routeLimit: 20, maxRouteLimit: 100, rateLimit: { perSecond: 5, burst: 10 }, challenge: 'Basic realm="x"', serveOnApp: true, exemplars: false },
   exempt: ['/health'],
   trustProxy: 1,
   routes: ['GET /users/:id'],

@@ -41,6 +41,15 @@ async function activeSpan(): Promise<{ spanId: string; traceId: string; sampled:
 }
 
 /**
+ * The suites read the monitoring endpoints before and after their requests: unless a test says
+ * otherwise, every read is computed afresh (no answer cache) and never refused by the endpoints'
+ * token bucket. test/security/monitoring.test.ts covers the defaults.
+ */
+export function freshMonitoring(options: Autom8Options | undefined): Autom8Options {
+  return { ...options, monitoring: { cacheMs: 0, rateLimit: false, ...options?.monitoring } };
+}
+
+/**
  * Builds the standard app on one adapter:
  * - GET /users/:id (JSON), GET /slow (50 ms), GET /boom (500), GET /health, GET /whoami (active span and trace ids)
  * - GET /throw (the handler throws), GET /reject (an async handler rejects): the framework's own 500
@@ -50,6 +59,7 @@ async function activeSpan(): Promise<{ spanId: string; traceId: string; sampled:
  * - GET /etag: JSON with ETag, 304 on a matching If-None-Match
  */
 export function buildApp(adapter: AdapterName, options?: Autom8Options, extra?: ExtraRoutes): TestApp {
+  options = freshMonitoring(options);
   if (adapter.startsWith('express')) return buildExpress(adapter.startsWith('express5') ? 'express' : 'express4', options, adapter.endsWith('-front'), extra);
   return buildKoa(adapter === 'koa3' ? 'koa' : 'koa2', options, extra);
 }

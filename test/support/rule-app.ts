@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { Autom8Options } from '@autom8/core';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
+import { freshMonitoring } from './apps';
 import { close, listen } from './http';
 
 const require = createRequire(__filename);
@@ -48,7 +49,8 @@ export async function start(fw: Framework, mode: Mode, options: Autom8Options): 
     hits.set(k, n);
     return n;
   };
-  const opts: Autom8Options = { logger: quiet, telemetry: { enabled: false }, ...options };
+  // The monitoring endpoints' own token bucket and answer cache off: these tests send bursts to them.
+  const opts: Autom8Options = freshMonitoring({ logger: quiet, telemetry: { enabled: false }, ...options });
   let server: Server;
   let stop: () => Promise<void>;
   if (fw.startsWith('express')) {

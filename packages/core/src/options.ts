@@ -2,6 +2,7 @@ import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { ExemptMatcher } from './exempt/exempt-rule.js';
 import { FEATURES } from './features.js';
 import { DEFAULT_WINDOWS, type WindowSpec } from './metrics/windowed-series.js';
+import { resolveMonitoringOptions, type MonitoringOptions, type ResolvedMonitoringOptions } from './monitoring/monitoring-options.js';
 import type { TrustProxy } from './pipeline/client-address.js';
 import type { ProfilerOptions } from './profiler/profiler-feature.js';
 import type { RateLimitOptions } from './ratelimit/options.js';
@@ -21,13 +22,8 @@ import { DEFAULT_ROUTE_MATCHING, type RouteMatching } from './routing/request-ta
 export interface Autom8Options {
   /** Name of this instance in events and logs. Default `'autom8'`. */
   name?: string;
-  /** The monitoring endpoints. */
-  monitoring?: {
-    /** Serve `GET {prefix}/metrics` and `GET {prefix}/metrics/system`. Default true. */
-    enabled?: boolean;
-    /** Path prefix of the monitoring endpoints. Default `'/api/v1'`. */
-    prefix?: string;
-  };
+  /** The monitoring endpoints: who may read them, where they are served, how often they compute. */
+  monitoring?: MonitoringOptions;
   /**
    * Requests never rate-limited, shed or cached, besides the monitoring endpoints (always exempt):
    * route patterns (`'/health'`, `'GET /internal/*'`) or predicates.
@@ -96,7 +92,7 @@ export interface Autom8Options {
 /** Options after validation and defaults: what the engine runs on. */
 export interface ResolvedOptions {
   name: string;
-  monitoring: { enabled: boolean; prefix: string };
+  monitoring: ResolvedMonitoringOptions;
   exempt: readonly ExemptMatcher[];
   trustProxy: TrustProxy | undefined;
   routes: readonly string[];
@@ -132,12 +128,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const o = v.optionalObject('options', input) ?? {};
   v.knownKeys('', o, [...CORE_KEYS, ...FEATURES.map((f) => f.key)]);
 
-  const mon = v.optionalObject('monitoring', o.monitoring) ?? {};
-  v.knownKeys('monitoring', mon, ['enabled', 'prefix']);
-  let prefix = v.string('monitoring.prefix', mon.prefix, '/api/v1');
-  if (!prefix.startsWith('/') || /[?#\s]/.test(prefix)) throw new InvalidOptionError('monitoring.prefix', "a path starting with '/'", prefix);
-  if (prefix.length > 1 && prefix.endsWith('/')) prefix = prefix.slice(0, -1);
-  if (prefix === '/') prefix = '';
+  const monitoring = resolveMonitoringOptions(o.monitoring);
 
   const exempt = o.exempt === undefined ? [] : o.exempt;
   if (!Array.isArray(exempt)) throw new InvalidOptionError('exempt', 'an array of route patterns or predicates', exempt);
@@ -171,7 +162,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
   return {
     name: v.string('name', o.name, 'autom8'),
-    monitoring: { enabled: v.boolean('monitoring.enabled', mon.enabled, true), prefix },
+    monitoring,
     exempt: exempt as ExemptMatcher[],
     trustProxy: o.trustProxy as TrustProxy | undefined,
     routes: v.stringArray('routes', o.routes, []),

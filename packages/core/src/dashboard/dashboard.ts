@@ -37,7 +37,7 @@ export function createDashboard(section: unknown, engine: Autom8): undefined {
   let reply: Reply | undefined;
   const build = (): Reply => {
     const prefix = engine.options.monitoring.prefix;
-    const { html, csp } = renderDashboard({ prefix, pollMs, title, slo: engine.monitoring.has(`${prefix}/metrics/slo`) });
+    const { html, csp } = renderDashboard({ prefix, pollMs, title, slo: engine.monitoring.serves(`${prefix}/metrics/slo`) });
     const body = Buffer.from(html, 'utf8');
     const headers = Object.freeze({
       'content-type': 'text/html; charset=utf-8',

@@ -87,6 +87,14 @@ export class RouteMetrics {
     return this.templateSeries + this.special.size;
   }
 
+  /** Every series (templates, then unmatched and overflow). */
+  all(): RouteSeries[] {
+    const out: RouteSeries[] = [];
+    for (const routes of this.byMethod.values()) for (const s of routes.values()) out.push(s);
+    for (const s of this.special.values()) out.push(s);
+    return out;
+  }
+
   /** Every series' figures, keyed `METHOD route`. */
   snapshot(now: number): Record<string, RouteSnapshot> {
     const out: Record<string, RouteSnapshot> = {};

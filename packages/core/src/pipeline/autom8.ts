@@ -1,10 +1,14 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context } from '@opentelemetry/api';
 import { ExemptRule } from '../exempt/exempt-rule.js';
 import { FEATURES } from '../features.js';
 import { CustomMetrics, type MetricAttributes } from '../metrics/custom-metrics.js';
 import { RouteMetrics } from '../metrics/route-metrics.js';
 import { WindowedSeries } from '../metrics/windowed-series.js';
-import { MonitoringRoutes, type MonitoringHandler } from '../monitoring/monitoring-routes.js';
+import { metricsEndpoint } from '../monitoring/metrics-endpoint.js';
+import { monitoringListener } from '../monitoring/monitoring-listener.js';
+import { MonitoringRoutes, type MonitoringEndpointOptions, type MonitoringHandler } from '../monitoring/monitoring-routes.js';
+import { selectRoutes, type RouteQuery, type RouteSelection } from '../monitoring/route-selection.js';
 import { resolveOptions, type Autom8Options, type ResolvedOptions } from '../options.js';
 import { normalizeMethod } from '../routing/http-method.js';
 import { RouteTable } from '../routing/route-table.js';
@@ -78,10 +82,10 @@ export class Autom8 {
     this.customMetrics = new CustomMetrics(o.metrics.windows, o.metrics.maxSeries);
     this.allRoutes = new WindowedSeries(o.metrics.windows, now);
     this.telemetry = o.telemetry.enabled ? new HttpTelemetry(o.telemetry) : undefined;
-    this.monitoring = new MonitoringRoutes(o.monitoring.prefix, this.exemptRule);
+    this.monitoring = new MonitoringRoutes(o.monitoring, this.exemptRule, o.clock, o.logger, (ex) => this.clientAddress(ex));
     if (o.monitoring.enabled) {
-      this.monitoring.add('/metrics', () => this.metricsSnapshot());
-      this.monitoring.add('/metrics/system', () => this.system.snapshot());
+      this.monitoring.add('/metrics', metricsEndpoint(this), { cache: true });
+      this.monitoring.add('/metrics/system', () => this.system.snapshot(), { cache: true });
     }
     const raw = (input ?? {}) as Record<string, unknown>;
     try {
@@ -109,9 +113,21 @@ export class Autom8 {
     return this;
   }
 
-  /** Adds a monitoring endpoint under the prefix (exempt from everything), e.g. `/metrics/slo`. */
-  addMonitoringEndpoint(path: string, handler: MonitoringHandler): void {
-    this.monitoring.add(path, handler);
+  /**
+   * Adds a monitoring endpoint under the prefix, e.g. `/metrics/slo`: behind `monitoring.authorize`
+   * and the endpoints' token bucket, exempt from the app's limits; `{ cache: true }` shares one
+   * answer per URL for `monitoring.cacheMs`.
+   */
+  addMonitoringEndpoint(path: string, handler: MonitoringHandler, options?: MonitoringEndpointOptions): void {
+    this.monitoring.add(path, handler, options);
+  }
+
+  /**
+   * A node request handler serving only the monitoring endpoints, for a listener of their own:
+   * `http.createServer(mw.engine.monitoringHandler()).listen(9464)`, with `monitoring.serveOnApp: false`.
+   */
+  monitoringHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    return monitoringListener(this);
   }
 
   /** How the app's router matches paths (see {@link RouteMatching}); every rule follows it. */
@@ -267,9 +283,13 @@ export class Autom8 {
     return this.metricsSnapshot();
   }
 
-  /** Everything `/metrics` shows, as an object. */
-  metricsSnapshot(): MetricsSnapshot {
+  /**
+   * Everything `/metrics` shows, as an object: every route, or with `routes` one page of them
+   * (busiest first) and a `routeSelection` saying what was left out.
+   */
+  metricsSnapshot(routes?: RouteQuery): MetricsSnapshot {
     const now = this.options.clock.now();
+    const page = routes === undefined ? undefined : selectRoutes(this.routeMetrics, now, routes);
     const features: Record<string, unknown> = {};
     for (const f of this.features) if (f.snapshot !== undefined) features[f.name] = f.snapshot();
     const all = this.allRoutes.snapshot(now);
@@ -281,7 +301,8 @@ export class Autom8 {
       inFlight: this.inFlight,
       totals: all,
       series: { count: this.routeMetrics.seriesCount, max: this.routeMetrics.maxSeries, foldedRequests: this.routeMetrics.folded },
-      routes: this.routeMetrics.snapshot(now),
+      routes: page === undefined ? this.routeMetrics.snapshot(now) : page.routes,
+      ...(page === undefined ? undefined : { routeSelection: page.selection }),
       custom: this.customMetrics.snapshot(now),
       features,
     };
@@ -306,6 +327,8 @@ export interface MetricsSnapshot {
   totals: ReturnType<WindowedSeries['snapshot']>;
   series: { count: number; max: number; foldedRequests: number };
   routes: ReturnType<RouteMetrics['snapshot']>;
+  /** Which routes `routes` lists, when it is one page of them (the `/metrics` endpoint). */
+  routeSelection?: RouteSelection;
   custom: ReturnType<CustomMetrics['snapshot']>;
   features: Record<string, unknown>;
 }

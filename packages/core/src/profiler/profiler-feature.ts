@@ -16,7 +16,8 @@ export interface ProfilerOptions {
   /** Default true when the section is given. */
   enabled?: boolean;
   /**
-   * Secret callers send as `Authorization: Bearer <token>` (or `x-autom8-token`). Required, at
+   * Secret callers send as `Authorization: Bearer <token>` or `x-autom8-token` (either may carry
+   * it; `monitoring.authorize` is checked too, before this). Required, at
    * least 16 characters: a profile exposes function names and source paths.
    */
   token: string;
@@ -55,9 +56,12 @@ export function createProfilerFeature(section: unknown, engine: Autom8): Feature
   function handle(ex: Exchange): Reply | Promise<Reply> {
     // HEAD must not start a profile as a side effect.
     if (ex.method !== 'GET') return reply(405, { error: 'use GET' }, { allow: 'GET' });
+    // Either header may carry the token: with `monitoring.authorize` reading a bearer token of its
+    // own, the profiler's comes in `x-autom8-token`.
     const auth = ex.header('authorization');
-    const given = auth !== undefined && auth.startsWith('Bearer ') ? auth.slice(7) : ex.header('x-autom8-token');
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+    const bearer = auth !== undefined && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    const other = ex.header('x-autom8-token');
+    if (!(bearer !== undefined && timingSafeEqual(digest(bearer), expected)) && !(other !== undefined && timingSafeEqual(digest(other), expected))) {
       refused++;
       return reply(401, { error: 'a valid profiler token is required' }, { 'www-authenticate': 'Bearer' });
     }

@@ -100,7 +100,7 @@ export class SloFeature implements Feature {
         else list.push(s);
       }
     }
-    if (engine.options.monitoring.enabled) engine.addMonitoringEndpoint('/metrics/slo', () => this.report());
+    if (engine.options.monitoring.enabled) engine.addMonitoringEndpoint('/metrics/slo', () => this.report(), { cache: true });
     // Re-evaluates windows when no requests come (bad events ageing out) and samples CPU.
     this.timer = setInterval(() => this.evaluate(), evaluateEveryMs);
     this.timer.unref();

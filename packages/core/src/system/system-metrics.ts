@@ -11,8 +11,11 @@ export interface SystemSnapshot {
   cores: number;
   memory: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number };
   host: { freeMemoryBytes: number; totalMemoryBytes: number; loadAverage1m: number };
-  /** Free and total bytes of the volume holding the working directory (undefined until sampled). */
-  disk: { path: string; freeBytes: number; totalBytes: number } | undefined;
+  /**
+   * Free and total bytes of the volume holding the working directory (undefined until sampled).
+   * The path itself is left out: the answer would tell any reader where the app is installed.
+   */
+  disk: { freeBytes: number; totalBytes: number } | undefined;
   /** Event-loop delay over the last sample interval, ms. */
   eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number; meanMs: number };
   /** Event-loop utilisation over the last sample interval (0..1). */
@@ -94,7 +97,7 @@ export class SystemMetrics {
   private sampleDisk(): void {
     statfs(this.diskPath, (err, s) => {
       if (err || this.timer === undefined) return; // unknown volume: leave the figure out
-      this.latest.disk = { path: this.diskPath, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+      this.latest.disk = { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
     });
   }
 
