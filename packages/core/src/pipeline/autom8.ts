@@ -10,6 +10,7 @@ import { normalizeMethod } from '../routing/http-method.js';
 import { RouteTable } from '../routing/route-table.js';
 import { SystemMetrics } from '../system/system-metrics.js';
 import { HttpTelemetry } from '../telemetry/http-telemetry.js';
+import { ObservedCounter, type Tally } from '../telemetry/observed-counter.js';
 import { compileTrustProxy, type ClientAddressResolver } from './client-address.js';
 import { Exchange } from './exchange.js';
 import type { StoreHost } from '../store/contracts.js';
@@ -41,6 +42,9 @@ export class Autom8 {
   private readonly requestStages: Feature[] = [];
   private readonly responseHooks: Feature[] = [];
   private readonly clientAddressOf: ClientAddressResolver;
+  /** Requests whose X-Forwarded-For had an unusable hop where the trustProxy rule read it. */
+  private invalidForwardedFor = 0;
+  private invalidForwardedForTally: Tally | undefined;
   private readonly startedAt: number;
   /** Requests begun and not yet ended. */
   inFlight = 0;
@@ -65,7 +69,7 @@ export class Autom8 {
     const now = o.clock.now();
     this.startedAt = now;
     this.exemptRule = new ExemptRule(o.exempt);
-    this.clientAddressOf = compileTrustProxy(o.trustProxy);
+    this.clientAddressOf = compileTrustProxy(o.trustProxy, 'trustProxy', () => this.countInvalidForwardedFor());
     o.routes.forEach((r, i) => this.knownRoutes.add(r, templateOf(r), `routes[${i}]`));
     this.routeMetrics = new RouteMetrics(o.metrics.windows, o.metrics.maxSeries);
     this.routeMetrics.onNewRoute = (method, route) => this.learnRoute(method, route);
@@ -180,6 +184,21 @@ export class Autom8 {
     return (ex.client ??= this.clientAddressOf(ex.socket?.remoteAddress, ex.headers));
   }
 
+  /**
+   * Counts a request whose client address fell back past an unusable X-Forwarded-For hop. The OTel
+   * counter is made on the first one: rare, and by then the app has started its SDK.
+   */
+  private countInvalidForwardedFor(): void {
+    this.invalidForwardedFor++;
+    const telemetry = this.telemetry;
+    if (telemetry === undefined) return;
+    this.invalidForwardedForTally ??= new ObservedCounter(telemetry.getMeter(), 'autom8.client_address.invalid_forwarded_for', {
+      description: 'Requests whose X-Forwarded-For hop, where the trustProxy rule read it, was not an IP address.',
+      unit: '{request}',
+    }).tally({});
+    this.invalidForwardedForTally.n++;
+  }
+
   /** The response is over (finished or aborted): record once, then tell the features. */
   private end(ex: Exchange): void {
     if (ex.endTime !== 0) return;
@@ -261,6 +280,7 @@ export class Autom8 {
       series: { count: this.routeMetrics.seriesCount, max: this.routeMetrics.maxSeries, foldedRequests: this.routeMetrics.folded },
       routes: this.routeMetrics.snapshot(now),
       custom: this.customMetrics.snapshot(now),
+      clientAddress: { invalidForwardedFor: this.invalidForwardedFor },
       features,
     };
   }
@@ -285,6 +305,8 @@ export interface MetricsSnapshot {
   series: { count: number; max: number; foldedRequests: number };
   routes: ReturnType<RouteMetrics['snapshot']>;
   custom: ReturnType<CustomMetrics['snapshot']>;
+  /** `invalidForwardedFor`: requests whose X-Forwarded-For had a hop that is not an IP address. */
+  clientAddress: { invalidForwardedFor: number };
   features: Record<string, unknown>;
 }
 
