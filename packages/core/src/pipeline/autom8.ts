@@ -15,6 +15,7 @@ import { RouteTable } from '../routing/route-table.js';
 import { DEFAULT_ROUTE_MATCHING, type RouteMatching } from '../routing/request-target.js';
 import { SystemMetrics } from '../system/system-metrics.js';
 import { HttpTelemetry } from '../telemetry/http-telemetry.js';
+import { ObservedCounter, type Tally } from '../telemetry/observed-counter.js';
 import { compileTrustProxy, type ClientAddressResolver } from './client-address.js';
 import { Exchange } from './exchange.js';
 import type { StoreHost } from '../store/contracts.js';
@@ -46,6 +47,9 @@ export class Autom8 {
   private readonly requestStages: Feature[] = [];
   private readonly responseHooks: Feature[] = [];
   private readonly clientAddressOf: ClientAddressResolver;
+  /** Requests whose X-Forwarded-For had an unusable hop where the trustProxy rule read it. */
+  private invalidForwardedFor = 0;
+  private invalidForwardedForTally: Tally | undefined;
   private readonly startedAt: number;
   /** Requests begun and not yet ended. */
   inFlight = 0;
@@ -75,7 +79,7 @@ export class Autom8 {
     this.routingConfigured = o.routing !== undefined;
     this.routing_ = o.routing ?? DEFAULT_ROUTE_MATCHING;
     this.exemptRule = new ExemptRule(o.exempt);
-    this.clientAddressOf = compileTrustProxy(o.trustProxy);
+    this.clientAddressOf = compileTrustProxy(o.trustProxy, 'trustProxy', () => this.countInvalidForwardedFor());
     o.routes.forEach((r, i) => this.knownRoutes.add(r, templateOf(r), `routes[${i}]`));
     this.routeMetrics = new RouteMetrics(o.metrics.windows, o.metrics.maxSeries);
     this.routeMetrics.onNewRoute = (method, route) => this.learnRoute(method, route);
@@ -218,6 +222,21 @@ export class Autom8 {
     return (ex.client ??= this.clientAddressOf(ex.socket?.remoteAddress, ex.headers));
   }
 
+  /**
+   * Counts a request whose client address fell back past an unusable X-Forwarded-For hop. The OTel
+   * counter is made on the first one: rare, and by then the app has started its SDK.
+   */
+  private countInvalidForwardedFor(): void {
+    this.invalidForwardedFor++;
+    const telemetry = this.telemetry;
+    if (telemetry === undefined) return;
+    this.invalidForwardedForTally ??= new ObservedCounter(telemetry.getMeter(), 'autom8.client_address.invalid_forwarded_for', {
+      description: 'Requests whose X-Forwarded-For hop, where the trustProxy rule read it, was not an IP address.',
+      unit: '{request}',
+    }).tally({});
+    this.invalidForwardedForTally.n++;
+  }
+
   /** The response is over (finished or aborted): record once, then tell the features. */
   private end(ex: Exchange): void {
     if (ex.endTime !== 0) return;
@@ -304,6 +323,7 @@ export class Autom8 {
       routes: page === undefined ? this.routeMetrics.snapshot(now) : page.routes,
       ...(page === undefined ? undefined : { routeSelection: page.selection }),
       custom: this.customMetrics.snapshot(now),
+      clientAddress: { invalidForwardedFor: this.invalidForwardedFor },
       features,
     };
   }
@@ -330,6 +350,8 @@ export interface MetricsSnapshot {
   /** Which routes `routes` lists, when it is one page of them (the `/metrics` endpoint). */
   routeSelection?: RouteSelection;
   custom: ReturnType<CustomMetrics['snapshot']>;
+  /** `invalidForwardedFor`: requests whose X-Forwarded-For had a hop that is not an IP address. */
+  clientAddress: { invalidForwardedFor: number };
   features: Record<string, unknown>;
 }
 

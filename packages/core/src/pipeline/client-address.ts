@@ -1,6 +1,7 @@
-import { BlockList, isIPv6 } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidOptionError } from '../util/errors.js';
+import { AddressSet } from './address-set.js';
+import { canonicalAddress } from './ip-address.js';
 
 /**
  * Which proxies to believe about the client's address (`X-Forwarded-For`), the same rule for every
@@ -19,72 +20,67 @@ export type ClientAddressResolver = (remote: string | undefined, headers: Incomi
 /** Longest X-Forwarded-For chain we look at; longer chains are cut, so an absurd header costs O(1). */
 const MAX_HOPS = 32;
 
-export function compileTrustProxy(trust: TrustProxy | undefined, optionPath = 'trustProxy'): ClientAddressResolver {
-  if (trust === undefined || trust === false) return (remote) => remote ?? 'unknown';
-  if (trust === true) {
-    return (remote, headers) => {
-      const hops = forwardedFor(headers);
-      return hops.length > 0 ? hops[0]! : remote ?? 'unknown';
-    };
-  }
+/**
+ * Compiles a {@link TrustProxy} rule. The address returned is canonical (see `canonicalAddress`:
+ * `::ffff:1.2.3.4`, `1.2.3.4:5555` and `1.2.3.4` are one client; IPv6 in RFC 5952 form).
+ *
+ * X-Forwarded-For is read from the right (the hop nearest to us) toward the hop the rule points at.
+ * A hop on that way that is not an IP address (`unknown`, `_hidden`, `001.002.003.004`, an empty
+ * entry, garbage) ends the walk: the client is then the address of the hop that wrote it, the
+ * nearest valid hop closer to us (a trusted proxy, or the socket peer), and `onInvalid` is called.
+ * Hops beyond the one the rule points at are never read. A client reaches that fallback only through
+ * a hop a trusted proxy wrote, so it cannot pick its key with it: the key becomes the proxy's.
+ */
+export function compileTrustProxy(trust: TrustProxy | undefined, optionPath = 'trustProxy', onInvalid?: () => void): ClientAddressResolver {
+  const invalid = onInvalid ?? noop;
+  if (trust === undefined || trust === false || trust === 0) return (remote) => socketAddress(remote);
+  if (trust === true) return (remote, headers) => walk(socketAddress(remote), headers, MAX_HOPS, undefined, invalid);
   if (typeof trust === 'number') {
     if (!Number.isInteger(trust) || trust < 0) throw new InvalidOptionError(optionPath, 'a boolean, a hop count, or a list of CIDRs', trust);
-    return (remote, headers) => {
-      const hops = forwardedFor(headers);
-      if (trust === 0 || hops.length === 0) return remote ?? 'unknown';
-      const idx = hops.length - trust;
-      return hops[idx < 0 ? 0 : idx]!;
-    };
+    const hops = Math.min(trust, MAX_HOPS);
+    return (remote, headers) => walk(socketAddress(remote), headers, hops, undefined, invalid);
   }
   if (!Array.isArray(trust)) throw new InvalidOptionError(optionPath, 'a boolean, a hop count, or a list of CIDRs', trust);
-  const list = new BlockList();
-  trust.forEach((entry, i) => {
-    if (typeof entry !== 'string') throw new InvalidOptionError(`${optionPath}[${i}]`, 'an address or CIDR string', entry);
-    const [addr, bits] = entry.split('/');
-    const family = isIPv6(addr!) ? 'ipv6' : 'ipv4';
-    try {
-      if (bits === undefined) list.addAddress(addr!, family);
-      else list.addSubnet(addr!, Number(bits), family);
-    } catch {
-      throw new InvalidOptionError(`${optionPath}[${i}]`, 'an address or CIDR string', entry);
-    }
-  });
-  const trusted = (a: string) => {
-    const plain = stripV4Mapped(a);
-    try {
-      return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
-    } catch {
-      return false; // not an IP address at all: never trusted
-    }
-  };
+  const list = new AddressSet(trust, optionPath);
+  const trusted = (a: string) => list.has(a);
   return (remote, headers) => {
-    let client = remote ?? 'unknown';
-    if (!trusted(client)) return client;
-    const hops = forwardedFor(headers);
-    for (let i = hops.length - 1; i >= 0; i--) {
-      client = hops[i]!;
-      if (!trusted(client)) return client;
-    }
-    return client;
+    const peer = socketAddress(remote);
+    return trusted(peer) ? walk(peer, headers, MAX_HOPS, trusted, invalid) : peer;
   };
 }
 
-function forwardedFor(headers: IncomingHttpHeaders): string[] {
-  const raw = headers['x-forwarded-for'];
-  if (raw === undefined || raw.length === 0) return [];
-  const value = Array.isArray(raw) ? raw.join(',') : raw;
-  // Only the right-most MAX_HOPS entries matter (the hops nearest to us): scan from the end.
-  const out: string[] = [];
-  let end = value.length;
-  while (end > 0 && out.length < MAX_HOPS) {
-    const start = value.lastIndexOf(',', end - 1);
-    const p = value.slice(start + 1, end).trim();
-    if (p.length > 0 && p.length <= 64) out.push(p);
-    end = start === -1 ? 0 : start;
-  }
-  return out.reverse();
+/** The socket peer's canonical address (`::ffff:127.0.0.1` from a dual-stack socket → `127.0.0.1`). */
+function socketAddress(remote: string | undefined): string {
+  // Not parsable (never seen from a socket): kept as is, the kernel chose it, not the client.
+  return remote === undefined ? 'unknown' : canonicalAddress(remote) ?? remote;
 }
 
-function stripV4Mapped(a: string): string {
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+/**
+ * Walks X-Forwarded-For from the right, at most `limit` hops, from `client` (the socket peer): each
+ * hop read becomes the client; stops early at an untrusted hop (that hop is the client) or at an
+ * unusable one (the hop before it stays the client).
+ */
+function walk(client: string, headers: IncomingHttpHeaders, limit: number, trusted: ((a: string) => boolean) | undefined, invalid: () => void): string {
+  const raw = headers['x-forwarded-for'];
+  if (raw === undefined || raw.length === 0) return client;
+  // Node joins repeated X-Forwarded-For headers with ', ' itself; an array comes only from callers.
+  const value = typeof raw === 'string' ? raw : raw.join(',');
+  if (value.length === 0) return client;
+  // Only the right-most hops matter (the ones nearest to us): scan from the end, no split.
+  let end = value.length;
+  for (let n = 0; n < limit; n++) {
+    const comma = end === 0 ? -1 : value.lastIndexOf(',', end - 1);
+    const hop = canonicalAddress(value, comma + 1, end);
+    if (hop === undefined) {
+      invalid();
+      return client;
+    }
+    client = hop;
+    if (trusted !== undefined && !trusted(hop)) return hop;
+    if (comma === -1) break;
+    end = comma;
+  }
+  return client;
 }
+
+function noop(): void {}

@@ -1,6 +1,7 @@
 import type { Autom8 } from '../pipeline/autom8.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import { InvalidOptionError } from '../util/errors.js';
+import { canonicalAddress, isV4Mapped, mappedV4, parseIpv6 } from '../pipeline/ip-address.js';
 
 /**
  * Who a request counts against:
@@ -41,46 +42,22 @@ export function compileClientKey(spec: unknown, ipv6Prefix: number, engine: Auto
   throw new InvalidOptionError(path, "'ip', { header: name }, or a function of the request", spec);
 }
 
+// Scratch for the IPv6 groups: grouping is synchronous, so one buffer serves every call.
+const groups = new Uint16Array(8);
+
 /**
  * The address a client is counted under: IPv4 as is (IPv4-mapped IPv6 unwrapped), IPv6 cut to its
- * first `hextets` groups (4 = /64) in a canonical lower-case form. Anything else is returned as is.
+ * first `hextets` groups (4 = /64) as `2001:db8:0:0::/64`, or in RFC 5952 form when `hextets` is 8.
+ * The engine's client address is already canonical; other text is parsed strictly, and what is not
+ * an address is returned as is.
  */
 export function groupAddress(addr: string, hextets: number): string {
   if (addr.indexOf(':') === -1) return addr;
-  if (addr.startsWith('::ffff:') && addr.indexOf('.') !== -1) return addr.slice(7);
-  if (hextets >= 8) return addr;
-  let a = addr;
-  const zone = a.indexOf('%');
-  if (zone !== -1) a = a.slice(0, zone);
-  const dbl = a.indexOf('::');
-  let out = '';
-  let n = 0;
-  // Only the leading groups matter; the groups after '::' are needed only when fewer than
-  // `hextets` groups precede it.
-  const head = dbl === -1 ? a : a.slice(0, dbl);
-  if (head.length > 0) {
-    let start = 0;
-    while (n < hextets) {
-      const end = head.indexOf(':', start);
-      const g = end === -1 ? head.slice(start) : head.slice(start, end);
-      out += (n === 0 ? '' : ':') + normalizeGroup(g);
-      n++;
-      if (end === -1) break;
-      start = end + 1;
-    }
-  }
-  if (n < hextets && dbl !== -1) {
-    const tail = a.slice(dbl + 2);
-    const tailGroups = tail.length === 0 ? [] : tail.split(':');
-    const zeros = 8 - n - tailGroups.length;
-    for (let i = 0; i < zeros && n < hextets; i++, n++) out += (n === 0 ? '' : ':') + '0';
-    for (let i = 0; i < tailGroups.length && n < hextets; i++, n++) out += (n === 0 ? '' : ':') + normalizeGroup(tailGroups[i]!);
-  }
+  if (hextets >= 8) return canonicalAddress(addr) ?? addr;
+  const g = groups;
+  if (!parseIpv6(addr, 0, addr.length, g)) return addr;
+  if (isV4Mapped(g)) return mappedV4(g);
+  let out = g[0]!.toString(16);
+  for (let i = 1; i < hextets; i++) out += `:${g[i]!.toString(16)}`;
   return `${out}::/${hextets * 16}`;
-}
-
-function normalizeGroup(g: string): string {
-  let i = 0;
-  while (i < g.length - 1 && g.charCodeAt(i) === 48) i++; // strip leading zeros
-  return (i === 0 ? g : g.slice(i)).toLowerCase();
 }
