@@ -1,10 +1,11 @@
 // The response cache in core: keys, request directives, ETag matching, the entry codec, the byte
 // bound over 100,000 distinct keys, options validation, and RFC 9111 behaviour over real HTTP with a
 // bare node server driving the engine the way an adapter does.
+import net from 'node:net';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, decodeEntry, encodeEntry, isPromise, ManualClock, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
+import { createAutom8, decodeEntry, encodeEntry, isPromise, ManualClock, responseCacheOf, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
 import { etagMatches, normalizeQuery, primaryKey, requestDirectives } from '@autom8/core/dist/cache/response-key.js';
 import { ResponseMemory } from '@autom8/core/dist/cache/response-memory.js';
 import { close, listen } from '../../../test/support/http';
@@ -17,6 +18,23 @@ describe('keys and directives', () => {
     assert.equal(primaryKey('/a', 'b=2&a=1'), '/a?a=1&b=2');
     assert.equal(normalizeQuery('a=1&b=2'), 'a=1&b=2');
     assert.equal(normalizeQuery('b=1&&a=2&'), 'a=2&b=1');
+  });
+
+  test('the query sort is stable on names: values of one name keep their order', () => {
+    assert.equal(normalizeQuery('a=2&a=1'), 'a=2&a=1');
+    assert.equal(normalizeQuery('a=1&a=2'), 'a=1&a=2');
+    assert.equal(normalizeQuery('b=1&a=2&a=1'), 'a=2&a=1&b=1');
+    assert.equal(normalizeQuery('a=2&b=1&a=1'), 'a=2&a=1&b=1');
+    assert.equal(normalizeQuery('ab=1&a=2'), 'a=2&ab=1', 'a name before a longer one it prefixes');
+    assert.equal(normalizeQuery('a&b=1&a=0'), 'a&a=0&b=1');
+  });
+
+  test('names a parser may decode or merge, and very long queries, are keyed as sent', () => {
+    for (const q of ['a=2&%61=1', 'a[]=2&a=1', 'b+c=1&a=1', 'b.c=1&a=1', 'b%20=1&a=1']) assert.equal(normalizeQuery(q), q);
+    const many = Array.from({ length: 65 }, (_, i) => `p${65 - i}=1`).join('&');
+    assert.equal(normalizeQuery(many), many);
+    const some = Array.from({ length: 64 }, (_, i) => `p${64 - i}=1`).join('&');
+    assert.notEqual(normalizeQuery(some), some);
   });
 
   test('request Cache-Control directives', () => {
@@ -50,6 +68,7 @@ describe('keys and directives', () => {
       errorUntil: 4,
       tags: ['t'],
       vary: ['accept-language'],
+      shareable: true,
     };
     assert.deepEqual(decodeEntry(encodeEntry(e)), e);
     assert.equal(decodeEntry(Buffer.from('nonsense')), undefined);
@@ -63,7 +82,7 @@ describe('local tier byte bound', () => {
     const mem = new ResponseMemory(1_000_000, maxBytes, 64 * 1024);
     const body = Buffer.alloc(300, 1);
     for (let i = 0; i < 100_000; i++) {
-      mem.put(`/items/${i}`, { status: 200, headers: { 'content-type': 'text/plain' }, body, etag: undefined, storedAt: 0, freshUntil: 1e15, revalidateUntil: 1e15, errorUntil: 1e15, tags: [`t${i % 10}`], vary: undefined }, {});
+      mem.put(`/items/${i}`, { status: 200, headers: { 'content-type': 'text/plain' }, body, etag: undefined, storedAt: 0, freshUntil: 1e15, revalidateUntil: 1e15, errorUntil: 1e15, tags: [`t${i % 10}`], vary: undefined, shareable: false }, {});
       if (i % 10_000 === 0) assert.ok(mem.bytes <= maxBytes);
     }
     assert.ok(mem.bytes <= maxBytes, `bytes ${mem.bytes}`);
@@ -91,11 +110,15 @@ describe('options', () => {
       [{ store: {} }, /cache\.store/],
       [{ storeOutage: { timeoutMs: 0 } }, /cache\.storeOutage\.timeoutMs/],
       [{ typo: 1 }, /cache\.typo/],
+      [{ cookies: 'share' }, /cache\.cookies.*'public-only', 'ignore'/],
+      [{ cookies: true }, /cache\.cookies/],
+      [{ routes: { 'GET /a': { cookies: 'yes' } } }, /cache\.routes\['GET \/a'\]\.cookies/],
       ['yes', /cache/],
     ];
     for (const [cache, re] of bad) assert.throws(() => createAutom8({ logger: quiet, cache } as Autom8Options), re, JSON.stringify(cache));
     assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: true }).close());
     assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: { enabled: false } }).close());
+    assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: { cookies: 'ignore', routes: { 'GET /me': { cookies: 'public-only' } } } }).close());
   });
 });
 
@@ -164,6 +187,12 @@ describe('RFC 9111 behaviour over HTTP (core only)', () => {
       };
       if (cc[path] !== undefined) res.setHeader('cache-control', cc[path]);
       if (path === '/login-page') res.setHeader('set-cookie', 'csrf=abc');
+      if (path === '/cc/short') {
+        // says 10 bytes, sends 3: node sends it as is
+        res.setHeader('content-length', '10');
+        res.end('abc');
+        return;
+      }
       if (path === '/cc/slow') {
         release = () => res.end(n);
         return;
@@ -248,6 +277,19 @@ describe('RFC 9111 behaviour over HTTP (core only)', () => {
     assert.equal(hit.headers['set-cookie'], undefined, 'the cookie is never replayed');
     await get(`${base}/me`, { authorization: 'Bearer x' });
     assert.equal((await get(`${base}/me`, { authorization: 'Bearer x' })).headers['x-cache'], 'HIT');
+  });
+
+  test('a body shorter than its Content-Length is not stored', async () => {
+    const cache = responseCacheOf(engine)!;
+    const stored = cache.snapshot().stored;
+    const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write('GET /cc/short HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => socket.once('data', r));
+    await new Promise((r) => setTimeout(r, 20));
+    socket.destroy();
+    assert.equal(cache.snapshot().stored, stored);
+    assert.equal(calls['/cc/short'], 1);
   });
 });
 

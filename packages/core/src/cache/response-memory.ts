@@ -27,6 +27,7 @@ export function markerFor(e: StoredResponse): StoredResponse {
     errorUntil: e.errorUntil,
     tags: [],
     vary: e.vary,
+    shareable: false,
   };
 }
 const EMPTY = Buffer.alloc(0);
