@@ -258,6 +258,17 @@ for (const adapter of ADAPTERS) {
       assert.equal(b.headers['x-cache'], 'MISS');
     });
 
+    test('Host: a request with a forged Host does not poison the entry for the real one', async () => {
+      const evil = await get(`${app.base}/host`, { host: 'evil.example' });
+      assert.equal(evil.body, 'link to https://evil.example/');
+      const real = await get(`${app.base}/host`);
+      assert.equal(real.body, `link to https://${new URL(app.base).host}/`);
+      const again = await get(`${app.base}/host`);
+      assert.equal(again.headers['x-cache'], 'HIT');
+      const evil2 = await get(`${app.base}/host`, { host: 'evil.example' });
+      assert.equal(evil2.body, 'link to https://evil.example/', 'nor the other way round');
+    });
+
     test('a huge query string is answered, and keyed without reordering', async () => {
       const params = Array.from({ length: 1000 }, (_, i) => `p${1000 - i}=${i}`).join('&');
       const r = await get(`${app.base}/qb?${params}`);

@@ -69,9 +69,13 @@ describe('keys and directives', () => {
       tags: ['t'],
       vary: ['accept-language'],
       shareable: true,
+      host: 'a.example',
     };
     assert.deepEqual(decodeEntry(encodeEntry(e)), e);
     assert.equal(decodeEntry(Buffer.from('nonsense')), undefined);
+    // a record carrying a cookie (another writer, an older version) never replays it
+    const withCookie = decodeEntry(encodeEntry({ ...e, headers: { ...e.headers, 'set-cookie': ['sid=x'] } }))!;
+    assert.equal(withCookie.headers['set-cookie'], undefined);
     assert.equal(decodeEntry(Buffer.alloc(2)), undefined);
   });
 });
@@ -82,7 +86,7 @@ describe('local tier byte bound', () => {
     const mem = new ResponseMemory(1_000_000, maxBytes, 64 * 1024);
     const body = Buffer.alloc(300, 1);
     for (let i = 0; i < 100_000; i++) {
-      mem.put(`/items/${i}`, { status: 200, headers: { 'content-type': 'text/plain' }, body, etag: undefined, storedAt: 0, freshUntil: 1e15, revalidateUntil: 1e15, errorUntil: 1e15, tags: [`t${i % 10}`], vary: undefined, shareable: false }, {});
+      mem.put(`/items/${i}`, { status: 200, headers: { 'content-type': 'text/plain' }, body, etag: undefined, storedAt: 0, freshUntil: 1e15, revalidateUntil: 1e15, errorUntil: 1e15, tags: [`t${i % 10}`], vary: undefined, shareable: false, host: '' }, {});
       if (i % 10_000 === 0) assert.ok(mem.bytes <= maxBytes);
     }
     assert.ok(mem.bytes <= maxBytes, `bytes ${mem.bytes}`);
@@ -299,7 +303,29 @@ async function waitFor(cond: () => boolean): Promise<void> {
 }
 
 describe('varyByHost', () => {
-  test('keeps one entry per Host only when asked to', async () => {
+  test('an entry is served to the Host that stored it, whatever the port, never to a look-alike', async () => {
+    const engine = createAutom8({ logger: quiet, cache: true });
+    const server = serve(engine, (req, res) => res.end(`link to https://${req.headers.host}/`));
+    const base = await listen(server);
+    try {
+      for (const forged of ['a.example:@evil.example', 'a.example.evil.example', 'a.example:', 'evil.example:8080']) {
+        await get(`${base}/page?${encodeURIComponent(forged)}`, { host: forged });
+        const real = await get(`${base}/page?${encodeURIComponent(forged)}`, { host: 'a.example' });
+        assert.equal(real.body, 'link to https://a.example/', forged);
+      }
+      await get(`${base}/port`, { host: 'a.example:8080' });
+      const other = await get(`${base}/port`, { host: 'a.example:9090' });
+      assert.equal(other.headers['x-cache'], 'HIT', 'instances on other ports share entries');
+      const v6 = await get(`${base}/v6`, { host: '[::1]:80' });
+      assert.equal((await get(`${base}/v6`, { host: '[::1]' })).body, v6.body);
+      assert.equal((await get(`${base}/v6`, { host: '[::2]' })).headers['x-cache'], 'MISS');
+    } finally {
+      await engine.close();
+      await close(server);
+    }
+  });
+
+  test('keeps one entry per Host when asked to; never serves one Host the entry of another', async () => {
     for (const varyByHost of [false, true]) {
       const engine = createAutom8({ logger: quiet, cache: { varyByHost } });
       const server = serve(engine, (req, res) => res.end(`tenant ${req.headers.host}`));
@@ -310,14 +336,18 @@ describe('varyByHost', () => {
         const a2 = await get(`${base}/page`, { host: 'a.example' });
         const b2 = await get(`${base}/page`, { host: 'b.example' });
         assert.equal(a1.body, 'tenant a.example');
-        assert.equal(a2.headers['x-cache'], 'HIT');
-        assert.equal(b2.headers['x-cache'], 'HIT');
+        assert.equal(b1.headers['x-cache'], 'MISS');
+        assert.equal(b1.body, 'tenant b.example');
+        assert.equal(a2.body, 'tenant a.example');
+        assert.equal(b2.body, 'tenant b.example');
         if (varyByHost) {
-          assert.equal(b1.headers['x-cache'], 'MISS');
-          assert.equal(b2.body, 'tenant b.example');
+          assert.equal(a2.headers['x-cache'], 'HIT');
+          assert.equal(b2.headers['x-cache'], 'HIT');
         } else {
-          assert.equal(b1.headers['x-cache'], 'HIT', 'without it, hosts share the entry');
-          assert.equal(b2.body, 'tenant a.example');
+          // one entry per key: another Host goes to the app and its answer replaces the entry
+          assert.equal(a2.headers['x-cache'], 'MISS');
+          const b3 = await get(`${base}/page`, { host: 'b.example' });
+          assert.equal(b3.headers['x-cache'], 'HIT');
         }
       } finally {
         await engine.close();

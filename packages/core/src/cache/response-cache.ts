@@ -185,7 +185,7 @@ export class ResponseCache implements Feature {
     let stale: MemoryEntry | undefined;
     if (d === undefined || !d.noCache) {
       const e = this.memory.lookup(key, ex.headers);
-      if (e !== undefined && (!cred || e.shareable)) {
+      if (e !== undefined && usableFor(e, ex, cred)) {
         const r = this.serve(ex, e, key, this.clock.now(), d);
         if (r !== undefined) return r;
         stale = e;
@@ -267,7 +267,7 @@ export class ResponseCache implements Feature {
   private afterWait(ex: Exchange, key: string, d: RequestDirectives | undefined): Reply | undefined {
     const now = this.clock.now();
     const e = this.memory.lookup(key, ex.headers);
-    if (e !== undefined) {
+    if (e !== undefined && usableFor(e, ex, false)) {
       const r = this.serve(ex, e, key, now, d);
       if (r !== undefined) return r;
       if (now < e.errorUntil || now < e.revalidateUntil) return this.staleReply(ex, e, now);
@@ -297,7 +297,7 @@ export class ResponseCache implements Feature {
     if (now >= Math.max(found.e.errorUntil, found.e.revalidateUntil, found.e.freshUntil)) return undefined;
     this.memory.put(key, found.e, h);
     const e = this.memory.lookup(key, h) ?? (found.e as MemoryEntry);
-    const r = now < e.freshUntil && (!cred || e.shareable) ? this.serve(ex, e, key, now, d) : undefined;
+    const r = now < e.freshUntil && usableFor(e, ex, cred) ? this.serve(ex, e, key, now, d) : undefined;
     if (r !== undefined) this.n.sharedHits++;
     return r;
   }
@@ -461,6 +461,7 @@ export class ResponseCache implements Feature {
       tags: this.tagsOf(fill),
       vary,
       shareable,
+      host: hostWithoutPort(fill.ex.headers.host ?? ''),
     };
   }
 
@@ -659,6 +660,38 @@ class Fill implements CaptureOwner {
 function normalizeKey(key: string): string {
   const q = key.indexOf('?');
   return q === -1 ? key : primaryKey(key.slice(0, q), key.slice(q + 1));
+}
+
+/**
+ * Whether `e` may answer this request at all: a request with credentials only an explicitly public
+ * entry; any request only an entry stored for the same Host (an unkeyed Host reflected in the body
+ * would otherwise let one request poison the entry for every host). The port is not compared, so
+ * instances reached on different ports share the shared tier.
+ */
+function usableFor(e: StoredResponse, ex: Exchange, cred: boolean): boolean {
+  return (!cred || e.shareable) && (e.host === undefined || sameHost(e.host, ex.headers.host ?? ''));
+}
+
+/** True when `host` is `stored`, or `stored` plus a `:port`; no allocation. */
+function sameHost(stored: string, host: string): boolean {
+  if (!host.startsWith(stored)) return false;
+  return host.length === stored.length || portFrom(host, stored.length);
+}
+
+/** True when `host` from `at` is `:` and one or more digits. */
+function portFrom(host: string, at: number): boolean {
+  if (host.charCodeAt(at) !== 58 /* : */ || at + 1 === host.length) return false;
+  for (let i = at + 1; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** `host` without a trailing `:port` (`[::1]:80` → `[::1]`). */
+function hostWithoutPort(host: string): string {
+  const i = host.lastIndexOf(':');
+  return i !== -1 && portFrom(host, i) ? host.slice(0, i) : host;
 }
 
 function acceptable(e: StoredResponse, now: number, d: RequestDirectives): boolean {

@@ -27,6 +27,12 @@ export interface StoredResponse {
    * `Cookie` or `Authorization` (and may have been stored from one).
    */
   readonly shareable: boolean;
+  /**
+   * The `Host` of the request that stored it, without its port ('' for none): served only to
+   * requests with the same one, since the app may have written it into the response (links,
+   * redirects). Undefined for a record written before hosts were recorded.
+   */
+  readonly host: string | undefined;
 }
 
 /** A stored response with the replies built from it, reused across hits. */
@@ -133,7 +139,7 @@ export function entrySize(e: StoredResponse, key: string): number {
  */
 export function encodeEntry(e: StoredResponse): Buffer {
   const meta = Buffer.from(
-    JSON.stringify({ s: e.status, h: e.headers, e: e.etag, t0: e.storedAt, f: e.freshUntil, r: e.revalidateUntil, x: e.errorUntil, g: e.tags, v: e.vary, p: e.shareable ? 1 : 0 }),
+    JSON.stringify({ s: e.status, h: e.headers, e: e.etag, t0: e.storedAt, f: e.freshUntil, r: e.revalidateUntil, x: e.errorUntil, g: e.tags, v: e.vary, p: e.shareable ? 1 : 0, o: e.host }),
   );
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(meta.length, 0);
@@ -157,6 +163,7 @@ export function decodeEntry(buf: Buffer): StoredResponse | undefined {
       g: string[];
       v?: string[];
       p?: number;
+      o?: string;
     };
     if (typeof m.s !== 'number' || typeof m.h !== 'object' || m.h === null) return undefined;
     // whoever wrote the record, a cookie is never replayed from the cache
@@ -173,6 +180,7 @@ export function decodeEntry(buf: Buffer): StoredResponse | undefined {
       tags: Array.isArray(m.g) ? m.g : [],
       vary: m.v,
       shareable: m.p === 1,
+      host: typeof m.o === 'string' ? m.o : undefined,
     };
   } catch {
     return undefined;

@@ -28,6 +28,7 @@ export function markerFor(e: StoredResponse): StoredResponse {
     tags: [],
     vary: e.vary,
     shareable: false,
+    host: undefined,
   };
 }
 const EMPTY = Buffer.alloc(0);
