@@ -47,6 +47,15 @@ async function abortedRequest(base: string, path: string, afterMs: number): Prom
   socket.destroy();
 }
 
+/** A GET over a raw socket with `target` as the request target (any form); the raw response. */
+async function rawGet(base: string, target: string): Promise<string> {
+  const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+  socket.write(`GET ${target} HTTP/1.1\r\nHost: ${new URL(base).host}\r\nConnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  for await (const c of socket) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
 interface App {
   server: Server;
   engine: Autom8;
@@ -79,6 +88,7 @@ const HANDLERS: Record<string, Handler> = {
   '/qb': (_h, q) => ({ body: JSON.stringify([...new URLSearchParams(q)]) }),
   '/set-cookie': (_h, _q, n) => ({ headers: { 'set-cookie': `sid=issued${n}` }, body: `issued ${n}` }),
   '/host': (h) => ({ body: `link to https://${h.host}/` }),
+  '/never': (h, _q, n) => ({ body: `never cached ${n} for ${userOf(h)}` }),
 };
 
 async function start(adapter: AdapterName, options: Autom8Options): Promise<App> {
@@ -138,6 +148,7 @@ for (const adapter of ADAPTERS) {
           routes: {
             'GET /me-ignore': { cookies: 'ignore' },
             'GET /static': { cookies: 'ignore' },
+            'GET /never': false,
           },
         },
       });
@@ -267,6 +278,17 @@ for (const adapter of ADAPTERS) {
       assert.equal(again.headers['x-cache'], 'HIT');
       const evil2 = await get(`${app.base}/host`, { host: 'evil.example' });
       assert.equal(evil2.body, 'link to https://evil.example/', 'nor the other way round');
+    });
+
+    test('a route whose rule is false is not cached through a path the router also sends to it', async () => {
+      const port = new URL(app.base).port;
+      for (const path of ['/NEVER', '/Never?x=1', `http://127.0.0.1:${port}/never`]) {
+        const before = app.calls['/never'] ?? 0;
+        await rawGet(app.base, path);
+        const second = await rawGet(app.base, path);
+        assert.equal(app.calls['/never'], before + 2, path);
+        assert.doesNotMatch(second, /x-cache: HIT/i, path);
+      }
     });
 
     test('a huge query string is answered, and keyed without reordering', async () => {

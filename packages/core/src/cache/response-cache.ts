@@ -373,7 +373,7 @@ export class ResponseCache implements Feature {
     const aborted = !fill.finished && !fill.capture!.replaced;
     try {
       if (entry === undefined) return;
-      if (aborted || fill.generation !== this.generation) {
+      if (aborted || fill.generation !== this.generation || this.neverCached(fill.ex)) {
         this.n.notStored++;
         return;
       }
@@ -490,6 +490,15 @@ export class ResponseCache implements Feature {
     if (flight === undefined) return;
     if (this.inflight.get(key) === flight) this.inflight.delete(key);
     flight.resolve(aborted);
+  }
+
+  /**
+   * The route the router matched has a `false` rule, though the request's raw path did not (the
+   * router also dispatches `/PRIVATE` or `http://host/private` to `/private`): not stored.
+   */
+  private neverCached(ex: Exchange): boolean {
+    const route = ex.route;
+    return this.rules !== undefined && route !== undefined && route !== ex.path && this.rules.match('GET', route) === false;
   }
 
   private bypass(ex: Exchange): undefined {
