@@ -76,10 +76,17 @@ export interface ResponseCacheSnapshot {
   store: ReturnType<OutageGuard['snapshot']> & { kind: string } | null;
 }
 
-/** One key being filled; `done` resolves true when the fill was aborted (its followers fill again). */
+/**
+ * How a fill ended, for the requests waiting on it: the complete response the app produced (its
+ * entry, and the key of its Vary variant), nothing storable, or aborted (the followers fill again).
+ */
+type FlightResult = { readonly entry: StoredResponse; readonly at: string } | undefined | typeof ABORTED;
+const ABORTED = 'aborted';
+
+/** One key being filled. */
 interface Inflight {
-  readonly done: Promise<boolean>;
-  resolve(aborted: boolean): void;
+  readonly done: Promise<FlightResult>;
+  resolve(result: FlightResult): void;
 }
 
 const byEngine = new WeakMap<Autom8, ResponseCache>();
@@ -231,7 +238,7 @@ export class ResponseCache implements Feature {
     if (pending !== undefined) {
       this.n.coalesced++;
       // the leader's client hung up: nothing was stored, so the followers fill again (one leads)
-      return pending.done.then((aborted) => (aborted ? this.lookup(ex, key, rule, d, false) : this.afterWait(ex, key, d)));
+      return pending.done.then((result) => (result === ABORTED ? this.lookup(ex, key, rule, d, false) : this.afterWait(ex, key, d, result)));
     }
     if (d?.onlyIfCached) {
       setOutcome(ex, ATTR_MISS);
@@ -251,22 +258,30 @@ export class ResponseCache implements Feature {
       if (this.guard === undefined) return this.startFill(ex, key, rule, undefined, stale, true);
       return this.fromShared(ex, key, d, true).then((r) => r ?? this.startFill(ex, key, rule, undefined, stale, true));
     }
-    let resolve!: (aborted: boolean) => void;
-    const done = new Promise<boolean>((r) => (resolve = r));
+    let resolve!: (result: FlightResult) => void;
+    const done = new Promise<FlightResult>((r) => (resolve = r));
     const flight: Inflight = { done, resolve };
     this.inflight.set(key, flight);
     if (this.guard === undefined) return this.startFill(ex, key, rule, flight, stale, false);
     return this.fromShared(ex, key, d, false).then((r) => {
       if (r === undefined) return this.startFill(ex, key, rule, flight, stale, false);
-      this.finishFlight(key, flight, false);
+      this.finishFlight(key, flight, undefined);
       return r;
     });
   }
 
-  /** After waiting for another request's fill: a hit, or go to the app uncaptured. */
-  private afterWait(ex: Exchange, key: string, d: RequestDirectives | undefined): Reply | undefined {
+  /**
+   * After waiting for another request's fill: a hit (from the cache, or from the response the
+   * leader's app completed, which is stored only once it has been sent), or go to the app uncaptured.
+   */
+  private afterWait(ex: Exchange, key: string, d: RequestDirectives | undefined, result: FlightResult): Reply | undefined {
     const now = this.clock.now();
-    const e = this.memory.lookup(key, ex.headers);
+    let e: MemoryEntry | undefined;
+    if (result !== undefined && result !== ABORTED) {
+      const vary = result.entry.vary;
+      if (vary === undefined || variantKey(key, vary, ex.headers) === result.at) e = result.entry as MemoryEntry;
+    }
+    e ??= this.memory.lookup(key, ex.headers);
     if (e !== undefined && usableFor(e, ex, false)) {
       const r = this.serve(ex, e, key, now, d);
       if (r !== undefined) return r;
@@ -307,7 +322,7 @@ export class ResponseCache implements Feature {
     this.n.misses++;
     const res = ex.res as unknown as ServerResponse;
     if (typeof res.write !== 'function' || typeof res.end !== 'function' || typeof res.once !== 'function') {
-      this.finishFlight(key, flight, false);
+      this.finishFlight(key, flight, undefined);
       return undefined;
     }
     res.setHeader('x-cache', 'MISS');
@@ -353,12 +368,17 @@ export class ResponseCache implements Feature {
     if (fill.settled) return; // the client left before the app ended: nothing to store
     let entry: StoredResponse | undefined;
     try {
-      entry = this.entryOf(fill, capture);
+      if (!this.neverCached(fill.ex)) entry = this.entryOf(fill, capture);
     } catch (err) {
       this.engine.options.logger.error({ err: String(err) }, 'autom8: response cache could not build an entry');
     }
     if (entry === undefined) this.n.notStored++;
     else fill.entry = entry;
+    // The followers get the complete response now: a leader whose client reads slowly must not hold
+    // them until its last byte is sent. The cache itself stores it only then.
+    const h = fill.ex.headers;
+    this.finishFlight(fill.key, fill.flight, entry === undefined ? undefined : { entry, at: entry.vary === undefined ? fill.key : variantKey(fill.key, entry.vary, h) });
+    fill.released = true;
   }
 
   /**
@@ -373,7 +393,7 @@ export class ResponseCache implements Feature {
     const aborted = !fill.finished && !fill.capture!.replaced;
     try {
       if (entry === undefined) return;
-      if (aborted || fill.generation !== this.generation || this.neverCached(fill.ex)) {
+      if (aborted || fill.generation !== this.generation) {
         this.n.notStored++;
         return;
       }
@@ -382,7 +402,8 @@ export class ResponseCache implements Feature {
       this.n.stored++;
       this.toShared(fill.key, entry, h);
     } finally {
-      this.finishFlight(fill.key, fill.flight, aborted);
+      // not released at end(): the client left first (followers fill again), or stale-if-error answered
+      if (!fill.released) this.finishFlight(fill.key, fill.flight, aborted ? ABORTED : undefined);
     }
   }
 
@@ -486,10 +507,10 @@ export class ResponseCache implements Feature {
     });
   }
 
-  private finishFlight(key: string, flight: Inflight | undefined, aborted: boolean): void {
+  private finishFlight(key: string, flight: Inflight | undefined, result: FlightResult): void {
     if (flight === undefined) return;
     if (this.inflight.get(key) === flight) this.inflight.delete(key);
-    flight.resolve(aborted);
+    flight.resolve(result);
   }
 
   /**
@@ -497,7 +518,8 @@ export class ResponseCache implements Feature {
    * router also dispatches `/PRIVATE` or `http://host/private` to `/private`): not stored.
    */
   private neverCached(ex: Exchange): boolean {
-    const route = ex.route;
+    // Koa's adapter reports the route at the end of the request; the router has run by now
+    const route = ex.route ?? ex.lateRoute?.(ex);
     return this.rules !== undefined && route !== undefined && route !== ex.path && this.rules.match('GET', route) === false;
   }
 
@@ -628,7 +650,7 @@ export class ResponseCache implements Feature {
   close(): void {
     this.stopListening?.();
     this.stopListening = undefined;
-    for (const f of this.inflight.values()) f.resolve(false);
+    for (const f of this.inflight.values()) f.resolve(undefined);
     this.inflight.clear();
     this.memory.clear();
     byEngine.delete(this.engine);
@@ -645,6 +667,8 @@ class Fill implements CaptureOwner {
   finished = false;
   /** The exchange is over ('close'). */
   settled = false;
+  /** The requests waiting on it were released. */
+  released = false;
   constructor(
     private readonly cache: ResponseCache,
     readonly ex: Exchange,
