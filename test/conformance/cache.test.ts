@@ -335,7 +335,9 @@ for (const adapter of ADAPTERS) {
       const before = app.calls.json;
       await get(`${app.base}/json/auth`, { authorization: 'Bearer a' });
       const r = await get(`${app.base}/json/auth`, { authorization: 'Bearer b' });
-      assert.equal(r.headers['x-cache'], undefined);
+      // looked up (only entries marked public may serve it) and missed; the answer is not stored
+      assert.equal(r.headers['x-cache'], 'MISS');
+      assert.equal(JSON.parse(r.body.toString()).n, before + 2);
       assert.equal(app.calls.json, before + 2);
     });
 

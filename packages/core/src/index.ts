@@ -140,4 +140,4 @@ export { onEvent } from './events/events.js';
 export { Cache, createCache, getCache, cacheStats, cached, memoize, memoized } from './cache/index.js';
 export { ResponseCache, responseCacheOf, createResponseCacheFeature, CACHE_OUTCOME_ATTRIBUTE, encodeEntry, decodeEntry } from './cache/index.js';
 export type { CacheOptions, CacheEntry, CacheStats, MemoizeOptions, Memoized } from './cache/index.js';
-export type { InvalidateTarget, InvalidateResult, ResponseCacheSnapshot, ResponseCacheOptions, RouteCacheRule, StoredResponse } from './cache/index.js';
+export type { CookiePolicy, InvalidateTarget, InvalidateResult, ResponseCacheSnapshot, ResponseCacheOptions, RouteCacheRule, StoredResponse } from './cache/index.js';

@@ -1,10 +1,11 @@
 // The response cache in core: keys, request directives, ETag matching, the entry codec, the byte
 // bound over 100,000 distinct keys, options validation, and RFC 9111 behaviour over real HTTP with a
 // bare node server driving the engine the way an adapter does.
+import net from 'node:net';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, decodeEntry, encodeEntry, isPromise, ManualClock, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
+import { createAutom8, decodeEntry, encodeEntry, isPromise, ManualClock, responseCacheOf, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
 import { etagMatches, normalizeQuery, primaryKey, requestDirectives } from '@autom8/core/dist/cache/response-key.js';
 import { ResponseMemory } from '@autom8/core/dist/cache/response-memory.js';
 import { close, listen } from '../../../test/support/http';
@@ -17,6 +18,23 @@ describe('keys and directives', () => {
     assert.equal(primaryKey('/a', 'b=2&a=1'), '/a?a=1&b=2');
     assert.equal(normalizeQuery('a=1&b=2'), 'a=1&b=2');
     assert.equal(normalizeQuery('b=1&&a=2&'), 'a=2&b=1');
+  });
+
+  test('the query sort is stable on names: values of one name keep their order', () => {
+    assert.equal(normalizeQuery('a=2&a=1'), 'a=2&a=1');
+    assert.equal(normalizeQuery('a=1&a=2'), 'a=1&a=2');
+    assert.equal(normalizeQuery('b=1&a=2&a=1'), 'a=2&a=1&b=1');
+    assert.equal(normalizeQuery('a=2&b=1&a=1'), 'a=2&a=1&b=1');
+    assert.equal(normalizeQuery('ab=1&a=2'), 'a=2&ab=1', 'a name before a longer one it prefixes');
+    assert.equal(normalizeQuery('a&b=1&a=0'), 'a&a=0&b=1');
+  });
+
+  test('names a parser may decode or merge, and very long queries, are keyed as sent', () => {
+    for (const q of ['a=2&%61=1', 'a[]=2&a=1', 'b+c=1&a=1', 'b.c=1&a=1', 'b%20=1&a=1']) assert.equal(normalizeQuery(q), q);
+    const many = Array.from({ length: 65 }, (_, i) => `p${65 - i}=1`).join('&');
+    assert.equal(normalizeQuery(many), many);
+    const some = Array.from({ length: 64 }, (_, i) => `p${64 - i}=1`).join('&');
+    assert.notEqual(normalizeQuery(some), some);
   });
 
   test('request Cache-Control directives', () => {
@@ -50,9 +68,14 @@ describe('keys and directives', () => {
       errorUntil: 4,
       tags: ['t'],
       vary: ['accept-language'],
+      shareable: true,
+      host: 'a.example',
     };
     assert.deepEqual(decodeEntry(encodeEntry(e)), e);
     assert.equal(decodeEntry(Buffer.from('nonsense')), undefined);
+    // a record carrying a cookie (another writer, an older version) never replays it
+    const withCookie = decodeEntry(encodeEntry({ ...e, headers: { ...e.headers, 'set-cookie': ['sid=x'] } }))!;
+    assert.equal(withCookie.headers['set-cookie'], undefined);
     assert.equal(decodeEntry(Buffer.alloc(2)), undefined);
   });
 });
@@ -63,7 +86,7 @@ describe('local tier byte bound', () => {
     const mem = new ResponseMemory(1_000_000, maxBytes, 64 * 1024);
     const body = Buffer.alloc(300, 1);
     for (let i = 0; i < 100_000; i++) {
-      mem.put(`/items/${i}`, { status: 200, headers: { 'content-type': 'text/plain' }, body, etag: undefined, storedAt: 0, freshUntil: 1e15, revalidateUntil: 1e15, errorUntil: 1e15, tags: [`t${i % 10}`], vary: undefined }, {});
+      mem.put(`/items/${i}`, { status: 200, headers: { 'content-type': 'text/plain' }, body, etag: undefined, storedAt: 0, freshUntil: 1e15, revalidateUntil: 1e15, errorUntil: 1e15, tags: [`t${i % 10}`], vary: undefined, shareable: false, host: '' }, {});
       if (i % 10_000 === 0) assert.ok(mem.bytes <= maxBytes);
     }
     assert.ok(mem.bytes <= maxBytes, `bytes ${mem.bytes}`);
@@ -91,11 +114,15 @@ describe('options', () => {
       [{ store: {} }, /cache\.store/],
       [{ storeOutage: { timeoutMs: 0 } }, /cache\.storeOutage\.timeoutMs/],
       [{ typo: 1 }, /cache\.typo/],
+      [{ cookies: 'share' }, /cache\.cookies.*'public-only', 'ignore'/],
+      [{ cookies: true }, /cache\.cookies/],
+      [{ routes: { 'GET /a': { cookies: 'yes' } } }, /cache\.routes\['GET \/a'\]\.cookies/],
       ['yes', /cache/],
     ];
     for (const [cache, re] of bad) assert.throws(() => createAutom8({ logger: quiet, cache } as Autom8Options), re, JSON.stringify(cache));
     assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: true }).close());
     assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: { enabled: false } }).close());
+    assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: { cookies: 'ignore', routes: { 'GET /me': { cookies: 'public-only' } } } }).close());
   });
 });
 
@@ -164,6 +191,12 @@ describe('RFC 9111 behaviour over HTTP (core only)', () => {
       };
       if (cc[path] !== undefined) res.setHeader('cache-control', cc[path]);
       if (path === '/login-page') res.setHeader('set-cookie', 'csrf=abc');
+      if (path === '/cc/short') {
+        // says 10 bytes, sends 3: node sends it as is
+        res.setHeader('content-length', '10');
+        res.end('abc');
+        return;
+      }
       if (path === '/cc/slow') {
         release = () => res.end(n);
         return;
@@ -249,6 +282,19 @@ describe('RFC 9111 behaviour over HTTP (core only)', () => {
     await get(`${base}/me`, { authorization: 'Bearer x' });
     assert.equal((await get(`${base}/me`, { authorization: 'Bearer x' })).headers['x-cache'], 'HIT');
   });
+
+  test('a body shorter than its Content-Length is not stored', async () => {
+    const cache = responseCacheOf(engine)!;
+    const stored = cache.snapshot().stored;
+    const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write('GET /cc/short HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => socket.once('data', r));
+    await new Promise((r) => setTimeout(r, 20));
+    socket.destroy();
+    assert.equal(cache.snapshot().stored, stored);
+    assert.equal(calls['/cc/short'], 1);
+  });
 });
 
 async function waitFor(cond: () => boolean): Promise<void> {
@@ -257,7 +303,29 @@ async function waitFor(cond: () => boolean): Promise<void> {
 }
 
 describe('varyByHost', () => {
-  test('keeps one entry per Host only when asked to', async () => {
+  test('an entry is served to the Host that stored it, whatever the port, never to a look-alike', async () => {
+    const engine = createAutom8({ logger: quiet, cache: true });
+    const server = serve(engine, (req, res) => res.end(`link to https://${req.headers.host}/`));
+    const base = await listen(server);
+    try {
+      for (const forged of ['a.example:@evil.example', 'a.example.evil.example', 'a.example:', 'evil.example:8080']) {
+        await get(`${base}/page?${encodeURIComponent(forged)}`, { host: forged });
+        const real = await get(`${base}/page?${encodeURIComponent(forged)}`, { host: 'a.example' });
+        assert.equal(real.body, 'link to https://a.example/', forged);
+      }
+      await get(`${base}/port`, { host: 'a.example:8080' });
+      const other = await get(`${base}/port`, { host: 'a.example:9090' });
+      assert.equal(other.headers['x-cache'], 'HIT', 'instances on other ports share entries');
+      const v6 = await get(`${base}/v6`, { host: '[::1]:80' });
+      assert.equal((await get(`${base}/v6`, { host: '[::1]' })).body, v6.body);
+      assert.equal((await get(`${base}/v6`, { host: '[::2]' })).headers['x-cache'], 'MISS');
+    } finally {
+      await engine.close();
+      await close(server);
+    }
+  });
+
+  test('keeps one entry per Host when asked to; never serves one Host the entry of another', async () => {
     for (const varyByHost of [false, true]) {
       const engine = createAutom8({ logger: quiet, cache: { varyByHost } });
       const server = serve(engine, (req, res) => res.end(`tenant ${req.headers.host}`));
@@ -268,14 +336,18 @@ describe('varyByHost', () => {
         const a2 = await get(`${base}/page`, { host: 'a.example' });
         const b2 = await get(`${base}/page`, { host: 'b.example' });
         assert.equal(a1.body, 'tenant a.example');
-        assert.equal(a2.headers['x-cache'], 'HIT');
-        assert.equal(b2.headers['x-cache'], 'HIT');
+        assert.equal(b1.headers['x-cache'], 'MISS');
+        assert.equal(b1.body, 'tenant b.example');
+        assert.equal(a2.body, 'tenant a.example');
+        assert.equal(b2.body, 'tenant b.example');
         if (varyByHost) {
-          assert.equal(b1.headers['x-cache'], 'MISS');
-          assert.equal(b2.body, 'tenant b.example');
+          assert.equal(a2.headers['x-cache'], 'HIT');
+          assert.equal(b2.headers['x-cache'], 'HIT');
         } else {
-          assert.equal(b1.headers['x-cache'], 'HIT', 'without it, hosts share the entry');
-          assert.equal(b2.body, 'tenant a.example');
+          // one entry per key: another Host goes to the app and its answer replaces the entry
+          assert.equal(a2.headers['x-cache'], 'MISS');
+          const b3 = await get(`${base}/page`, { host: 'b.example' });
+          assert.equal(b3.headers['x-cache'], 'HIT');
         }
       } finally {
         await engine.close();

@@ -10,6 +10,6 @@ export { memoize, memoized } from './memoize.js';
 export type { MemoizeOptions, Memoized } from './memoize.js';
 export { ResponseCache, responseCacheOf, createResponseCacheFeature, CACHE_OUTCOME_ATTRIBUTE } from './response-cache.js';
 export type { InvalidateTarget, InvalidateResult, ResponseCacheSnapshot } from './response-cache.js';
-export type { ResponseCacheOptions, RouteCacheRule } from './response-cache-options.js';
+export type { CookiePolicy, ResponseCacheOptions, RouteCacheRule } from './response-cache-options.js';
 export { encodeEntry, decodeEntry } from './response-entry.js';
 export type { StoredResponse } from './response-entry.js';

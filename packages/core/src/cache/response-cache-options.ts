@@ -4,14 +4,31 @@ import type { OutagePolicy } from '../store/outage-guard.js';
 import { InvalidOptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 
+/**
+ * How requests that carry a `Cookie` header use the cache:
+ * - `'public-only'` (default, the safe default of shared caches): such a request is served only an
+ *   entry whose response said `Cache-Control: public` or `s-maxage`, and fills the cache only with
+ *   such a response; anything else goes to the app, as if the response were personalised.
+ * - `'ignore'`: the route's responses do not depend on cookies; cookie requests share its entries
+ *   with everyone (the key does not include the cookies).
+ */
+export type CookiePolicy = 'public-only' | 'ignore';
+
 /** Per-route cache rule (a value of {@link ResponseCacheOptions.routes}). */
 export interface RouteCacheRule {
   /** Freshness, ms, for responses that state none themselves (no max-age / s-maxage / Expires). */
   ttl?: number;
   /** Invalidation tags of the route's responses: fixed, or computed from the request at store time. */
   tags?: readonly string[] | ((ex: Exchange) => readonly string[]);
-  /** Also cache requests that carry `Authorization` (the key does not include it!). Default false. */
+  /**
+   * Also serve and fill the shared entry for requests that carry `Authorization` (the key does not
+   * include it!): only for responses that are the same whoever asks. Default false: such a request
+   * is served only an entry its response marked `public` or `s-maxage`, and fills one only with such
+   * a response.
+   */
   allowAuthorization?: boolean;
+  /** Overrides the global {@link ResponseCacheOptions.cookies} for this route. */
+  cookies?: CookiePolicy;
   /** Cache responses that set cookies, storing them WITHOUT the Set-Cookie header. Default false. */
   allowSetCookie?: boolean;
   /** Overrides the global `staleWhileRevalidate` for this route, ms. */
@@ -33,6 +50,8 @@ export interface ResponseCacheOptions {
   routes?: Record<string, RouteCacheRule | false>;
   /** Freshness, ms, for responses that state none. Default 300 000 (5 min). */
   ttl?: number;
+  /** Requests with `Cookie`: see {@link CookiePolicy}. Default `'public-only'`; a route may override it. */
+  cookies?: CookiePolicy;
   /** Largest body stored, bytes; bigger responses are sent and not stored. Default 1 MiB. */
   maxEntryBytes?: number;
   /** Bound on the whole local cache, bytes (bodies + headers + keys). Default 64 MiB. */
@@ -79,6 +98,8 @@ export interface ResolvedRule {
   readonly tags: readonly string[] | ((ex: Exchange) => readonly string[]) | undefined;
   readonly allowAuthorization: boolean;
   readonly allowSetCookie: boolean;
+  /** `cookies: 'ignore'`: a Cookie header does not make a request credentialed. */
+  readonly ignoreCookies: boolean;
   readonly staleWhileRevalidate: number;
   readonly staleIfError: number;
 }
@@ -97,6 +118,8 @@ export interface ResolvedCacheOptions {
   readonly storeOutage: { policy: OutagePolicy; timeoutMs: number; probeIntervalMs: number; recoverAfterSuccesses: number };
 }
 
+const COOKIE_POLICIES: readonly CookiePolicy[] = ['public-only', 'ignore'];
+
 /** Validates the `cache` section; undefined when caching is off. Throws naming the option. */
 export function resolveCacheOptions(section: unknown): ResolvedCacheOptions | undefined {
   if (section === undefined || section === false) return undefined;
@@ -106,6 +129,7 @@ export function resolveCacheOptions(section: unknown): ResolvedCacheOptions | un
     'global',
     'routes',
     'ttl',
+    'cookies',
     'maxEntryBytes',
     'maxBytes',
     'maxEntries',
@@ -124,6 +148,7 @@ export function resolveCacheOptions(section: unknown): ResolvedCacheOptions | un
     tags: undefined,
     allowAuthorization: false,
     allowSetCookie: false,
+    ignoreCookies: v.oneOf<CookiePolicy>('cache.cookies', o.cookies, COOKIE_POLICIES, 'public-only') === 'ignore',
     staleWhileRevalidate: v.nonNegativeNumber('cache.staleWhileRevalidate', o.staleWhileRevalidate, 0),
     staleIfError: v.nonNegativeNumber('cache.staleIfError', o.staleIfError, 0),
   };
@@ -139,7 +164,7 @@ export function resolveCacheOptions(section: unknown): ResolvedCacheOptions | un
       }
       const ro = r === true ? {} : v.optionalObject(path, r);
       if (ro === undefined) throw new InvalidOptionError(path, 'a rule object or false', r);
-      v.knownKeys(path, ro, ['ttl', 'tags', 'allowAuthorization', 'allowSetCookie', 'staleWhileRevalidate', 'staleIfError']);
+      v.knownKeys(path, ro, ['ttl', 'tags', 'allowAuthorization', 'allowSetCookie', 'cookies', 'staleWhileRevalidate', 'staleIfError']);
       const tags = ro.tags;
       if (tags !== undefined && typeof tags !== 'function') v.stringArray(`${path}.tags`, tags, []);
       routes.push([
@@ -150,6 +175,7 @@ export function resolveCacheOptions(section: unknown): ResolvedCacheOptions | un
           tags: tags as ResolvedRule['tags'],
           allowAuthorization: v.boolean(`${path}.allowAuthorization`, ro.allowAuthorization, false),
           allowSetCookie: v.boolean(`${path}.allowSetCookie`, ro.allowSetCookie, false),
+          ignoreCookies: v.oneOf<CookiePolicy>(`${path}.cookies`, ro.cookies, COOKIE_POLICIES, defaults.ignoreCookies ? 'ignore' : 'public-only') === 'ignore',
           staleWhileRevalidate: v.nonNegativeNumber(`${path}.staleWhileRevalidate`, ro.staleWhileRevalidate, defaults.staleWhileRevalidate),
           staleIfError: v.nonNegativeNumber(`${path}.staleIfError`, ro.staleIfError, defaults.staleIfError),
         },

@@ -30,6 +30,8 @@ const OUTCOMES = [ATTR_HIT, ATTR_MISS, ATTR_STALE, ATTR_BYPASS];
 const RESPONSE_STALE = /(?:^|,)\s*(stale-while-revalidate|stale-if-error)\s*=\s*"?(\d+)/g;
 const EXPLICIT_FRESHNESS = /(?:^|,)\s*(?:s-maxage|max-age)\s*=/;
 const MUST_REVALIDATE = /(?:^|,)\s*must-revalidate/;
+// The response says it may be shared whoever asked (RFC 9111 §3.5).
+const EXPLICITLY_PUBLIC = /(?:^|,)\s*(?:public\s*(?:,|$)|s-maxage\s*=)/i;
 const MAX_TAGS = 32;
 
 /**
@@ -74,9 +76,17 @@ export interface ResponseCacheSnapshot {
   store: ReturnType<OutageGuard['snapshot']> & { kind: string } | null;
 }
 
+/**
+ * How a fill ended, for the requests waiting on it: the complete response the app produced (its
+ * entry, and the key of its Vary variant), nothing storable, or aborted (the followers fill again).
+ */
+type FlightResult = { readonly entry: StoredResponse; readonly at: string } | undefined | typeof ABORTED;
+const ABORTED = 'aborted';
+
+/** One key being filled. */
 interface Inflight {
-  readonly done: Promise<void>;
-  resolve(): void;
+  readonly done: Promise<FlightResult>;
+  resolve(result: FlightResult): void;
 }
 
 const byEngine = new WeakMap<Autom8, ResponseCache>();
@@ -169,21 +179,26 @@ export class ResponseCache implements Feature {
     const rule = this.ruleOf(ex);
     if (rule === undefined) return undefined;
     const h = ex.headers;
-    if ((h.authorization !== undefined && !rule.allowAuthorization) || h.range !== undefined) return this.bypass(ex);
+    if (h.range !== undefined) return this.bypass(ex);
     const d = requestDirectives(h);
     if (d !== undefined && d.noStore) return this.bypass(ex);
-    const key = primaryKey(ex.path, ex.query);
-    const now = this.clock.now();
+    // A request with credentials may get a personalised answer (Varnish's default passes it): it
+    // shares only entries whose response said they may be shared, unless the route opts in.
+    const cred = (h.authorization !== undefined && !rule.allowAuthorization) || (h.cookie !== undefined && !rule.ignoreCookies);
+    return this.lookup(ex, primaryKey(ex.path, ex.query), rule, d, cred);
+  }
+
+  private lookup(ex: Exchange, key: string, rule: ResolvedRule, d: RequestDirectives | undefined, cred: boolean): Reply | undefined | Promise<Reply | undefined> {
     let stale: MemoryEntry | undefined;
     if (d === undefined || !d.noCache) {
-      const e = this.memory.lookup(key, h);
-      if (e !== undefined) {
-        const r = this.serve(ex, e, key, now, d);
+      const e = this.memory.lookup(key, ex.headers);
+      if (e !== undefined && usableFor(e, ex, cred)) {
+        const r = this.serve(ex, e, key, this.clock.now(), d);
         if (r !== undefined) return r;
         stale = e;
       }
     }
-    return this.miss(ex, key, rule, d, stale);
+    return this.miss(ex, key, rule, d, stale, cred);
   }
 
   /** A reply from `e` if it may be used for this request now; undefined otherwise. */
@@ -210,11 +225,20 @@ export class ResponseCache implements Feature {
     return hitReply(e, now, 'STALE');
   }
 
-  private miss(ex: Exchange, key: string, rule: ResolvedRule, d: RequestDirectives | undefined, stale: MemoryEntry | undefined): Reply | undefined | Promise<Reply | undefined> {
-    const pending = this.inflight.get(key);
+  private miss(
+    ex: Exchange,
+    key: string,
+    rule: ResolvedRule,
+    d: RequestDirectives | undefined,
+    stale: MemoryEntry | undefined,
+    cred: boolean,
+  ): Reply | undefined | Promise<Reply | undefined> {
+    // A request with credentials does not wait on another's fill: that response is likely not one it may share.
+    const pending = cred ? undefined : this.inflight.get(key);
     if (pending !== undefined) {
       this.n.coalesced++;
-      return pending.done.then(() => this.afterWait(ex, key, d));
+      // the leader's client hung up: nothing was stored, so the followers fill again (one leads)
+      return pending.done.then((result) => (result === ABORTED ? this.lookup(ex, key, rule, d, false) : this.afterWait(ex, key, d, result)));
     }
     if (d?.onlyIfCached) {
       setOutcome(ex, ATTR_MISS);
@@ -227,36 +251,51 @@ export class ResponseCache implements Feature {
       setOutcome(ex, ATTR_MISS);
       this.n.misses++;
       if (this.guard === undefined) return undefined;
-      return this.fromShared(ex, key, d).then((r) => r ?? undefined);
+      return this.fromShared(ex, key, d, cred).then((r) => r ?? undefined);
     }
-    let resolve!: () => void;
-    const done = new Promise<void>((r) => (resolve = r));
+    if (cred) {
+      // fills (if the response says it is public) without making anyone wait on it
+      if (this.guard === undefined) return this.startFill(ex, key, rule, undefined, stale, true);
+      return this.fromShared(ex, key, d, true).then((r) => r ?? this.startFill(ex, key, rule, undefined, stale, true));
+    }
+    let resolve!: (result: FlightResult) => void;
+    const done = new Promise<FlightResult>((r) => (resolve = r));
     const flight: Inflight = { done, resolve };
     this.inflight.set(key, flight);
-    if (this.guard === undefined) return this.startFill(ex, key, rule, flight, stale);
-    return this.fromShared(ex, key, d).then((r) => {
-      if (r === undefined) return this.startFill(ex, key, rule, flight, stale);
-      this.finishFlight(key, flight);
+    if (this.guard === undefined) return this.startFill(ex, key, rule, flight, stale, false);
+    return this.fromShared(ex, key, d, false).then((r) => {
+      if (r === undefined) return this.startFill(ex, key, rule, flight, stale, false);
+      this.finishFlight(key, flight, undefined);
       return r;
     });
   }
 
-  /** After waiting for another request's fill: a hit, or go to the app uncaptured. */
-  private afterWait(ex: Exchange, key: string, d: RequestDirectives | undefined): Reply | undefined {
+  /**
+   * After waiting for another request's fill: a hit (from the cache, or from the response the
+   * leader's app completed, which is stored only once it has been sent), or go to the app uncaptured.
+   */
+  private afterWait(ex: Exchange, key: string, d: RequestDirectives | undefined, result: FlightResult): Reply | undefined {
     const now = this.clock.now();
-    const e = this.memory.lookup(key, ex.headers);
-    if (e !== undefined) {
+    let e: MemoryEntry | undefined;
+    if (result !== undefined && result !== ABORTED) {
+      const vary = result.entry.vary;
+      if (vary === undefined || variantKey(key, vary, ex.headers) === result.at) e = result.entry as MemoryEntry;
+    }
+    e ??= this.memory.lookup(key, ex.headers);
+    if (e !== undefined && usableFor(e, ex, false)) {
       const r = this.serve(ex, e, key, now, d);
       if (r !== undefined) return r;
       if (now < e.errorUntil || now < e.revalidateUntil) return this.staleReply(ex, e, now);
     }
     setOutcome(ex, ATTR_MISS);
     this.n.misses++;
+    const res = ex.res as unknown as ServerResponse;
+    if (typeof res.setHeader === 'function' && !res.headersSent) res.setHeader('x-cache', 'MISS');
     return undefined;
   }
 
   /** Looks the key up in the shared tier; a usable entry is copied to the local tier and served. */
-  private async fromShared(ex: Exchange, key: string, d: RequestDirectives | undefined): Promise<Reply | undefined> {
+  private async fromShared(ex: Exchange, key: string, d: RequestDirectives | undefined, cred: boolean): Promise<Reply | undefined> {
     const store = this.store!;
     const h = ex.headers;
     const found = await this.guard!.run(async () => {
@@ -273,22 +312,24 @@ export class ResponseCache implements Feature {
     if (now >= Math.max(found.e.errorUntil, found.e.revalidateUntil, found.e.freshUntil)) return undefined;
     this.memory.put(key, found.e, h);
     const e = this.memory.lookup(key, h) ?? (found.e as MemoryEntry);
-    const r = now < e.freshUntil ? this.serve(ex, e, key, now, d) : undefined;
+    const r = now < e.freshUntil && usableFor(e, ex, cred) ? this.serve(ex, e, key, now, d) : undefined;
     if (r !== undefined) this.n.sharedHits++;
     return r;
   }
 
-  private startFill(ex: Exchange, key: string, rule: ResolvedRule, flight: Inflight, stale: MemoryEntry | undefined): undefined {
+  private startFill(ex: Exchange, key: string, rule: ResolvedRule, flight: Inflight | undefined, stale: MemoryEntry | undefined, cred: boolean): undefined {
     setOutcome(ex, ATTR_MISS);
     this.n.misses++;
     const res = ex.res as unknown as ServerResponse;
-    if (typeof res.write !== 'function' || typeof res.end !== 'function') {
-      this.finishFlight(key, flight);
+    if (typeof res.write !== 'function' || typeof res.end !== 'function' || typeof res.once !== 'function') {
+      this.finishFlight(key, flight, undefined);
       return undefined;
     }
     res.setHeader('x-cache', 'MISS');
-    const fill = new Fill(this, ex, key, rule, flight, stale, this.generation);
+    const fill = new Fill(this, ex, key, rule, flight, stale, this.generation, cred);
     fill.capture = new ResponseCapture(res, key, this.o.maxEntryBytes, fill);
+    // 'finish': every byte was handed to the connection. An aborted exchange emits only 'close'.
+    res.once('finish', () => (fill.finished = true));
     this.filling.set(ex, fill);
     return undefined;
   }
@@ -319,20 +360,50 @@ export class ResponseCache implements Feature {
     return false;
   }
 
-  /** @internal the app ended a fill response: store it when HTTP caching rules allow. */
+  /**
+   * @internal the app ended a fill response: build the entry now (so a generated ETag can still go
+   * out with the miss), and keep it until the response has been completely sent ({@link settle}).
+   */
   complete(fill: Fill, capture: ResponseCapture): void {
+    if (fill.settled) return; // the client left before the app ended: nothing to store
+    let entry: StoredResponse | undefined;
     try {
-      const entry = this.entryOf(fill, capture);
-      if (entry !== undefined) {
-        const h = fill.ex.headers;
-        this.memory.put(fill.key, entry, h);
-        this.n.stored++;
-        this.toShared(fill.key, entry, h);
-      } else {
+      if (!this.neverCached(fill.ex)) entry = this.entryOf(fill, capture);
+    } catch (err) {
+      this.engine.options.logger.error({ err: String(err) }, 'autom8: response cache could not build an entry');
+    }
+    if (entry === undefined) this.n.notStored++;
+    else fill.entry = entry;
+    // The followers get the complete response now: a leader whose client reads slowly must not hold
+    // them until its last byte is sent. The cache itself stores it only then.
+    const h = fill.ex.headers;
+    this.finishFlight(fill.key, fill.flight, entry === undefined ? undefined : { entry, at: entry.vary === undefined ? fill.key : variantKey(fill.key, entry.vary, h) });
+    fill.released = true;
+  }
+
+  /**
+   * The exchange is over ('close'): store the entry only if the response was completely sent
+   * ('finish' came first), then release the requests waiting on it. An exchange the client
+   * aborted stores nothing, whatever the app wrote afterwards, and its followers fill again.
+   */
+  private settle(fill: Fill): void {
+    fill.settled = true;
+    const entry = fill.entry;
+    fill.entry = undefined;
+    const aborted = !fill.finished && !fill.capture!.replaced;
+    try {
+      if (entry === undefined) return;
+      if (aborted || fill.generation !== this.generation) {
         this.n.notStored++;
+        return;
       }
+      const h = fill.ex.headers;
+      this.memory.put(fill.key, entry, h);
+      this.n.stored++;
+      this.toShared(fill.key, entry, h);
     } finally {
-      this.finishFlight(fill.key, fill.flight);
+      // not released at end(): the client left first (followers fill again), or stale-if-error answered
+      if (!fill.released) this.finishFlight(fill.key, fill.flight, aborted ? ABORTED : undefined);
     }
   }
 
@@ -345,6 +416,9 @@ export class ResponseCache implements Feature {
       return undefined;
     }
     const raw = res.getHeaders() as Record<string, number | string | string[] | undefined>;
+    // a body shorter (or longer) than it said it was is not the response
+    const declared = raw['content-length'];
+    if (declared !== undefined && status !== 204 && Number(declared) !== capture.bytes) return undefined;
     const rule = fill.rule;
     if (raw['set-cookie'] !== undefined && !rule.allowSetCookie) return undefined;
     let vary = parseVary(raw.vary);
@@ -359,11 +433,13 @@ export class ResponseCache implements Feature {
       if (v !== undefined && name !== 'set-cookie') policyHeaders[name] = Array.isArray(v) ? v.join(', ') : String(v);
     }
     const cc = policyHeaders['cache-control'];
+    const shareable = cc !== undefined && EXPLICITLY_PUBLIC.test(cc);
+    if (fill.cred && !shareable) return undefined;
     const explicit = (cc !== undefined && EXPLICIT_FRESHNESS.test(cc)) || policyHeaders.expires !== undefined;
     const ttlSec = Math.max(1, Math.ceil(rule.ttl / 1000));
     if (!explicit) policyHeaders['cache-control'] = cc === undefined ? `s-maxage=${ttlSec}` : `${cc}, s-maxage=${ttlSec}`;
     const reqHeaders = { ...fill.ex.headers };
-    delete reqHeaders.authorization; // only here when the route allows it
+    delete reqHeaders.authorization; // the route allows it, or the response is explicitly public
     const policy = new this.Policy({ method: 'GET', url: fill.key, headers: reqHeaders }, { status, headers: policyHeaders }, { shared: true });
     if (!policy.storable()) return undefined;
     const maxAge = policy.maxAge();
@@ -405,6 +481,8 @@ export class ResponseCache implements Feature {
       errorUntil: freshUntil + sie,
       tags: this.tagsOf(fill),
       vary,
+      shareable,
+      host: hostWithoutPort(fill.ex.headers.host ?? ''),
     };
   }
 
@@ -429,9 +507,20 @@ export class ResponseCache implements Feature {
     });
   }
 
-  private finishFlight(key: string, flight: Inflight): void {
+  private finishFlight(key: string, flight: Inflight | undefined, result: FlightResult): void {
+    if (flight === undefined) return;
     if (this.inflight.get(key) === flight) this.inflight.delete(key);
-    flight.resolve();
+    flight.resolve(result);
+  }
+
+  /**
+   * The route the router matched has a `false` rule, though the request's raw path did not (the
+   * router also dispatches `/PRIVATE` or `http://host/private` to `/private`): not stored.
+   */
+  private neverCached(ex: Exchange): boolean {
+    // Koa's adapter reports the route at the end of the request; the router has run by now
+    const route = ex.route ?? ex.lateRoute?.(ex);
+    return this.rules !== undefined && route !== undefined && route !== ex.path && this.rules.match('GET', route) === false;
   }
 
   private bypass(ex: Exchange): undefined {
@@ -456,8 +545,7 @@ export class ResponseCache implements Feature {
       const fill = this.filling.get(ex);
       if (fill !== undefined) {
         this.filling.delete(ex);
-        // aborted before end(): nothing stored; release the requests waiting on it
-        if (!fill.capture!.ended) this.finishFlight(fill.key, fill.flight);
+        this.settle(fill);
       }
     }
     this.count(ex, outcome);
@@ -562,7 +650,7 @@ export class ResponseCache implements Feature {
   close(): void {
     this.stopListening?.();
     this.stopListening = undefined;
-    for (const f of this.inflight.values()) f.resolve();
+    for (const f of this.inflight.values()) f.resolve(undefined);
     this.inflight.clear();
     this.memory.clear();
     byEngine.delete(this.engine);
@@ -573,14 +661,25 @@ export class ResponseCache implements Feature {
 class Fill implements CaptureOwner {
   capture: ResponseCapture | undefined;
   headerTags: string[] | undefined;
+  /** Built when the app ended the response; stored once the response has finished. */
+  entry: StoredResponse | undefined = undefined;
+  /** The response emitted 'finish'. */
+  finished = false;
+  /** The exchange is over ('close'). */
+  settled = false;
+  /** The requests waiting on it were released. */
+  released = false;
   constructor(
     private readonly cache: ResponseCache,
     readonly ex: Exchange,
     readonly key: string,
     readonly rule: ResolvedRule,
-    readonly flight: Inflight,
+    /** The coalescing flight it leads; none for a request with credentials. */
+    readonly flight: Inflight | undefined,
     readonly stale: MemoryEntry | undefined,
     readonly generation: number,
+    /** The request carried credentials: only an explicitly public response may be stored. */
+    readonly cred: boolean,
   ) {}
   beforeFirstWrite(capture: ResponseCapture): boolean {
     return this.cache.beforeFirstWrite(this, capture);
@@ -594,6 +693,38 @@ class Fill implements CaptureOwner {
 function normalizeKey(key: string): string {
   const q = key.indexOf('?');
   return q === -1 ? key : primaryKey(key.slice(0, q), key.slice(q + 1));
+}
+
+/**
+ * Whether `e` may answer this request at all: a request with credentials only an explicitly public
+ * entry; any request only an entry stored for the same Host (an unkeyed Host reflected in the body
+ * would otherwise let one request poison the entry for every host). The port is not compared, so
+ * instances reached on different ports share the shared tier.
+ */
+function usableFor(e: StoredResponse, ex: Exchange, cred: boolean): boolean {
+  return (!cred || e.shareable) && (e.host === undefined || sameHost(e.host, ex.headers.host ?? ''));
+}
+
+/** True when `host` is `stored`, or `stored` plus a `:port`; no allocation. */
+function sameHost(stored: string, host: string): boolean {
+  if (!host.startsWith(stored)) return false;
+  return host.length === stored.length || portFrom(host, stored.length);
+}
+
+/** True when `host` from `at` is `:` and one or more digits. */
+function portFrom(host: string, at: number): boolean {
+  if (host.charCodeAt(at) !== 58 /* : */ || at + 1 === host.length) return false;
+  for (let i = at + 1; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** `host` without a trailing `:port` (`[::1]:80` → `[::1]`). */
+function hostWithoutPort(host: string): string {
+  const i = host.lastIndexOf(':');
+  return i !== -1 && portFrom(host, i) ? host.slice(0, i) : host;
 }
 
 function acceptable(e: StoredResponse, now: number, d: RequestDirectives): boolean {

@@ -22,6 +22,17 @@ export interface StoredResponse {
   readonly tags: readonly string[];
   /** Lower-case request header names of the response's Vary (sorted), if any. */
   readonly vary: readonly string[] | undefined;
+  /**
+   * The response said `Cache-Control: public` or `s-maxage`: it may be served to requests that carry
+   * `Cookie` or `Authorization` (and may have been stored from one).
+   */
+  readonly shareable: boolean;
+  /**
+   * The `Host` of the request that stored it, without its port ('' for none): served only to
+   * requests with the same one, since the app may have written it into the response (links,
+   * redirects). Undefined for a record written before hosts were recorded.
+   */
+  readonly host: string | undefined;
 }
 
 /** A stored response with the replies built from it, reused across hits. */
@@ -128,7 +139,7 @@ export function entrySize(e: StoredResponse, key: string): number {
  */
 export function encodeEntry(e: StoredResponse): Buffer {
   const meta = Buffer.from(
-    JSON.stringify({ s: e.status, h: e.headers, e: e.etag, t0: e.storedAt, f: e.freshUntil, r: e.revalidateUntil, x: e.errorUntil, g: e.tags, v: e.vary }),
+    JSON.stringify({ s: e.status, h: e.headers, e: e.etag, t0: e.storedAt, f: e.freshUntil, r: e.revalidateUntil, x: e.errorUntil, g: e.tags, v: e.vary, p: e.shareable ? 1 : 0, o: e.host }),
   );
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(meta.length, 0);
@@ -151,8 +162,12 @@ export function decodeEntry(buf: Buffer): StoredResponse | undefined {
       x: number;
       g: string[];
       v?: string[];
+      p?: number;
+      o?: string;
     };
     if (typeof m.s !== 'number' || typeof m.h !== 'object' || m.h === null) return undefined;
+    // whoever wrote the record, a cookie is never replayed from the cache
+    if ('set-cookie' in m.h) delete m.h['set-cookie'];
     return {
       status: m.s,
       headers: m.h,
@@ -164,6 +179,8 @@ export function decodeEntry(buf: Buffer): StoredResponse | undefined {
       errorUntil: m.x,
       tags: Array.isArray(m.g) ? m.g : [],
       vary: m.v,
+      shareable: m.p === 1,
+      host: typeof m.o === 'string' ? m.o : undefined,
     };
   } catch {
     return undefined;

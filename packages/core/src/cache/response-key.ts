@@ -2,33 +2,74 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Cache keys and request directives. The key of a response is its path plus the normalised query
- * (parameters sorted, so `?b=2&a=1` and `?a=1&b=2` share an entry); GET and HEAD share keys (a HEAD
- * is answered from the GET entry). The request headers named by the response's Vary make a
- * secondary key under it.
+ * (parameters ordered by name, so `?b=2&a=1` and `?a=1&b=2` share an entry, while `?a=2&a=1` and
+ * `?a=1&a=2` do not); GET and HEAD share keys (a HEAD is answered from the GET entry). The request
+ * headers named by the response's Vary make a secondary key under it.
  */
 
-/** The primary key: path, plus `?` and the sorted query when there is one. */
+/** The primary key: path, plus `?` and the normalised query when there is one. */
 export function primaryKey(path: string, query: string): string {
   if (query.length === 0) return path;
   return `${path}?${normalizeQuery(query)}`;
 }
 
-/** Query parameters sorted (stable), empty ones dropped; allocation only when there are several. */
+/**
+ * Past this many parameters the query is keyed as sent: sorting is an optimisation of the hit rate,
+ * and an attacker's thousands of parameters should not cost a sort on every request.
+ */
+const MAX_SORTED_PARAMS = 64;
+
+/**
+ * Query parameters in a stable order of their names, empty ones dropped; allocation only when there
+ * are several. Sorting moves parameters past each other only when their names differ, so the values
+ * of one name keep their order (`?a=2&a=1` is not `?a=1&a=2` to the app). A query with a parameter
+ * name that a framework might decode or merge with another (`%61` is `a`, `a[]` joins `a` in qs, `+` is a space) is
+ * keyed as sent, since two raw names that differ could then be one name to the app.
+ */
 export function normalizeQuery(query: string): string {
   if (query.indexOf('&') === -1) return query;
   const parts = query.split('&');
-  let sorted = true;
-  for (let i = 1; i < parts.length; i++) {
-    if (parts[i - 1]! > parts[i]! || parts[i]!.length === 0) {
-      sorted = false;
-      break;
-    }
+  if (parts.length > MAX_SORTED_PARAMS) return query;
+  let sorted = parts[0]!.length > 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (!plainName(p)) return query;
+    if (sorted && i > 0 && (p.length === 0 || compareNames(parts[i - 1]!, p) > 0)) sorted = false;
   }
-  if (sorted && parts[0]!.length > 0) return query;
+  if (sorted) return query;
+  // Array.prototype.sort is stable: parameters of one name keep their relative order.
   return parts
     .filter((p) => p.length > 0)
-    .sort()
+    .sort(compareNames)
     .join('&');
+}
+
+/** True when the parameter's name has only characters no query parser decodes or interprets. */
+function plainName(param: string): boolean {
+  for (let i = 0; i < param.length; i++) {
+    const c = param.charCodeAt(i);
+    if (c === 61 /* = */) return true;
+    // 0-9, A-Z, a-z, '_', '-' ('.' too can nest, in qs with allowDots)
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45)) return false;
+  }
+  return true;
+}
+
+/** Orders two `name=value` parameters by name only (code units), without slicing. */
+function compareNames(a: string, b: string): number {
+  const ea = nameEnd(a);
+  const eb = nameEnd(b);
+  const n = ea < eb ? ea : eb;
+  for (let i = 0; i < n; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return ea - eb;
+}
+
+function nameEnd(param: string): number {
+  const i = param.indexOf('=');
+  return i === -1 ? param.length : i;
 }
 
 /** The key of the variant of `primary` selected by the `vary` request headers. */

@@ -27,6 +27,8 @@ export function markerFor(e: StoredResponse): StoredResponse {
     errorUntil: e.errorUntil,
     tags: [],
     vary: e.vary,
+    shareable: false,
+    host: undefined,
   };
 }
 const EMPTY = Buffer.alloc(0);
