@@ -72,7 +72,7 @@ function userOf(headers: IncomingHttpHeaders): string {
 }
 
 /** The handlers, framework-neutral: path → (request headers, raw query) → [headers, body]. */
-type Handler = (headers: IncomingHttpHeaders, query: string, n: number) => Promise<{ headers?: Record<string, string>; body: string }> | { headers?: Record<string, string>; body: string };
+type Handler = (headers: IncomingHttpHeaders, query: string, n: number, url: string) => Promise<{ headers?: Record<string, string>; body: string }> | { headers?: Record<string, string>; body: string };
 
 const HANDLERS: Record<string, Handler> = {
   // waits 100 ms, then answers: a client that hangs up before that aborts the exchange
@@ -89,6 +89,8 @@ const HANDLERS: Record<string, Handler> = {
   '/set-cookie': (_h, _q, n) => ({ headers: { 'set-cookie': `sid=issued${n}` }, body: `issued ${n}` }),
   '/host': (h) => ({ body: `link to https://${h.host}/` }),
   '/never': (h, _q, n) => ({ body: `never cached ${n} for ${userOf(h)}` }),
+  // reflects the request target, as canonical links and redirects built from req.originalUrl do
+  '/echo-url': (_h, _q, n, url) => ({ body: `canonical ${url} (${n})` }),
 };
 
 async function start(adapter: AdapterName, options: Autom8Options): Promise<App> {
@@ -96,9 +98,9 @@ async function start(adapter: AdapterName, options: Autom8Options): Promise<App>
   const opts: Autom8Options = { logger: quiet, ...options };
   let server: Server;
   let engine: Autom8;
-  const run = async (path: string, headers: IncomingHttpHeaders, query: string) => {
+  const run = async (path: string, headers: IncomingHttpHeaders, query: string, url: string) => {
     const n = (calls[path] = (calls[path] ?? 0) + 1);
-    return HANDLERS[path]!(headers, query, n);
+    return HANDLERS[path]!(headers, query, n, url);
   };
   if (adapter.startsWith('express')) {
     const express = require(adapter.startsWith('express5') ? 'express' : 'express4');
@@ -109,7 +111,7 @@ async function start(adapter: AdapterName, options: Autom8Options): Promise<App>
     for (const path of Object.keys(HANDLERS)) {
       app.get(path, async (req: any, res: any) => {
         const q = req.originalUrl.indexOf('?');
-        const r = await run(path, req.headers, q === -1 ? '' : req.originalUrl.slice(q + 1));
+        const r = await run(path, req.headers, q === -1 ? '' : req.originalUrl.slice(q + 1), req.originalUrl);
         if (r.headers !== undefined) res.set(r.headers);
         res.type('text/plain').send(r.body);
       });
@@ -125,7 +127,7 @@ async function start(adapter: AdapterName, options: Autom8Options): Promise<App>
     const router = new Router();
     for (const path of Object.keys(HANDLERS)) {
       router.get(path, async (ctx: any) => {
-        const r = await run(path, ctx.headers, ctx.querystring);
+        const r = await run(path, ctx.headers, ctx.querystring, ctx.originalUrl);
         if (r.headers !== undefined) ctx.set(r.headers);
         ctx.type = 'text/plain';
         ctx.body = r.body;
@@ -278,6 +280,25 @@ for (const adapter of ADAPTERS) {
       assert.equal(again.headers['x-cache'], 'HIT');
       const evil2 = await get(`${app.base}/host`, { host: 'evil.example' });
       assert.equal(evil2.body, 'link to https://evil.example/', 'nor the other way round');
+    });
+
+    test('an absolute-form or #fragment target neither reads nor fills the shared entry of its path', async () => {
+      // The app reflects the target it was given; the router still routes these to /echo-url.
+      const poison = [`http://evil.example/echo-url`, `/echo-url#"><script>x</script>`];
+      for (const target of poison) {
+        const raw = await rawGet(app.base, target);
+        assert.match(raw, /^HTTP\/1\.1 200/, target);
+        assert.match(raw, /evil|script/, `${target} reached the app`);
+      }
+      const plain = await get(`${app.base}/echo-url`);
+      assert.equal(plain.status, 200);
+      assert.doesNotMatch(plain.body, /evil|script/, `the shared entry was filled by a poisoned target: ${plain.body}`);
+      const again = await get(`${app.base}/echo-url`);
+      assert.equal(again.headers['x-cache'], 'HIT', 'the plain target is still cached');
+      assert.equal(again.body, plain.body);
+      // and a poisoned target is not answered from the plain entry either
+      const after = await rawGet(app.base, `http://evil.example/echo-url`);
+      assert.doesNotMatch(after, /x-cache: HIT/i);
     });
 
     test('a route whose rule is false is not cached through a path the router also sends to it', async () => {

@@ -178,6 +178,9 @@ export class ResponseCache implements Feature {
     if (method !== 'GET' && method !== 'HEAD') return undefined;
     const rule = this.ruleOf(ex);
     if (rule === undefined) return undefined;
+    // `GET http://evil/p` and `/p#x` reach /p's handler, which may reflect the target it was given
+    // (links, redirects): never shared with, nor served from, the entry of `/p`.
+    if (!ex.plainTarget) return this.bypass(ex);
     const h = ex.headers;
     if (h.range !== undefined) return this.bypass(ex);
     const d = requestDirectives(h);

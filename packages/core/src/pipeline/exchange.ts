@@ -23,6 +23,11 @@ export class Exchange {
   readonly rulePath: string;
   /** How the app's router matches paths, which rules follow (see `RouteTable.lookup`). */
   readonly routing: RouteMatching;
+  /**
+   * False for a target that is not a plain path (absolute form, `#fragment`): the router serves it
+   * as {@link path}, but the app sees the target as sent, so nothing it answers is shared.
+   */
+  readonly plainTarget: boolean;
   /** Route template from the framework's router (`/api/users/:id`), once it is known. */
   route: string | undefined = undefined;
   /**
@@ -89,7 +94,8 @@ export class Exchange {
     this.method = method;
     this.headers = req.headers;
     this.socket = req.socket;
-    if (isPlainTarget(url)) {
+    this.plainTarget = isPlainTarget(url);
+    if (this.plainTarget) {
       const q = url.indexOf('?');
       this.path = q === -1 ? url : url.slice(0, q);
     } else {

@@ -25,8 +25,17 @@ export function compileClientKey(spec: unknown, ipv6Prefix: number, engine: Auto
   if (spec === undefined || spec === 'ip') return ip;
   if (typeof spec === 'function') {
     const fn = spec as (ex: Exchange) => string | undefined;
+    let failures = 0;
     return (ex) => {
-      const k = fn(ex);
+      let k: string | undefined;
+      try {
+        k = fn(ex);
+      } catch (err) {
+        // A user key function that throws (a header it expects is missing) must not turn the
+        // request into a 500: the client is counted by address. Said once, then counted.
+        if (failures++ === 0) engine.options.logger.warn({ err: String(err) }, `autom8: ${path} threw; counting the client by address`);
+        return ip(ex);
+      }
       return typeof k === 'string' && k.length > 0 ? `k:${k}` : ip(ex);
     };
   }

@@ -56,6 +56,7 @@ export class RateLimitFeature implements Feature {
   private lastDryRunLog = 0;
   private dryRunSinceLog = 0;
   private storeErrors = 0;
+  private skipFailures = 0;
 
   constructor(
     private readonly engine: Autom8,
@@ -88,8 +89,19 @@ export class RateLimitFeature implements Feature {
     return { ...entry, headers: new HeaderSet(this.config.headers, entry.limits.map((l) => l.policy)), stats, bodyPrefix };
   }
 
+  // A `skip` hook that throws does not exempt the request (an attacker must not earn a pass by
+  // making it throw) and does not fail it either: it is counted like any other.
+  private skips(ex: Exchange): boolean {
+    try {
+      return this.config.skip!(ex) === true;
+    } catch (err) {
+      if (this.skipFailures++ === 0) this.engine.options.logger.warn({ err: String(err) }, 'autom8: rateLimit.skip threw; the request is counted');
+      return false;
+    }
+  }
+
   onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
-    if (this.config.skip !== undefined && this.config.skip(ex)) return undefined;
+    if (this.config.skip !== undefined && this.skips(ex)) return undefined;
     const plan = this.table === undefined ? this.fallback : (this.table.lookup(ex) ?? this.fallback);
     const n = plan.limits.length;
     if (n === 0) return undefined;
