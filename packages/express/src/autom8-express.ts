@@ -79,35 +79,54 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
       next();
       return;
     }
-    let ex = early.take(req);
-    if (ex === undefined) {
-      // Until the app has a route to learn Express's Route class from (usually the first request).
-      if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
-      if (!routingRead) {
-        routingRead = true;
-        adoptAppRouting(engine, req.app);
+    let ex: Exchange | undefined;
+    try {
+      ex = early.take(req);
+      if (ex === undefined) {
+        // Until the app has a route to learn Express's Route class from (usually the first request).
+        if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
+        if (!routingRead) {
+          routingRead = true;
+          adoptAppRouting(engine, req.app);
+        }
+        ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
+        watchDispatches(ex);
+        early.tryInstall(req, middleware);
       }
-      ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
-      watchDispatches(ex);
-      early.tryInstall(req, middleware);
+    } catch (err) {
+      // autom8 failed (a bug, or a user's propagator): the app serves the request without it.
+      engine.reportFailure('request start', err);
+      next();
+      return;
     }
-    decide(engine, ex, res, next, next);
+    decide(engine, ex, res, next, () => next());
   } as Autom8ExpressMiddleware;
 
   const front = (app: ExpressApp) => {
     fronted = true;
     const preshaper = new Preshaper(slots);
+    // The server's 'request' listener: a throw here would crash the process, so anything autom8
+    // fails at is reported and the app serves the request without it.
     return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
-      if (!routesPatched) routesPatched = patchRouteDispatch(app);
-      if (!routingRead) {
-        routingRead = true;
-        adoptAppRouting(engine, app);
+      let ex: Exchange;
+      try {
+        if (!routesPatched) routesPatched = patchRouteDispatch(app);
+        if (!routingRead) {
+          routingRead = true;
+          adoptAppRouting(engine, app);
+        }
+        // Ahead of Express here too: the properties it assigns get their slots on node's objects.
+        preshaper.apply(app, req, res);
+        ex = engine.begin(req, res, req.url ?? '/');
+        watchDispatches(ex);
+      } catch (err) {
+        engine.reportFailure('request start', err);
+        app(req, res);
+        return;
       }
-      // Ahead of Express here too: the properties it assigns get their slots on node's objects.
-      preshaper.apply(app, req, res);
-      const ex = engine.begin(req, res, req.url ?? '/');
-      watchDispatches(ex);
-      decide(engine, ex, res, () => app(req, res), (err) => fail(engine, res, err));
+      decide(engine, ex, res, () => app(req, res), () => {
+        if (!res.headersSent) app(req, res);
+      });
     };
   };
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
@@ -116,19 +135,26 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
   return middleware;
 }
 
-/** Runs the engine's request-start decision, then either `proceed`s or sends the reply. */
-function decide(engine: Autom8, ex: Exchange, res: ServerResponse, proceed: () => unknown, onError: (err: unknown) => void): void {
+/**
+ * Runs the engine's request-start decision, then either `proceed`s or sends the reply. When the
+ * decision itself fails, the failure is reported once and `withoutAutom8` serves the request.
+ */
+function decide(engine: Autom8, ex: Exchange, res: ServerResponse, proceed: () => unknown, withoutAutom8: () => void): void {
+  const failed = (err: unknown) => {
+    engine.reportFailure('request-start decision', err);
+    withoutAutom8();
+  };
   let decision: Reply | undefined | Promise<Reply | undefined>;
   try {
     decision = engine.admit(ex);
   } catch (err) {
-    onError(err);
+    failed(err);
     return;
   }
   if (decision === undefined) {
     runDispatching(engine, ex, proceed);
   } else if (isPromise(decision)) {
-    decision.then((reply) => (reply === undefined ? runDispatching(engine, ex, proceed) : send(res, reply)), onError);
+    decision.then((reply) => (reply === undefined ? runDispatching(engine, ex, proceed) : send(res, reply)), failed);
   } else {
     send(res, decision);
   }
@@ -139,13 +165,4 @@ function send(res: ServerResponse, reply: Reply): void {
   // One writeHead with every header: each separate call on an Express response costs a V8 cache miss.
   res.writeHead(reply.status, reply.headers as Record<string, string | number | string[]>);
   res.end(reply.body);
-}
-
-// In front mode there is no Express error handler yet: answer 500 ourselves and log why.
-function fail(engine: Autom8, res: ServerResponse, err: unknown): void {
-  engine.options.logger.error({ err: String(err) }, 'autom8: request-start decision failed');
-  if (!res.headersSent) {
-    res.statusCode = 500;
-    res.end();
-  }
 }

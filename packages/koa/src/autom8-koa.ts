@@ -44,18 +44,29 @@ export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
   // Not an async function: on the usual path it returns the app's own promise, without a promise,
   // an await and a `finally` of its own on every request.
   const middleware = function autom8(ctx: KoaContext, next: Next): Promise<void> {
-    const ex = engine.begin(ctx.req, ctx.res, ctx.originalUrl);
+    let ex: Exchange;
+    try {
+      ex = engine.begin(ctx.req, ctx.res, ctx.originalUrl);
+    } catch (err) {
+      // autom8 failed (a bug, or a user's propagator): the app serves the request without it.
+      engine.reportFailure('request start', err);
+      return next() as Promise<void>;
+    }
     // The route is read at the end (also when the client leaves before `next()` settles).
     ex.context = ctx;
     ex.lateRoute = matchedRoute;
+    const failed = (err: unknown): Promise<void> => {
+      engine.reportFailure('request-start decision', err);
+      return proceed(engine, ex, next);
+    };
     let decision: Reply | undefined | Promise<Reply | undefined>;
     try {
       decision = engine.admit(ex);
     } catch (err) {
-      return Promise.reject(err);
+      return failed(err);
     }
     if (decision === undefined) return proceed(engine, ex, next);
-    if (isPromise(decision)) return decision.then((reply) => (reply === undefined ? proceed(engine, ex, next) : send(ctx, reply)));
+    if (isPromise(decision)) return decision.then((reply) => (reply === undefined ? proceed(engine, ex, next) : send(ctx, reply)), failed);
     send(ctx, decision);
     return Promise.resolve();
   } as Autom8KoaMiddleware;

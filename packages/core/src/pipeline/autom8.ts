@@ -71,6 +71,8 @@ export class Autom8 {
   /** True once `routing` was given in the options: the app's own settings are then not read. */
   private readonly routingConfigured: boolean;
   private closed = false;
+  /** Failures inside requests, by place (see {@link reportFailure}); bounded by the places in the code. */
+  private readonly failures = new Map<string, number>();
 
   constructor(input?: Autom8Options) {
     const o = (this.options = resolveOptions(input));
@@ -161,7 +163,15 @@ export class Autom8 {
       ex.exempt = this.exemptRule.isExempt(ex);
       if (this.telemetry !== undefined) {
         ex.scheme = schemeOf(ex.socket);
-        this.telemetry.start(ex, ex.scheme);
+        try {
+          this.telemetry.start(ex, ex.scheme);
+        } catch (err) {
+          // A propagator or tracer that throws (a user's, or on a header it chokes on): the
+          // request goes on untraced.
+          ex.span = undefined;
+          ex.otelContext = undefined;
+          this.reportFailure('telemetry.start', err);
+        }
       }
     }
     // A closure, not a property on `res`: adding properties to framework-shaped response objects
@@ -259,14 +269,12 @@ export class Autom8 {
     // name it from the configured or learned templates, never from the raw URL.
     const route = (ex.finalRoute = ex.route !== undefined || status === 404 ? ex.route : this.knownRoute(ex));
     if (!ex.monitoring) {
-      const series = this.routeMetrics.seriesFor(ex.method, route, now);
-      const trace = ex.span?.spanContext();
-      const traced = trace !== undefined && trace.traceFlags & 1 ? trace : undefined;
-      if (this.options.metrics.enabled) {
-        this.routeMetrics.record(series, now - ex.startTime, status, now, traced);
-        this.allRoutes.record((now - ex.startTime) * 1000, statusClass(status), now);
+      try {
+        this.record(ex, route, status, now);
+      } catch (err) {
+        // In a 'close' listener a throw would be an uncaught exception: never let one out.
+        this.reportFailure('request end', err);
       }
-      this.telemetry?.end(ex, status, ex.scheme, series);
     }
     const hooks = this.responseHooks;
     for (let i = 0; i < hooks.length; i++) {
@@ -276,6 +284,28 @@ export class Autom8 {
         this.options.logger.error({ feature: hooks[i]!.name, err: String(err) }, 'autom8: feature failed at response end');
       }
     }
+  }
+
+  /** Records a finished request: route metrics, the totals, and its span and duration metric. */
+  private record(ex: Exchange, route: string | undefined, status: number, now: number): void {
+    const series = this.routeMetrics.seriesFor(ex.method, route, now);
+    const trace = ex.span?.spanContext();
+    const traced = trace !== undefined && trace.traceFlags & 1 ? trace : undefined;
+    if (this.options.metrics.enabled) {
+      this.routeMetrics.record(series, now - ex.startTime, status, now, traced);
+      this.allRoutes.record((now - ex.startTime) * 1000, statusClass(status), now);
+    }
+    this.telemetry?.end(ex, status, ex.scheme, series);
+  }
+
+  /**
+   * For adapters and features: autom8 failed inside a request (a bug, or a user's propagator or
+   * hook that threw); the request goes on without that part. Logged once per place, then counted.
+   */
+  reportFailure(where: string, err: unknown): void {
+    const n = this.failures.get(where) ?? 0;
+    this.failures.set(where, n + 1);
+    if (n === 0) this.options.logger.error({ where, err: String(err) }, `autom8: ${where} failed; the request goes on without it (said once)`);
   }
 
   private learnRoute(method: string, route: string): void {
