@@ -7,6 +7,7 @@ import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
 import { ConcurrencyLimiter, Partition, Ticket } from './concurrency-limiter.js';
 import { LoadShedder } from './load-shedder.js';
+import type { LoadSampler } from './load-signal.js';
 import { PRIORITIES, priorityIndex } from './priority.js';
 import { resolveShedOptions, type ResolvedShedOptions } from './shed-options.js';
 
@@ -18,8 +19,13 @@ const QUIET_MS = 1000;
 const REASONS = ['load', 'concurrency', 'queue_timeout', 'stale'] as const;
 type Reason = (typeof REASONS)[number];
 const OTHER_ROUTES = '(other)';
-/** Two over-target batches this close together make a standing queue (CoDel's interval), ms. */
+/**
+ * Without the delay signal: two over-target batches this close together make a standing queue
+ * (CoDel's interval), ms.
+ */
 const SUSTAIN_MS = 100;
+/** Stale shedding is armed while the smoothed lag is at least this share of the target. */
+const ARM_SHARE = 0.5;
 
 /**
  * Load shedding and adaptive concurrency at {@link Stage.SHED}: rejects with 503 + Retry-After
@@ -49,6 +55,10 @@ export class ShedFeature implements Feature {
   };
   /** Longest provable wait before a request is shed as stale, per priority (Infinity: never). */
   private readonly staleAfter: number[];
+  /** Smoothed lag (ms) at which the load signal shows a standing queue; 0: no delay signal, use batch pairs. */
+  private readonly armAtMs: number;
+  /** Stale shedding is on: the lag shows a standing queue (or there is no delay signal to ask). */
+  private staleArmed: boolean;
   private counter: Counter | undefined;
   private attrs: Attributes[] | undefined;
   private shedding = false;
@@ -68,6 +78,8 @@ export class ShedFeature implements Feature {
     // critical never; high at twice the target; normal at it; low at half
     const t = o.maxQueueDelayMs > 0 ? o.maxQueueDelayMs : Infinity;
     this.staleAfter = [Infinity, 2 * t, t, t / 2];
+    this.armAtMs = t < Infinity && o.load !== undefined && o.load.limits.maxEventLoopDelayMs > 0 ? ARM_SHARE * t : 0;
+    this.staleArmed = t < Infinity && this.armAtMs === 0;
     const c = o.concurrency;
     if (c !== undefined) {
       if (c.scope === 'route') this.perRoute = new Map();
@@ -85,26 +97,28 @@ export class ShedFeature implements Feature {
     }) as Reply;
     // Created last: a throw above must not leave a sampling timer behind.
     if (o.load !== undefined) {
-      this.shedder = new LoadShedder(engine.options.name, o.load, () => engine.inFlight, () => this.checkStopped());
+      this.shedder = new LoadShedder(engine.options.name, o.load, () => engine.inFlight, (s) => this.onLoadSample(s));
     }
   }
 
   onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
     if (this.counter === undefined && this.engine.telemetry !== undefined) this.instruments();
     const pi = this.priorityOf(ex);
-    if (this.staleAfter[2]! < Infinity) {
+    if (this.staleArmed) {
       // Stale-request shedding (CoDel-style sojourn time). Requests the loop reads in one poll phase
       // were all waiting when it began, so a request seen t ms into the batch has waited ≥ t ms.
       // Past the target it is already late: answering 503 now costs microseconds, serving it would
       // cost its full work and delay every request behind it. As in CoDel, only a standing queue
-      // counts: a batch runs over the target, and another one did within SUSTAIN_MS before it; a
-      // single burst is served in full.
+      // counts, never a burst or a hiccup: it is armed only while the smoothed lag shows one (see
+      // onLoadSample). Without the delay signal, a standing queue is a batch over the target
+      // after another one within SUSTAIN_MS.
       const t = ex.startTime;
       if (this.batchStart < 0) {
         this.batchStart = t;
         this.batchOver = false;
         setImmediate(this.endBatch);
       } else if (t - this.batchStart > this.staleAfter[pi]!) {
+        if (this.armAtMs > 0) return this.reject('stale', pi);
         if (!this.batchOver) {
           this.batchOver = true;
           this.standing = t - this.lastOverAt <= SUSTAIN_MS;
@@ -209,6 +223,18 @@ export class ShedFeature implements Feature {
     }
     this.counter?.add(1, this.attrs![ri * 4 + pi]);
     return this.reply;
+  }
+
+  /**
+   * Arms stale shedding while the smoothed, utilisation-weighted event-loop delay is at least half
+   * the target. A standing queue at the target keeps the loop that late; a saturated but healthy
+   * process (a closed loop of fast requests, batches now and then running over after a GC pause or
+   * a preempted slice) does not, though single batches of it do run over the target. The smoothing
+   * is the CoDel interval here: it takes sustained lag, not one slow batch, to arm.
+   */
+  private onLoadSample(s: LoadSampler): void {
+    if (this.armAtMs > 0) this.staleArmed = s.lagMs >= this.armAtMs;
+    this.checkStopped();
   }
 
   private checkStopped(): void {
