@@ -90,6 +90,7 @@ test('a healthy saturated process is never shed, though its batches keep running
     assert.ok(load >= 0.05 && load <= 0.15, `the signal stayed healthy: ${load}`);
     assert.ok(overBatches > 30, `the pattern keeps running over the target (${overBatches} batches)`);
     assert.deepEqual(counts(), { load: 0, concurrency: 0, queueTimeout: 0, stale: 0 });
+    assert.equal((engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed, false);
   } finally {
     await engine.close();
   }
@@ -101,6 +102,7 @@ test('a standing queue is shed from its first over-target batch, by priority, ev
     // Sustained lag of 20 ms (load 0.4: below the soft threshold, so the ramp sheds nothing; past
     // half the 25 ms target, so the lag shows a standing queue).
     for (let i = 0; i < 10; i++) sample(20);
+    assert.equal((engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed, true);
     const eight = Array.from({ length: 8 }, () => '/work');
     // 10 ms requests: the 4th is read 30 ms into the batch (> 25 ms): shed, and every one after it.
     assert.deepEqual(batch([...eight, '/vip'], 10), ['ok', 'ok', 'ok', 503, 503, 503, 503, 503, 'ok']);

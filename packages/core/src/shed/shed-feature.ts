@@ -276,6 +276,7 @@ export class ShedFeature implements Feature {
       shedding: this.shedding,
       shed: { load: this.counts[0], concurrency: this.counts[1], queueTimeout: this.counts[2], stale: this.counts[3] },
     };
+    if (this.staleAfter[2]! < Infinity) out.staleArmed = this.staleArmed;
     if (this.shedder !== undefined) out.load = this.shedder.snapshot();
     if (this.global !== undefined) out.concurrency = this.global.snapshot();
     else if (this.perRoute !== undefined) {
