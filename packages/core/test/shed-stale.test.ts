@@ -99,11 +99,19 @@ test('a healthy saturated process is never shed, though its batches keep running
 test('a standing queue is shed from its first over-target batch, by priority, even with batches longer than 100 ms', async () => {
   const { engine, sample, batch, counts } = setup({ priority: (req: { headers: Record<string, string | undefined> }) => req.headers['x-priority'] });
   try {
-    // Sustained lag of 20 ms (load 0.4: below the soft threshold, so the ramp sheds nothing; past
-    // half the 25 ms target, so the lag shows a standing queue).
-    for (let i = 0; i < 10; i++) sample(20);
-    assert.equal((engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed, true);
+    const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
     const eight = Array.from({ length: 8 }, () => '/work');
+    // A sustained lag of 20 ms, short of the 25 ms target: not armed, a long batch is served in full.
+    for (let i = 0; i < 10; i++) sample(20);
+    assert.equal(armed(), false);
+    assert.deepEqual(batch(eight, 10).filter((s) => s !== 'ok'), []);
+    await nextBatch();
+    // The lag reaches the target: armed; it stays armed back at 20 ms (load 0.4, under the soft
+    // threshold, so the ramp sheds nothing and every 503 below is stale shedding).
+    for (let i = 0; i < 10; i++) sample(30);
+    assert.equal(armed(), true);
+    for (let i = 0; i < 10; i++) sample(20);
+    assert.equal(armed(), true);
     // 10 ms requests: the 4th is read 30 ms into the batch (> 25 ms): shed, and every one after it.
     assert.deepEqual(batch([...eight, '/vip'], 10), ['ok', 'ok', 'ok', 503, 503, 503, 503, 503, 'ok']);
     await nextBatch();
@@ -120,8 +128,9 @@ test('a standing queue is shed from its first over-target batch, by priority, ev
       await nextBatch();
     }
     assert.equal(counts().stale, 5 + 6 + 2 + 24);
-    // The lag falls back under half the target: the same long batches are served in full again.
+    // The lag falls under half the target: the same long batches are served in full again.
     for (let i = 0; i < 10; i++) sample(5);
+    assert.equal(armed(), false);
     assert.deepEqual(batch(fifteen, 10).filter((s) => s === 503), []);
     await nextBatch();
     assert.equal(counts().load, 0);

@@ -24,8 +24,8 @@ const OTHER_ROUTES = '(other)';
  * (CoDel's interval), ms.
  */
 const SUSTAIN_MS = 100;
-/** Stale shedding is armed while the smoothed lag is at least this share of the target. */
-const ARM_SHARE = 0.5;
+/** Stale shedding, once armed by a smoothed lag at the target, stays armed down to this share of it. */
+const DISARM_SHARE = 0.5;
 
 /**
  * Load shedding and adaptive concurrency at {@link Stage.SHED}: rejects with 503 + Retry-After
@@ -57,6 +57,7 @@ export class ShedFeature implements Feature {
   private readonly staleAfter: number[];
   /** Smoothed lag (ms) at which the load signal shows a standing queue; 0: no delay signal, use batch pairs. */
   private readonly armAtMs: number;
+  private readonly disarmAtMs: number;
   /** Stale shedding is on: the lag shows a standing queue (or there is no delay signal to ask). */
   private staleArmed: boolean;
   private counter: Counter | undefined;
@@ -78,7 +79,8 @@ export class ShedFeature implements Feature {
     // critical never; high at twice the target; normal at it; low at half
     const t = o.maxQueueDelayMs > 0 ? o.maxQueueDelayMs : Infinity;
     this.staleAfter = [Infinity, 2 * t, t, t / 2];
-    this.armAtMs = t < Infinity && o.load !== undefined && o.load.limits.maxEventLoopDelayMs > 0 ? ARM_SHARE * t : 0;
+    this.armAtMs = t < Infinity && o.load !== undefined && o.load.limits.maxEventLoopDelayMs > 0 ? t : 0;
+    this.disarmAtMs = DISARM_SHARE * this.armAtMs;
     this.staleArmed = t < Infinity && this.armAtMs === 0;
     const c = o.concurrency;
     if (c !== undefined) {
@@ -226,14 +228,16 @@ export class ShedFeature implements Feature {
   }
 
   /**
-   * Arms stale shedding while the smoothed, utilisation-weighted event-loop delay is at least half
-   * the target. A standing queue at the target keeps the loop that late; a saturated but healthy
-   * process (a closed loop of fast requests, batches now and then running over after a GC pause or
-   * a preempted slice) does not, though single batches of it do run over the target. The smoothing
-   * is the CoDel interval here: it takes sustained lag, not one slow batch, to arm.
+   * Arms stale shedding once the smoothed, utilisation-weighted event-loop delay reaches the
+   * target, and disarms it when that falls under half the target. A standing queue at the target
+   * keeps the loop that late; a saturated but healthy process (a closed loop of fast requests,
+   * batches now and then running over after a GC pause or a preempted slice) does not, though
+   * single batches of it do run over the target. The smoothing is the CoDel interval here: it takes
+   * sustained lag, not one slow batch, to arm. The lower bar to disarm keeps it on while it holds
+   * the queue near the target.
    */
   private onLoadSample(s: LoadSampler): void {
-    if (this.armAtMs > 0) this.staleArmed = s.lagMs >= this.armAtMs;
+    if (this.armAtMs > 0) this.staleArmed = s.lagMs >= (this.staleArmed ? this.disarmAtMs : this.armAtMs);
     this.checkStopped();
   }
 
