@@ -43,6 +43,8 @@ test('priorities: low goes first, then normal, then high; critical routes only a
     shed: {
       maxLoad: 0.9,
       softLoad: 0.5,
+      // The driven lag would arm stale shedding, and hundreds of requests read in one go are one long batch.
+      maxQueueDelayMs: 0,
       sampleIntervalMs: 0,
       limits: { maxEventLoopDelayMs: 100, maxHeapUsedBytes: 0 },
       critical: ['POST /checkout'],

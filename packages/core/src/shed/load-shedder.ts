@@ -84,7 +84,7 @@ export class LoadShedder {
     readonly name: string,
     options: ResolvedLoadOptions,
     inFlight?: () => number,
-    onSample?: (shedder: LoadShedder) => void,
+    onSample?: (sampler: LoadSampler) => void,
   ) {
     this.soft = options.softLoad;
     this.hard = options.maxLoad;
@@ -95,7 +95,7 @@ export class LoadShedder {
       ...(inFlight ? { inFlight } : {}),
       onSample: (s) => {
         shedProbabilities(s.load, this.soft, this.hard, this.probabilities);
-        onSample?.(this);
+        onSample?.(s);
       },
     });
   }

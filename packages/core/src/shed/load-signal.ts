@@ -65,6 +65,11 @@ const ELD_RESOLUTION_MS = 10;
 export class LoadSampler {
   /** The current load, 0..1. */
   load = 0;
+  /**
+   * The smoothed event-loop delay weighted by utilisation as the load counts it, ms (0 when the
+   * delay signal is off): the lag the delay term of {@link load} stands for.
+   */
+  lagMs = 0;
   private readonly limits: LoadLimits;
   private readonly smoothingMs: number;
   private readonly intervalMs: number;
@@ -182,6 +187,7 @@ export class LoadSampler {
       let delayRatio = s.eventLoopDelayMs / l.maxEventLoopDelayMs;
       // Corroborated by utilisation (see LoadLimits.maxEventLoopUtilization).
       if (l.maxEventLoopUtilization > 0) delayRatio *= Math.min(1, s.eventLoopUtilization / l.maxEventLoopUtilization);
+      this.lagMs = delayRatio * l.maxEventLoopDelayMs;
       consider(delayRatio, 'eventLoopDelayMs');
     }
     if (l.maxHeapUsedBytes > 0) consider(s.heapUsedBytes / l.maxHeapUsedBytes, 'heapUsedBytes');

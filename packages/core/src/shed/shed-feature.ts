@@ -7,6 +7,7 @@ import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
 import { ConcurrencyLimiter, Partition, Ticket } from './concurrency-limiter.js';
 import { LoadShedder } from './load-shedder.js';
+import type { LoadSampler } from './load-signal.js';
 import { PRIORITIES, priorityIndex } from './priority.js';
 import { resolveShedOptions, type ResolvedShedOptions } from './shed-options.js';
 
@@ -18,8 +19,13 @@ const QUIET_MS = 1000;
 const REASONS = ['load', 'concurrency', 'queue_timeout', 'stale'] as const;
 type Reason = (typeof REASONS)[number];
 const OTHER_ROUTES = '(other)';
-/** Two over-target batches this close together make a standing queue (CoDel's interval), ms. */
+/**
+ * Without the delay signal: two over-target batches this close together make a standing queue
+ * (CoDel's interval), ms.
+ */
 const SUSTAIN_MS = 100;
+/** Stale shedding, once armed by a smoothed lag at the target, stays armed down to this share of it. */
+const DISARM_SHARE = 0.5;
 
 /**
  * Load shedding and adaptive concurrency at {@link Stage.SHED}: rejects with 503 + Retry-After
@@ -49,6 +55,11 @@ export class ShedFeature implements Feature {
   };
   /** Longest provable wait before a request is shed as stale, per priority (Infinity: never). */
   private readonly staleAfter: number[];
+  /** Smoothed lag (ms) at which the load signal shows a standing queue; 0: no delay signal, use batch pairs. */
+  private readonly armAtMs: number;
+  private readonly disarmAtMs: number;
+  /** Stale shedding is on: the lag shows a standing queue (or there is no delay signal to ask). */
+  private staleArmed: boolean;
   private counter: Counter | undefined;
   private attrs: Attributes[] | undefined;
   private shedding = false;
@@ -68,6 +79,9 @@ export class ShedFeature implements Feature {
     // critical never; high at twice the target; normal at it; low at half
     const t = o.maxQueueDelayMs > 0 ? o.maxQueueDelayMs : Infinity;
     this.staleAfter = [Infinity, 2 * t, t, t / 2];
+    this.armAtMs = t < Infinity && o.load !== undefined && o.load.limits.maxEventLoopDelayMs > 0 ? t : 0;
+    this.disarmAtMs = DISARM_SHARE * this.armAtMs;
+    this.staleArmed = t < Infinity && this.armAtMs === 0;
     const c = o.concurrency;
     if (c !== undefined) {
       if (c.scope === 'route') this.perRoute = new Map();
@@ -85,26 +99,28 @@ export class ShedFeature implements Feature {
     }) as Reply;
     // Created last: a throw above must not leave a sampling timer behind.
     if (o.load !== undefined) {
-      this.shedder = new LoadShedder(engine.options.name, o.load, () => engine.inFlight, () => this.checkStopped());
+      this.shedder = new LoadShedder(engine.options.name, o.load, () => engine.inFlight, (s) => this.onLoadSample(s));
     }
   }
 
   onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
     if (this.counter === undefined && this.engine.telemetry !== undefined) this.instruments();
     const pi = this.priorityOf(ex);
-    if (this.staleAfter[2]! < Infinity) {
+    if (this.staleArmed) {
       // Stale-request shedding (CoDel-style sojourn time). Requests the loop reads in one poll phase
       // were all waiting when it began, so a request seen t ms into the batch has waited ≥ t ms.
       // Past the target it is already late: answering 503 now costs microseconds, serving it would
       // cost its full work and delay every request behind it. As in CoDel, only a standing queue
-      // counts: a batch runs over the target, and another one did within SUSTAIN_MS before it; a
-      // single burst is served in full.
+      // counts, never a burst or a hiccup: it is armed only while the smoothed lag shows one (see
+      // onLoadSample). Without the delay signal, a standing queue is a batch over the target
+      // after another one within SUSTAIN_MS.
       const t = ex.startTime;
       if (this.batchStart < 0) {
         this.batchStart = t;
         this.batchOver = false;
         setImmediate(this.endBatch);
       } else if (t - this.batchStart > this.staleAfter[pi]!) {
+        if (this.armAtMs > 0) return this.reject('stale', pi);
         if (!this.batchOver) {
           this.batchOver = true;
           this.standing = t - this.lastOverAt <= SUSTAIN_MS;
@@ -211,6 +227,20 @@ export class ShedFeature implements Feature {
     return this.reply;
   }
 
+  /**
+   * Arms stale shedding once the smoothed, utilisation-weighted event-loop delay reaches the
+   * target, and disarms it when that falls under half the target. A standing queue at the target
+   * keeps the loop that late; a saturated but healthy process (a closed loop of fast requests,
+   * batches now and then running over after a GC pause or a preempted slice) does not, though
+   * single batches of it do run over the target. The smoothing is the CoDel interval here: it takes
+   * sustained lag, not one slow batch, to arm. The lower bar to disarm keeps it on while it holds
+   * the queue near the target.
+   */
+  private onLoadSample(s: LoadSampler): void {
+    if (this.armAtMs > 0) this.staleArmed = s.lagMs >= (this.staleArmed ? this.disarmAtMs : this.armAtMs);
+    this.checkStopped();
+  }
+
   private checkStopped(): void {
     if (!this.shedding) return;
     const now = this.engine.options.clock.now();
@@ -250,6 +280,7 @@ export class ShedFeature implements Feature {
       shedding: this.shedding,
       shed: { load: this.counts[0], concurrency: this.counts[1], queueTimeout: this.counts[2], stale: this.counts[3] },
     };
+    if (this.staleAfter[2]! < Infinity) out.staleArmed = this.staleArmed;
     if (this.shedder !== undefined) out.load = this.shedder.snapshot();
     if (this.global !== undefined) out.concurrency = this.global.snapshot();
     else if (this.perRoute !== undefined) {

@@ -49,8 +49,10 @@ export interface ShedOptions extends LoadShedderOptions {
   /**
    * Stale-request shedding: a request that has provably waited longer than this in the event
    * loop's queue before autom8 saw it is shed at once (low priority after half, high after twice
-   * this, critical never), once the queue is a standing one (two over-target batches within
-   * 100 ms). Default half of `limits.maxEventLoopDelayMs` (25 ms); 0 turns it off.
+   * this, critical never), while the queue is a standing one: from when the smoothed event-loop
+   * delay (as the load signal weighs it) reaches this until it falls under half of it; without the
+   * delay signal, two over-target batches within 100 ms. Default half of
+   * `limits.maxEventLoopDelayMs` (25 ms); 0 turns it off.
    */
   maxQueueDelayMs?: number;
   /** Route patterns shed last (`'POST /checkout'`); they also bypass the concurrency limit. */

@@ -1,0 +1,154 @@
+// Stale-request shedding against a driven load signal, on a ManualClock: a healthy saturated
+// process (issue #19 item 7) is never shed, however often its batches run over the target; a
+// standing queue, which the smoothed lag shows, is shed from its first over-target batch on, even
+// when each batch takes longer than CoDel's 100 ms interval (issue #24's missed onset).
+import { EventEmitter } from 'node:events';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createAutom8, ManualClock, ShedFeature, type Autom8, type Autom8Options, type Reply, type ResponseView } from '../src/index';
+
+const silent = { info() {}, warn() {}, error() {} };
+const nextBatch = () => new Promise((r) => setImmediate(r));
+
+function request(engine: Autom8, path: string, headers: Record<string, string> = {}) {
+  const res = Object.assign(new EventEmitter(), {
+    statusCode: 200,
+    headersSent: false,
+    finished: false,
+    getHeader: () => undefined,
+    setHeader: () => undefined,
+  }) as unknown as ResponseView & EventEmitter;
+  const ex = engine.begin({ method: 'GET', headers, socket: { remoteAddress: '127.0.0.1' } }, res, path);
+  const decision = engine.admit(ex) as Reply | undefined;
+  (res as { finished: boolean }).finished = true;
+  res.emit('close');
+  return decision;
+}
+
+/** An engine with `shed` on defaults (limit 50 ms, stale target 25 ms) but a signal the test feeds. */
+function setup(shed: Record<string, unknown> = {}) {
+  const clock = new ManualClock();
+  const engine = createAutom8({
+    clock,
+    telemetry: { enabled: false },
+    logger: silent,
+    shed: { sampleIntervalMs: 0, critical: ['GET /vip'], ...shed },
+  } as Autom8Options);
+  const f = (engine as unknown as { features: unknown[] }).features.find((x) => x instanceof ShedFeature) as ShedFeature;
+  /** One 50 ms sample of event-loop delay `ms` on a fully busy loop (ELU 1). */
+  const sample = (ms: number) =>
+    f.shedder!.signal.observe({ eventLoopDelayMs: ms, eventLoopUtilization: 1, heapUsedBytes: 0, rssBytes: 0, inFlight: 0 }, 50);
+  /**
+   * One poll phase: each request is read, then works `workMs` before the next one is read.
+   * Returns 'ok' or the status per request.
+   */
+  const batch = (paths: string[], workMs: number | (() => number), headers: Record<string, string> = {}) =>
+    paths.map((p) => {
+      const d = request(engine, p, headers);
+      clock.advance(typeof workMs === 'number' ? workMs : workMs());
+      return d === undefined ? 'ok' : d.status;
+    });
+  const counts = () => (engine.metricsSnapshot().features.shed as { shed: Record<string, number> }).shed;
+  return { engine, clock, sample, batch, counts };
+}
+
+/** Deterministic uniform numbers in [0, 1) (mulberry32). */
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('a healthy saturated process is never shed, though its batches keep running over the target', async () => {
+  const { engine, clock, sample, batch, counts } = setup();
+  const rnd = prng(19);
+  try {
+    // A closed loop of 50 connections on a fast route: every poll phase reads all 50 requests, the
+    // loop never idles, and a batch lasts 15–45 ms (0.3–0.9 ms a request: GC, preempted slices), so
+    // the tail of many batches has provably waited past the 25 ms target, batch after batch, while
+    // the smoothed signal reads 0.05–0.15 (2.5–7.5 ms of lag), far below the soft threshold (0.6).
+    const fifty = Array.from({ length: 50 }, () => '/fast');
+    let overBatches = 0;
+    let lastSample = clock.now();
+    sample(5);
+    const end = clock.now() + 3000;
+    while (clock.now() < end) {
+      const perRequest = 0.3 + 0.6 * rnd();
+      const out = batch(fifty, perRequest);
+      assert.deepEqual(out.filter((s) => s !== 'ok'), [], 'no request of a healthy process is shed');
+      if (50 * perRequest > 25) overBatches++;
+      await nextBatch();
+      while (clock.now() - lastSample >= 50) {
+        lastSample += 50;
+        sample(2.5 + 5 * rnd());
+      }
+    }
+    const load = (engine.metricsSnapshot().features.shed as { load: { load: number } }).load.load;
+    assert.ok(load >= 0.05 && load <= 0.15, `the signal stayed healthy: ${load}`);
+    assert.ok(overBatches > 30, `the pattern keeps running over the target (${overBatches} batches)`);
+    assert.deepEqual(counts(), { load: 0, concurrency: 0, queueTimeout: 0, stale: 0 });
+    assert.equal((engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed, false);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('a standing queue is shed from its first over-target batch, by priority, even with batches longer than 100 ms', async () => {
+  const { engine, sample, batch, counts } = setup({ priority: (req: { headers: Record<string, string | undefined> }) => req.headers['x-priority'] });
+  try {
+    const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
+    const eight = Array.from({ length: 8 }, () => '/work');
+    // A sustained lag of 20 ms, short of the 25 ms target: not armed, a long batch is served in full.
+    for (let i = 0; i < 10; i++) sample(20);
+    assert.equal(armed(), false);
+    assert.deepEqual(batch(eight, 10).filter((s) => s !== 'ok'), []);
+    await nextBatch();
+    // The lag reaches the target: armed; it stays armed back at 20 ms (load 0.4, under the soft
+    // threshold, so the ramp sheds nothing and every 503 below is stale shedding).
+    for (let i = 0; i < 10; i++) sample(30);
+    assert.equal(armed(), true);
+    for (let i = 0; i < 10; i++) sample(20);
+    assert.equal(armed(), true);
+    // 10 ms requests: the 4th is read 30 ms into the batch (> 25 ms): shed, and every one after it.
+    assert.deepEqual(batch([...eight, '/vip'], 10), ['ok', 'ok', 'ok', 503, 503, 503, 503, 503, 'ok']);
+    await nextBatch();
+    // Low priority goes after half the target (12.5 ms), high after twice it (50 ms).
+    assert.deepEqual(batch(eight, 10, { 'x-priority': 'low' }), ['ok', 'ok', 503, 503, 503, 503, 503, 503]);
+    await nextBatch();
+    assert.deepEqual(batch(eight, 10, { 'x-priority': 'high' }), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 503, 503]);
+    await nextBatch();
+    // Batches of 150 ms, over the target 120 ms apart: no second over-target batch within 100 ms,
+    // yet each one's late tail is shed.
+    const fifteen = Array.from({ length: 15 }, () => '/work');
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(batch(fifteen, 10).filter((s) => s === 503).length, 12);
+      await nextBatch();
+    }
+    assert.equal(counts().stale, 5 + 6 + 2 + 24);
+    // The lag falls under half the target: the same long batches are served in full again.
+    for (let i = 0; i < 10; i++) sample(5);
+    assert.equal(armed(), false);
+    assert.deepEqual(batch(fifteen, 10).filter((s) => s === 503), []);
+    await nextBatch();
+    assert.equal(counts().load, 0);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('without the delay signal, a standing queue is still two over-target batches within 100 ms', async () => {
+  const { engine, batch, counts } = setup({ limits: { maxEventLoopDelayMs: 0 }, maxQueueDelayMs: 20 });
+  try {
+    const four = ['/a', '/a', '/a', '/a'];
+    assert.deepEqual(batch(four, 10), ['ok', 'ok', 'ok', 'ok'], 'one over-target batch is a burst');
+    await nextBatch();
+    assert.deepEqual(batch(four, 10), ['ok', 'ok', 'ok', 503]);
+    await nextBatch();
+    assert.equal(counts().stale, 1);
+  } finally {
+    await engine.close();
+  }
+});
