@@ -7,7 +7,7 @@
 // Counted after a short warm-up (connections opening, code compiling). The verdict only counts
 // when the load signal stayed below 0.45 meanwhile: on a crowded host the process really does lag,
 // and shedding is then allowed. Such an attempt is void and retried; if all three are void, the
-// test is skipped and says why.
+// test is skipped and says why. A serial file: it runs alone, so only real crowding voids it.
 import http from 'node:http';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
