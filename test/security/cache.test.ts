@@ -36,17 +36,6 @@ function get(url: string, headers: Record<string, string> = {}, method = 'GET'):
   });
 }
 
-/** Sends a request over a raw socket and destroys the socket `afterMs` later, before the answer. */
-async function abortedRequest(base: string, path: string, afterMs: number): Promise<void> {
-  const port = Number(new URL(base).port);
-  const socket = net.connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.on('error', () => {});
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-  await sleep(afterMs);
-  socket.destroy();
-}
-
 /** A GET over a raw socket with `target` as the request target (any form); the raw response. */
 async function rawGet(base: string, target: string): Promise<string> {
   const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
@@ -74,10 +63,34 @@ function userOf(headers: IncomingHttpHeaders): string {
 /** The handlers, framework-neutral: path → (request headers, raw query) → [headers, body]. */
 type Handler = (headers: IncomingHttpHeaders, query: string, n: number, url: string) => Promise<{ headers?: Record<string, string>; body: string }> | { headers?: Record<string, string>; body: string };
 
+/** Holds /gated's handlers until the test opens it, so a test decides when the app answers. */
+const gate = { opened: Promise.resolve(), open: () => {} };
+function closeGate(): void {
+  gate.opened = new Promise<void>((resolve) => (gate.open = resolve));
+}
+
+/** Polls `cond` (every 2 ms, up to 5 s) instead of guessing how long the server takes. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(2);
+  }
+}
+
+/** Sends a request over a raw socket and leaves it open; the caller destroys it. */
+async function openRequest(base: string, path: string): Promise<net.Socket> {
+  const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.on('error', () => {});
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  return socket;
+}
+
 const HANDLERS: Record<string, Handler> = {
-  // waits 100 ms, then answers: a client that hangs up before that aborts the exchange
-  '/slow-body': async (_h, _q, n) => {
-    await sleep(100);
+  // answers once the test opens the gate: a client can hang up before that, deterministically
+  '/gated': async (_h, _q, n) => {
+    await gate.opened;
     return { body: `real body ${n}` };
   },
   '/me': (h) => ({ body: `hello ${userOf(h)}` }),
@@ -161,28 +174,37 @@ for (const adapter of ADAPTERS) {
     });
 
     test('a client that hangs up does not get its aborted response stored', async () => {
-      await abortedRequest(app.base, '/slow-body?abort', 30);
-      await sleep(200); // the handler has answered into the closed socket
-      assert.equal(app.calls['/slow-body'], 1);
-      const r = await get(`${app.base}/slow-body?abort`);
+      closeGate();
+      const leader = await openRequest(app.base, '/gated?abort');
+      await until(() => app.calls['/gated'] === 1, 'the handler runs');
+      leader.destroy();
+      await until(() => app.engine.inFlight === 0, 'the server saw the client leave');
+      gate.open(); // the handler now answers into the closed socket
+      const r = await get(`${app.base}/gated?abort`);
       assert.equal(r.status, 200);
       assert.equal(r.body, 'real body 2', 'the real body, from the app');
       assert.equal(r.headers['x-cache'], 'MISS', 'nothing was stored from the aborted exchange');
-      const again = await get(`${app.base}/slow-body?abort`);
+      const again = await get(`${app.base}/gated?abort`);
       assert.equal(again.body, 'real body 2');
       assert.equal(again.headers['x-cache'], 'HIT');
     });
 
     test('a follower coalesced behind an aborted leader gets the full body', async () => {
-      const leader = abortedRequest(app.base, '/slow-body?coalesce', 40);
-      await sleep(15); // the leader is in flight
-      const follower = get(`${app.base}/slow-body?coalesce`);
-      await leader;
+      app.calls['/gated'] = 0;
+      closeGate();
+      const leader = await openRequest(app.base, '/gated?coalesce');
+      await until(() => app.calls['/gated'] === 1, 'the leader reaches the app');
+      const follower = get(`${app.base}/gated?coalesce`);
+      // The follower's exchange has begun, so it waits on the leader's fill (decided in the same tick).
+      await until(() => app.engine.inFlight === 2, 'the follower arrives');
+      leader.destroy();
+      await until(() => app.engine.inFlight === 1, 'the server saw the leader leave');
+      gate.open();
       const r = await follower;
       assert.equal(r.status, 200);
-      assert.match(r.body, /^real body \d+$/);
+      assert.equal(r.body, 'real body 2', 'its own fill, from the app');
       assert.equal(r.headers['x-cache'], 'MISS');
-      const next = await get(`${app.base}/slow-body?coalesce`);
+      const next = await get(`${app.base}/gated?coalesce`);
       assert.equal(next.body, r.body, 'the follower filled the entry');
       assert.equal(next.headers['x-cache'], 'HIT');
     });
