@@ -1,7 +1,7 @@
 // Documented options no other test would catch breaking (issue #26, item 6), on every adapter:
 // rate-limit header formats ('draft-7', an array of formats, false), cache `etag: false` and a
 // custom `tagHeader`, the p90/p99.9 figures of /api/v1/metrics, `telemetry.bodySizeMetrics`, and
-// `user_agent.original` on the SERVER span.
+// `user_agent.original` on the SERVER span, and the disk figures of /api/v1/metrics/system.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanKind } from '@opentelemetry/api';
@@ -113,6 +113,19 @@ for (const adapter of ADAPTERS) {
       for (const k of ['p50Ms', 'p90Ms', 'p95Ms', 'p99Ms', 'p999Ms']) assert.equal(typeof total[k], 'number', k);
       assert.ok(total.p50Ms <= total.p90Ms && total.p90Ms <= total.p95Ms && total.p99Ms <= total.p999Ms && total.p999Ms <= total.maxMs);
       assert.equal(typeof m.routes['GET /users/:id'].windows['1m'].p999Ms, 'number');
+    });
+
+    test('/api/v1/metrics/system reports disk space, without the path it was read from', async () => {
+      const base = await start({ metrics: { systemIntervalMs: 50 } });
+      let sys: any;
+      for (let i = 0; i < 200; i++) {
+        sys = await (await fetch(`${base}/api/v1/metrics/system`)).json();
+        if (sys.disk !== undefined) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(sys.disk, `no disk figures: ${JSON.stringify(sys).slice(0, 200)}`);
+      assert.ok(sys.disk.totalBytes > 0 && sys.disk.freeBytes >= 0 && sys.disk.freeBytes <= sys.disk.totalBytes, JSON.stringify(sys.disk));
+      assert.deepEqual(Object.keys(sys.disk).sort(), ['freeBytes', 'totalBytes']);
     });
 
     test('telemetry.bodySizeMetrics and user_agent.original', async () => {
