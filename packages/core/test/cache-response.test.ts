@@ -6,8 +6,8 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAutom8, decodeEntry, encodeEntry, isPromise, ManualClock, responseCacheOf, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
-import { etagMatches, normalizeQuery, primaryKey, requestDirectives } from '@autom8/core/dist/cache/response-key.js';
-import { ResponseMemory } from '@autom8/core/dist/cache/response-memory.js';
+import { etagMatches, normalizeQuery, primaryKey, requestDirectives } from '../src/cache/response-key';
+import { ResponseMemory } from '../src/cache/response-memory';
 import { close, listen } from '../../../test/support/http';
 
 const quiet = { info() {}, warn() {}, error() {} };
