@@ -34,8 +34,9 @@ for (const adapter of ADAPTERS) {
     });
 
     test('a route that sleeps 50 ms reports a p50 of at least 50 ms and at most what the client waited', async () => {
-      // The client's own wait, request sent to body read, bounds the server's from above on a loaded
-      // machine as on an idle one; the histogram reports a bucket's midpoint, within 0.79 %.
+      // The client's own wait, request sent to body read, holds the server's inside it, on a loaded
+      // machine as on an idle one: so the server's p50 is at most the client's (its 6th smallest of
+      // 10 covers either rank p50 may take), plus the 0.79 % of the histogram's bucket midpoint.
       const waited: number[] = [];
       for (let i = 0; i < 10; i++) {
         const t0 = performance.now();
@@ -44,7 +45,7 @@ for (const adapter of ADAPTERS) {
         waited.push(performance.now() - t0);
         assert.equal(res.status, 200);
       }
-      const ceiling = waited.sort((a, b) => a - b)[9]! * 1.008;
+      const ceiling = waited.sort((a, b) => a - b)[5]! * 1.008;
       const m = await metrics();
       const slow = m.routes['GET /slow'];
       assert.ok(slow, `GET /slow missing from ${Object.keys(m.routes)}`);

@@ -69,13 +69,15 @@ describe('the Redis stores through Redis Sentinel', { timeout: 30_000 }, () => {
   let client: Redis;
   const directs: Redis[] = [];
   const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
+  // The replica writes the master's snapshot to its dir during the sync: keep that out of the tree.
+  const inDir = () => ['--dir', dir];
 
   before(async () => {
     if (!hasRedisServer()) throw new Error('redis-server is not on PATH: install it (apt-get install -y redis-server)');
     dir = mkdtempSync(join(tmpdir(), 'autom8-sentinel-'));
     [masterPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()];
-    master = await redisServer(masterPort, ['--port', String(masterPort), ...common]);
-    await redisServer(replicaPort, ['--port', String(replicaPort), '--replicaof', '127.0.0.1', String(masterPort), ...common]);
+    master = await redisServer(masterPort, ['--port', String(masterPort), ...common, ...inDir()]);
+    await redisServer(replicaPort, ['--port', String(replicaPort), '--replicaof', '127.0.0.1', String(masterPort), ...common, ...inDir()]);
     const replica = direct(replicaPort);
     directs.push(replica);
     await ready(replica);
