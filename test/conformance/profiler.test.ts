@@ -54,8 +54,11 @@ for (const adapter of ADAPTERS) {
       assert.equal((await get('/api/v1/profile?seconds=0', auth)).status, 400);
       assert.equal((await get('/api/v1/profile?seconds=0.1&format=xml', auth)).status, 400);
       assert.equal((await fetch(`${base}/api/v1/profile?seconds=0.1`, { method: 'HEAD', headers: auth })).status, 405);
-      const first = get('/api/v1/profile?seconds=1.5', auth);
-      await new Promise((r) => setTimeout(r, 300));
+      const first = get('/api/v1/profile?seconds=2', auth);
+      // Wait until that profile is being recorded (not for a fixed time the request may need more of).
+      const busy = () => (app.engine.metricsSnapshot().features as any).profiler.busy === true;
+      for (const deadline = Date.now() + 2000; !busy() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(busy(), 'the first profile is being recorded');
       assert.equal((await get('/api/v1/profile?seconds=0.1', auth)).status, 409);
       assert.equal((await first).status, 200);
       const snap = (await (await get('/api/v1/metrics')).json()) as { features: { profiler: { profilesTaken: number; unauthorized: number } } };
