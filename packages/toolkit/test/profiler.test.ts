@@ -39,7 +39,9 @@ test('profile writes a valid .cpuprofile naming the hot function, and a top self
   assert.ok(onDisk.nodes.some((n) => n.callFrame.functionName === 'hotSpinForProfileTest'));
   const real = r.summary.top.filter((e) => !e.functionName.startsWith('('));
   assert.equal(real[0]?.functionName, 'hotSpinForProfileTest', r.text);
-  assert.ok(real[0]!.selfPercent > 40, r.text);
+  // Most of the profile, but not a fixed share of it: on a host whose neighbours take the CPU the
+  // sampler also catches this process descheduled (seen: 39.5 % where 60-90 % is usual).
+  assert.ok(real[0]!.selfPercent > 25 && real[0]!.selfPercent > 2 * (real[1]?.selfPercent ?? 0), r.text);
   assert.ok(real[0]!.url.endsWith('profiler.test.ts') && real[0]!.line > 0, r.text);
   assert.match(r.text, /hotSpinForProfileTest/);
 });
