@@ -40,6 +40,7 @@ const AUTHORIZE_LOG_EVERY_MS = 60_000;
  */
 export class MonitoringRoutes {
   readonly prefix: string;
+  private readonly foldedPrefix: string;
   private readonly handlers = new Map<string, { handler: MonitoringHandler; cache: boolean }>();
   /** Each endpoint's full path, matched as the app's router matches its routes (case, trailing slash, HEAD). */
   private readonly table = new RouteTable<string>();
@@ -60,6 +61,7 @@ export class MonitoringRoutes {
     private readonly clientAddress: (ex: Exchange) => string,
   ) {
     this.prefix = options.prefix;
+    this.foldedPrefix = options.prefix.toLowerCase();
     this.onApp = options.serveOnApp;
     const r = options.rateLimit;
     this.bucket = r === false ? undefined : new MonitoringBucket(r.perSecond / 1000, r.burst, clock);
@@ -86,7 +88,10 @@ export class MonitoringRoutes {
    * the app's router would match it (`/API/V1/METRICS/`, `http://host/api/v1/metrics`), or undefined.
    */
   resolve(ex: Exchange): string | undefined {
-    return this.table.size === 0 ? undefined : this.table.lookup(ex);
+    // Every request asks: most are turned away by the prefix alone, without the table's walk.
+    const prefix = ex.routing.caseSensitive ? this.prefix : this.foldedPrefix;
+    if (this.table.size === 0 || !ex.rulePath.startsWith(prefix)) return undefined;
+    return this.table.lookup(ex);
   }
 
   /** The endpoint's full path when the app's own requests to it are answered here, else undefined. */

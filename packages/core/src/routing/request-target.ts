@@ -55,5 +55,14 @@ export function isPlainTarget(url: string): boolean {
 
 /** The path rules are matched against under `matching`: folded to lower case unless routes are case sensitive. */
 export function rulePathOf(path: string, matching: RouteMatching): string {
-  return matching.caseSensitive ? path : path.toLowerCase();
+  return matching.caseSensitive ? path : foldCase(path);
+}
+
+// Most paths are lower case already: a scan spares them the copy toLowerCase() makes.
+function foldCase(path: string): string {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return path.toLowerCase();
+  }
+  return path;
 }
