@@ -81,6 +81,19 @@ for (const adapter of ADAPTERS) {
       const [span] = await waitForSpans(1);
       assert.equal(span!.attributes['http.request.method'], '_OTHER');
       assert.equal(span!.attributes['http.request.method_original'], 'PURGE');
+      // The span name's method MUST be HTTP then (the route is not known: no route takes PURGE).
+      assert.match(span!.name, /^HTTP( |$)/);
+    });
+
+    test('url.query is set when the request has a query, with signed-URL credentials redacted', async () => {
+      spans.reset();
+      await (await fetch(`${base}/users/1?b=2&sig=abc&X-Goog-Signature=def&a=1`)).text();
+      await (await fetch(`${base}/users/2`)).text();
+      const got = await waitForSpans(2);
+      const withQuery = got.find((s) => s.attributes['url.path'] === '/users/1')!;
+      assert.equal(withQuery.attributes['url.query'], 'b=2&sig=REDACTED&X-Goog-Signature=REDACTED&a=1');
+      const without = got.find((s) => s.attributes['url.path'] === '/users/2')!;
+      assert.equal(without.attributes['url.query'], undefined);
     });
 
     test('monitoring endpoints produce no spans', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
-import type { NormalizedMethod } from '../routing/http-method.js';
+import { spanMethod, type NormalizedMethod } from '../routing/http-method.js';
 import { isPlainTarget, requestTarget, rulePathOf, type RouteMatching } from '../routing/request-target.js';
 import type { RequestView, ResponseView } from './request-view.js';
 
@@ -116,7 +116,7 @@ export class Exchange {
   setRoute(template: string): void {
     this.route = template;
     if (this.span !== undefined && !this.ownsSpan) {
-      this.span.updateName(`${this.method} ${template}`);
+      this.span.updateName(`${spanMethod(this.method)} ${template}`);
       this.span.setAttribute('http.route', template);
       if (this.rpcMetadata !== undefined) this.rpcMetadata.route = template;
     }

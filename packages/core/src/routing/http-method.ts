@@ -16,3 +16,8 @@ export function normalizeMethod(method: string | undefined): NormalizedMethod {
   const upper = method.toUpperCase();
   return known.has(upper) ? (upper as NormalizedMethod) : '_OTHER';
 }
+
+/** The method as a span name starts with it: `HTTP` for `_OTHER`, as the HTTP semantic conventions say. */
+export function spanMethod(method: NormalizedMethod): string {
+  return method === '_OTHER' ? 'HTTP' : method;
+}

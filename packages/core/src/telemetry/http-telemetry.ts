@@ -20,7 +20,7 @@ import {
 import type { Exchange } from '../pipeline/exchange.js';
 import type { RouteSeries } from '../metrics/route-metrics.js';
 import { VERSION } from '../version.js';
-import { normalizeMethod } from '../routing/http-method.js';
+import { normalizeMethod, spanMethod } from '../routing/http-method.js';
 
 /**
  * How autom8's spans and the OTel HTTP instrumentation share a request:
@@ -68,7 +68,7 @@ export function announceRoute(req: { method?: string | undefined }, template: st
   const span = trace.getSpan(active);
   if (span === undefined || (span as { [kOwnSpan]?: true })[kOwnSpan] === true || !span.isRecording()) return;
   // The method is read only now: reads on framework request objects are not free.
-  span.updateName(`${normalizeMethod(req.method)} ${template}`);
+  span.updateName(`${spanMethod(normalizeMethod(req.method))} ${template}`);
   span.setAttribute('http.route', template);
   const rpc = active.getValue(RPC_METADATA_KEY) as RpcMetadata | undefined;
   if (rpc !== undefined) rpc.route = template;
@@ -151,9 +151,11 @@ export class HttpTelemetry {
       'url.scheme': scheme,
     };
     if (ex.method === '_OTHER') attributes['http.request.method_original'] = ex.req.method ?? '';
+    const query = ex.query;
+    if (query !== '') attributes['url.query'] = redactQuery(query);
     const ua = ex.headers['user-agent'];
     if (ua !== undefined) attributes['user_agent.original'] = ua;
-    const span = this.tracer.startSpan(ex.method, { kind: SpanKind.SERVER, attributes, startTime: ex.startTime }, parent);
+    const span = this.tracer.startSpan(spanMethod(ex.method), { kind: SpanKind.SERVER, attributes, startTime: ex.startTime }, parent);
     ex.span = span;
     ex.ownsSpan = true;
     if (span.isRecording()) {
@@ -198,7 +200,7 @@ export class HttpTelemetry {
 
   private finishSpan(span: Span, ex: Exchange, status: number, route: string | undefined): void {
     if (route !== undefined) {
-      span.updateName(`${ex.method} ${route}`);
+      span.updateName(`${spanMethod(ex.method)} ${route}`);
       span.setAttribute('http.route', route);
     }
     span.setAttribute('http.response.status_code', status);
@@ -223,4 +225,13 @@ export class HttpTelemetry {
     }
     return attrs;
   }
+}
+
+// The query parameters the HTTP semantic conventions name as credentials (signed URLs): their values
+// are replaced by REDACTED in `url.query`.
+const SIGNED_PARAM = /(^|&)(AWSAccessKeyId|Signature|sig|X-Goog-Signature)=[^&]*/g;
+
+/** `url.query` as the conventions want it: as received, signed-URL credentials redacted. */
+export function redactQuery(query: string): string {
+  return query.indexOf('ig') === -1 && query.indexOf('AWSAccessKeyId') === -1 ? query : query.replace(SIGNED_PARAM, '$1$2=REDACTED');
 }
