@@ -332,7 +332,7 @@ for (const adapter of ADAPTERS) {
       assert.equal(b2.body.length, 5000);
       assert.equal(b2.headers['x-cache'], 'MISS');
       assert.equal(app.calls.big, 2);
-      const before = app.calls.json;
+      const before = app.calls.json ?? 0;
       await get(`${app.base}/json/auth`, { authorization: 'Bearer a' });
       const r = await get(`${app.base}/json/auth`, { authorization: 'Bearer b' });
       // looked up (only entries marked public may serve it) and missed; the answer is not stored

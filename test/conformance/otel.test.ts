@@ -142,7 +142,7 @@ for (const adapter of ADAPTERS) {
         await reader.forceFlush();
         const all = metricExporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
         const m = all.find((x) => x.descriptor.name === 'http.server.active_requests') as SumMetricData | undefined;
-        return (m?.dataPoints ?? []).reduce((sum, p) => sum + (p.value as number), 0);
+        return (m?.dataPoints ?? []).reduce((sum, p) => sum + p.value, 0);
       };
       const until = async (cond: () => boolean, what: string) => {
         for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));

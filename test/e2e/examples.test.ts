@@ -15,7 +15,7 @@ async function startExample(name: string): Promise<{ base: string; stop: () => P
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('example on') && resolve());
+    child.stdout.on('data', (d) => String(d).includes('example on') && resolve());
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
   return {

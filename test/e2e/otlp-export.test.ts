@@ -55,7 +55,7 @@ for (const name of ['express-app', 'koa-app']) {
       });
       try {
         await new Promise<void>((resolve, reject) => {
-          child.stdout!.on('data', (d) => String(d).includes('example on') && resolve());
+          child.stdout.on('data', (d) => String(d).includes('example on') && resolve());
           child.once('exit', (code) => reject(new Error(`example exited with ${code}`)));
         });
         const base = `http://127.0.0.1:${port}`;

@@ -43,8 +43,8 @@ async function startServer(file: string): Promise<{ url: string; output: () => s
   const child = spawn(process.execPath, [file], { cwd: app, env: userEnv({ PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
   servers.push(child);
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d));
-  child.stderr!.on('data', (d: Buffer) => (output += d));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {

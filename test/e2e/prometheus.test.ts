@@ -34,8 +34,8 @@ async function spawnUntil(cmd: string, args: string[], env: NodeJS.ProcessEnv, r
   const keep = (d: Buffer) => {
     out = (out + String(d)).slice(-20_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const proc = { child, output: () => out };
   const deadline = Date.now() + 20_000;
   for (;;) {

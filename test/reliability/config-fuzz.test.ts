@@ -69,7 +69,7 @@ test('500 random option sets: valid, or an InvalidOptionError naming the option 
     for (const [k, v] of Object.entries(VALID)) if (rnd() < 0.5) options[k] = rnd() < 0.6 ? mutate(v, rnd, 0) : v;
     let engine;
     try {
-      engine = createAutom8(options as Autom8Options);
+      engine = createAutom8(options);
     } catch (err) {
       assert.ok(err instanceof InvalidOptionError, `case ${i}: ${String(err)} for ${describe(options)}`);
       assert.ok(err.option.length > 0 && err.message.startsWith('autom8:'), `case ${i}: unclear message ${err.message}`);

@@ -78,7 +78,7 @@ function get(agent: http.Agent, url: string, client: string): Promise<{ status: 
   const t0 = performance.now();
   return new Promise((resolve) => {
     const done = (status: number, h: http.IncomingHttpHeaders = {}) =>
-      resolve({ status, ms: performance.now() - t0, xcache: h['x-cache'] as string | undefined, retryAfter: h['retry-after'] as string | undefined });
+      resolve({ status, ms: performance.now() - t0, xcache: h['x-cache'] as string | undefined, retryAfter: h['retry-after'] });
     const req = http.get(url, { agent, headers: { 'x-forwarded-for': client } }, (res) => {
       res.resume();
       res.on('end', () => done(res.statusCode ?? 0, res.headers));
@@ -174,7 +174,7 @@ async function startRig(adapter: string, policy: Policy): Promise<Rig> {
 // Every scenario's processes start together (starting node processes is most of the setup time);
 // idle until their turn, they cost nothing, and the scenarios then run one after the other.
 const rigs = SCENARIOS.map(({ adapter, policy }) => startRig(adapter, policy));
-rigs.forEach((r) => r.catch(() => {})); // reported by the test that awaits it
+for (const r of rigs) r.catch(() => {}); // reported by the test that awaits it
 after(async () => {
   for (const r of await Promise.allSettled(rigs)) {
     if (r.status !== 'fulfilled') continue;

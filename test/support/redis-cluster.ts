@@ -228,7 +228,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   }
 
   return {
-    nodes: nodes as readonly ClusterNodeProcess[],
+    nodes: nodes,
     startupNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
     masters,
     command,

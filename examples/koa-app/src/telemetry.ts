@@ -49,7 +49,7 @@ export function startTelemetry(serviceName: string): NodeSDK | undefined {
     instrumentations: metricReaders.length > 0 ? [new RuntimeNodeInstrumentation()] : [],
   });
   sdk.start();
-  const shutdown = () => sdk.shutdown().finally(() => process.exit(0));
+  const shutdown = () => void sdk.shutdown().finally(() => process.exit(0));
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
   return sdk;

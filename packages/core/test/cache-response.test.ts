@@ -137,7 +137,7 @@ function serve(engine: Autom8, handler: (req: IncomingMessage, res: ServerRespon
     const ex = engine.begin(req, res, req.url ?? '/');
     const d = engine.admit(ex);
     if (d === undefined) handler(req, res);
-    else if (isPromise(d)) d.then((r) => (r === undefined ? handler(req, res) : send(res, r)));
+    else if (isPromise(d)) void d.then((r) => (r === undefined ? handler(req, res) : send(res, r)));
     else send(res, d);
   });
 }

@@ -148,7 +148,7 @@ for (const adapter of PERF_ADAPTERS) {
       await probe;
       assert.equal(b.state, 'closed');
       assert.deepEqual(
-        events.map((e) => (e.type === 'breaker.opened' ? `opened:${(e as Autom8Event<'breaker.opened'>).reason}` : e.type)),
+        events.map((e) => (e.type === 'breaker.opened' ? `opened:${e.reason}` : e.type)),
         ['opened:error-rate', 'breaker.half-opened', 'opened:probe-failed', 'breaker.half-opened', 'breaker.closed'],
       );
     });

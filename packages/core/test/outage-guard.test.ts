@@ -132,6 +132,7 @@ describe('OutageGuard', () => {
 
   test('a call rejected without a reason is a failure, not an answer', async () => {
     const { guard, warnings } = guardWith();
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the case under test
     assert.equal(await guard.run(() => Promise.reject(undefined)), STORE_UNAVAILABLE);
     assert.equal(guard.failures, 1);
     assert.equal(guard.degraded, true);

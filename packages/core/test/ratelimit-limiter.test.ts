@@ -44,7 +44,7 @@ describe('createRateLimiter', () => {
 
   test('wait is abortable', async () => {
     const limiter = createRateLimiter('w2', { algorithm: 'fixed-window', rate: 1, per: 'hour' });
-    limiter.check('k');
+    void limiter.check('k');
     const ac = new AbortController();
     const p = limiter.wait('k', { signal: ac.signal });
     setTimeout(() => ac.abort(new Error('stop')), 5);
@@ -53,7 +53,7 @@ describe('createRateLimiter', () => {
 
   test('wait gives up past maxWaitMs with RateLimitedError', async () => {
     const limiter = createRateLimiter('w3', { algorithm: 'fixed-window', rate: 1, per: 'hour' });
-    limiter.check('k');
+    void limiter.check('k');
     await assert.rejects(limiter.wait('k', { maxWaitMs: 1000 }), RateLimitedError);
   });
 

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, ManualClock, ShedFeature, type Autom8, type Autom8Options, type Reply, type ResponseView } from '../src/index';
+import { createAutom8, ManualClock, ShedFeature, type Autom8, type Reply, type ResponseView } from '../src/index';
 
 const silent = { info() {}, warn() {}, error() {} };
 const nextBatch = () => new Promise((r) => setImmediate(r));
@@ -33,7 +33,7 @@ function setup(shed: Record<string, unknown> = {}) {
     telemetry: { enabled: false },
     logger: silent,
     shed: { sampleIntervalMs: 0, critical: ['GET /vip'], ...shed },
-  } as Autom8Options);
+  });
   const f = (engine as unknown as { features: unknown[] }).features.find((x) => x instanceof ShedFeature) as ShedFeature;
   /** One 50 ms sample of event-loop delay `ms` on a fully busy loop (ELU 1). */
   const sample = (ms: number) =>

@@ -1,6 +1,6 @@
 // Slow-request log: threshold (global and per route), deterministic sampling, the per-minute cap
 // under a flood, the `request.slow` event and the trace id, on every adapter.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createAutom8, InvalidOptionError, ManualClock, onEvent, type Autom8Event, type Autom8Options } from '@autom8/core';

@@ -51,12 +51,12 @@ export function patchRouteDispatch(app: unknown): boolean {
     const route = this.route;
     if (route !== undefined) {
       // Reflect.get: no inline cache to miss on Express's per-request hidden classes (see above).
-      const base = (Reflect.get(req, 'baseUrl') as string | undefined) ?? '';
+      const base = Reflect.get(req, 'baseUrl') ?? '';
       if (base !== route[kBase] || route[kTemplate] === undefined) {
         route[kBase] = base;
         route[kTemplate] = routeTemplate(base, route.path, req.params);
       }
-      const template = route[kTemplate]!;
+      const template = route[kTemplate];
       // The request whose chain autom8 is running synchronously gets its route now; a dispatch
       // that runs later (after an await in some middleware) is counted, and its request reads
       // `req.route` at the end instead (see dispatchedRoute).

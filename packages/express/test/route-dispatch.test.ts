@@ -26,7 +26,7 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       app.use(mw);
       // Every other request waits in a middleware before routing, so dispatches of different
       // requests interleave and some run outside autom8's synchronous chain.
-      app.use((req: any, _res: any, next: any) => {
+      app.use((req: any, _res: any, next: () => void) => {
         if (Number(req.query.wait) > 0) setTimeout(next, Number(req.query.wait));
         else next();
       });

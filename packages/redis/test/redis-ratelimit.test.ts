@@ -336,7 +336,7 @@ describe('a store takes its engine’s logger and meter', () => {
       const { resourceMetrics } = await reader.collect();
       const scope = resourceMetrics.scopeMetrics.find((s) => s.metrics.some((m) => m.descriptor.name === 'autom8.store.transitions'));
       assert.equal(scope?.scope.name, '@autom8/core', 'counted on the engine’s meter');
-      const points = (scope!.metrics.find((m) => m.descriptor.name === 'autom8.store.transitions') as SumMetricData).dataPoints;
+      const points = (scope.metrics.find((m) => m.descriptor.name === 'autom8.store.transitions') as SumMetricData).dataPoints;
       assert.deepEqual(
         points.map((p) => [p.attributes['autom8.store.state'], p.value]),
         [['degraded', 1]],

@@ -21,6 +21,7 @@ test('on a terminal, progress is redrawn in place on stderr, then cleared before
   const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const out = r.stdout;
+  // eslint-disable-next-line no-control-regex -- the terminal's escape sequence is what is matched
   const redraws = out.match(/\r\x1b\[K[^\r\n]*step \d\/2 · \d+ req\/s/g) ?? [];
   assert.ok(redraws.length >= 3, `progress lines: ${JSON.stringify(out.slice(0, 400))}`);
   assert.ok(redraws.some((l) => l.includes('step 2/2 · 40 req/s')));

@@ -259,7 +259,7 @@ export function createCircuitBreaker(name: string, options?: CircuitBreakerOptio
 
 function engineOf(e: unknown): Autom8 | undefined {
   if (e === undefined) return undefined;
-  const candidate = (typeof e === 'function' || typeof e === 'object') && e !== null && 'engine' in e ? (e as { engine: unknown }).engine : e;
+  const candidate = (typeof e === 'function' || typeof e === 'object') && e !== null && 'engine' in e ? e.engine : e;
   if (typeof candidate !== 'object' || candidate === null || typeof (candidate as Autom8).addMonitoringEndpoint !== 'function') {
     throw new InvalidOptionError('engine', 'an autom8 engine or the middleware autom8Express/autom8Koa returned', e);
   }

@@ -26,7 +26,7 @@ export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: 
   const { key, cache: given, ...cacheOptions } = options;
   if (key !== undefined && typeof key !== 'function') throw new InvalidOptionError('key', 'a function', key);
   if (given !== undefined && !(given instanceof Cache)) throw new InvalidOptionError('cache', 'a Cache', given);
-  const cache = (given ?? new Cache<unknown>(`memoize:${fn.name || 'anonymous'}`, cacheOptions)) as Cache<unknown>;
+  const cache = given ?? new Cache<unknown>(`memoize:${fn.name || 'anonymous'}`, cacheOptions);
   const keyOf = key ?? defaultKey;
 
   const memoized = function memoizedCall(this: unknown, ...args: A): R {

@@ -282,7 +282,7 @@ export class ResponseCache implements Feature {
     let e: MemoryEntry | undefined;
     if (result !== undefined && result !== ABORTED) {
       const vary = result.entry.vary;
-      if (vary === undefined || variantKey(key, vary, ex.headers) === result.at) e = result.entry as MemoryEntry;
+      if (vary === undefined || variantKey(key, vary, ex.headers) === result.at) e = result.entry;
     }
     e ??= this.memory.lookup(key, ex.headers);
     if (e !== undefined && usableFor(e, ex, false)) {
@@ -314,7 +314,7 @@ export class ResponseCache implements Feature {
     const now = this.clock.now();
     if (now >= Math.max(found.e.errorUntil, found.e.revalidateUntil, found.e.freshUntil)) return undefined;
     this.memory.put(key, found.e, h);
-    const e = this.memory.lookup(key, h) ?? (found.e as MemoryEntry);
+    const e = this.memory.lookup(key, h) ?? found.e;
     const r = now < e.freshUntil && usableFor(e, ex, cred) ? this.serve(ex, e, key, now, d) : undefined;
     if (r !== undefined) this.n.sharedHits++;
     return r;
@@ -743,7 +743,7 @@ function decodeOrUndefined(r: { value: Buffer } | undefined): StoredResponse | u
 function safeTags(fn: () => readonly string[]): readonly string[] {
   try {
     const t = fn();
-    return Array.isArray(t) ? t.filter((x) => typeof x === 'string' && x.length > 0) : [];
+    return Array.isArray(t) ? (t as unknown[]).filter((x): x is string => typeof x === 'string' && x.length > 0) : [];
   } catch {
     return [];
   }

@@ -42,10 +42,14 @@ export class ResponseCapture {
     private readonly maxBytes: number,
     private readonly owner: CaptureOwner,
   ) {
+    // The wrappers below need both the response (their `this`) and the capture; the originals are
+    // kept unbound and always called with the response as `this`.
+    /* eslint-disable @typescript-eslint/no-this-alias, @typescript-eslint/unbound-method */
     const capture = this;
     const write = (this.write = res.write);
     const end = (this.end = res.end);
     const writeHead = (this.writeHead = res.writeHead);
+    /* eslint-enable @typescript-eslint/no-this-alias, @typescript-eslint/unbound-method */
     res.write = function captureWrite(this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) {
       if (capture.replaced) return true;
       if (!capture.started && capture.start()) return true;
@@ -66,7 +70,7 @@ export class ResponseCapture {
       if (capture.replaced) return this;
       if (args.some((a) => typeof a === 'object' && a !== null)) capture.rawHead = true;
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    } as WriteHeadFn;
+    };
   }
 
   /** The captured body. */

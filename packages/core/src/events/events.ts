@@ -71,7 +71,7 @@ export function subscribe<T extends Autom8EventType>(
   types: readonly T[] | undefined,
   listener: (event: Autom8Event<T>) => void,
 ): () => void {
-  const names = (types ?? (ALL_TYPES as unknown as readonly T[])) as readonly T[];
+  const names = types ?? (ALL_TYPES as unknown as readonly T[]);
   const handler = (message: unknown) => listener(message as Autom8Event<T>);
   for (const t of names) channelOf(t).subscribe(handler);
   return () => {

@@ -53,7 +53,7 @@ export class RouteMetrics {
   seriesFor(method: string, route: string | undefined, now: number): RouteSeries {
     if (route === undefined) return this.specialSeries(method, UNMATCHED_ROUTE, now);
     let routes = this.byMethod.get(method);
-    if (routes === undefined) this.byMethod.set(method, (routes = new Map()));
+    if (routes === undefined) this.byMethod.set(method, (routes = new Map<string, RouteSeries>()));
     let s = routes.get(route);
     if (s !== undefined) return s;
     if (this.templateSeries >= this.maxSeries) {

@@ -88,6 +88,7 @@ export function resolveMonitoringOptions(section: unknown): ResolvedMonitoringOp
   if (prefix === '/') prefix = '';
   const challenge = v.string('monitoring.challenge', mon.challenge, 'Bearer realm="autom8"');
   // A header value: no line breaks or other control characters.
+  // eslint-disable-next-line no-control-regex -- control characters are what is rejected
   if (/[\0-\x1f\x7f]/.test(challenge)) throw new InvalidOptionError('monitoring.challenge', 'a header value without control characters', challenge);
   const routeLimit = v.positiveInteger('monitoring.routeLimit', mon.routeLimit, 50);
   const maxRouteLimit = v.positiveInteger('monitoring.maxRouteLimit', mon.maxRouteLimit, Math.max(1000, routeLimit));

@@ -198,7 +198,7 @@ export class Autom8 {
       if (typeof (r as Promise<Reply | undefined>).then === 'function') {
         return (r as Promise<Reply | undefined>).then((v) => (v === undefined ? this.runStages(ex, i + 1) : v));
       }
-      return r as Reply;
+      return r;
     }
     return undefined;
   }
@@ -257,7 +257,7 @@ export class Autom8 {
     // where the getter would walk Express's prototype chain.
     const uncached = this.uncachedResponseReads;
     ex.finished = (uncached ? Reflect.get(res, 'finished') : res.finished) === true;
-    const code = uncached ? (Reflect.get(res, 'statusCode') as number) : res.statusCode;
+    const code = uncached ? Reflect.get(res, 'statusCode') : res.statusCode;
     // A response the client abandoned before it finished keeps the status the app had set; if the
     // app never set one it counts as 499 (client closed request, as nginx does).
     const status = (ex.status = ex.finished || code !== this.defaultResponseStatus ? code : 499);

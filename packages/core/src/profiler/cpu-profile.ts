@@ -65,7 +65,7 @@ export async function captureCpuProfile<T>(
     // Stopped even when `work` threw, so the process is never left sampling.
     const stopped = await session.post('Profiler.stop');
     if (failed) throw failure;
-    return { profile: stopped.profile as CpuProfile, result: result as T };
+    return { profile: stopped.profile, result: result as T };
   } finally {
     session.disconnect();
     running = false;

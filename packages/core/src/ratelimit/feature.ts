@@ -3,7 +3,7 @@ import { channelOf, publish } from '../events/events.js';
 import type { Autom8 } from '../pipeline/autom8.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import { Stage, type Feature } from '../pipeline/feature.js';
-import type { Reply, ResponseView } from '../pipeline/request-view.js';
+import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
 import { isPromise, type ConsumeResult, type RateLimitStore } from '../store/contracts.js';
 import { HeaderSet } from './headers.js';
@@ -174,7 +174,8 @@ export class RateLimitFeature implements Feature {
     const now = this.engine.options.clock.now();
     if (denied === -1) {
       const res = ex.res;
-      plan.headers.write(results, now, res, this.engine.uncachedResponseReads ? (Reflect.get(res, 'setHeader') as ResponseView['setHeader']) : res.setHeader);
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- write() calls it as setHeader.call(res, …)
+      plan.headers.write(results, now, res, this.engine.uncachedResponseReads ? Reflect.get(res, 'setHeader') : res.setHeader);
       if (delay > 0) return new Promise((resolve) => setTimeout(resolve, delay, undefined));
       return undefined;
     }

@@ -78,6 +78,7 @@ export class HeaderSet {
    * Sets every field on `target` (the response, or a reply's header collector), given the results
    * of the applied policies in the order given at construction (undefined: not consumed).
    */
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- always called as setHeader.call(target, …)
   write(results: readonly (ConsumeResult | undefined)[], now: number, target: HeaderTarget, setHeader: HeaderTarget['setHeader'] = target.setHeader): void {
     // One method, called on `target`: on a response the adapter marks slow to read (Express),
     // the caller looks it up once without an inline cache (see Autom8.uncachedResponseReads).

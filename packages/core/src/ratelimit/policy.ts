@@ -28,7 +28,7 @@ export const SLIDING_LOG_MAX = 10_000;
 /** Milliseconds of a {@link Period}; throws naming `path`. */
 export function periodMs(path: string, value: unknown, dflt: number): number {
   if (value === undefined) return dflt;
-  if (typeof value === 'string' && PERIODS[value] !== undefined) return PERIODS[value]!;
+  if (typeof value === 'string' && PERIODS[value] !== undefined) return PERIODS[value];
   if (typeof value === 'number' && Number.isFinite(value) && value >= 1) return value;
   throw new InvalidOptionError(path, "a period in ms (>= 1) or 'second', 'minute', 'hour', 'day'", value);
 }

@@ -96,7 +96,7 @@ export class ShedFeature implements Feature {
         'cache-control': 'no-store',
       }),
       body: o.body,
-    }) as Reply;
+    });
     // Created last: a throw above must not leave a sampling timer behind.
     if (o.load !== undefined) {
       this.shedder = new LoadShedder(engine.options.name, o.load, () => engine.inFlight, (s) => this.onLoadSample(s));
@@ -196,7 +196,7 @@ export class ShedFeature implements Feature {
     if (route === undefined || this.routeCount >= this.o.concurrency!.maxRoutes) {
       return (this.otherRoutes ??= new ConcurrencyLimiter(OTHER_ROUTES, this.o.concurrency!, this.engine.options.clock));
     }
-    if (byTemplate === undefined) this.perRoute!.set(ex.method, (byTemplate = new Map()));
+    if (byTemplate === undefined) this.perRoute!.set(ex.method, (byTemplate = new Map<string, ConcurrencyLimiter>()));
     l = new ConcurrencyLimiter(`${ex.method} ${route}`, this.o.concurrency!, this.engine.options.clock);
     byTemplate.set(route, l);
     this.routeCount++;

@@ -11,7 +11,7 @@ export class RouteKeyMap<T> {
   set(pattern: string, value: T, optionPath: string): void {
     const { method, path } = parsePattern(pattern, optionPath);
     let routes = this.byMethod.get(method);
-    if (routes === undefined) this.byMethod.set(method, (routes = new Map()));
+    if (routes === undefined) this.byMethod.set(method, (routes = new Map<string, T>()));
     routes.set(path, value);
   }
 

@@ -76,7 +76,7 @@ export class Sampler {
     const end = performance.now() + ms;
     let yieldAt = performance.now() + 10;
     const stopCalls = this.calls + maxCalls;
-    do {
+    for (;;) {
       const v = await this.sample();
       if (record) this.values.push(v);
       const now = performance.now();
@@ -85,7 +85,7 @@ export class Sampler {
         yieldAt = performance.now() + 10;
       }
       if (now >= end || this.calls >= stopCalls) break;
-    } while (true);
+    }
   }
 
   /** Warms up for `ms`, sizing the batch so a sample lasts at least `minSampleNs`. */
@@ -112,7 +112,7 @@ export class Sampler {
 export async function isAsyncFn(fn: BenchFn): Promise<boolean> {
   const r = fn() as { then?: unknown } | undefined;
   if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
-    await r;
+    await (r as PromiseLike<unknown>);
     return true;
   }
   return false;
@@ -122,6 +122,7 @@ export async function isAsyncFn(fn: BenchFn): Promise<boolean> {
 export function benchOptions(o: BenchOptions = {}): Required<Omit<BenchOptions, 'iterations' | 'concurrency'>> & { iterations: number } {
   const check = (name: keyof BenchOptions, v: unknown, dflt: number, min: number) => {
     if (v === undefined) return dflt;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a bad value of any type, shown as String() shows it
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new TypeError(`autom8: expected ${name} to be a number ≥ ${min}, got ${String(v)}`);
     return v;
   };

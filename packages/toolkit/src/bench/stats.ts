@@ -36,7 +36,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 /** Computes {@link SampleStats} of `values` (not modified). */
 export function summarize(values: ArrayLike<number>): SampleStats {
   const n = values.length;
-  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
+  const sorted = Float64Array.from(values).sort();
   let sum = 0;
   for (let i = 0; i < n; i++) sum += sorted[i]!;
   const mean = n > 0 ? sum / n : NaN;

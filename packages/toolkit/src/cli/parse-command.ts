@@ -12,7 +12,7 @@ type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; a
 export function parseCommand<O extends Options>(command: string, usage: string, argv: string[], options: O, out: NodeJS.WritableStream): { values: Values<O>; url: string } | undefined {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } as O });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
     throw new UsageError(`${(e as Error).message.split('\n')[0]} (see autom8 ${command} --help)`);
   }
@@ -21,5 +21,5 @@ export function parseCommand<O extends Options>(command: string, usage: string, 
     return undefined;
   }
   if (parsed.positionals.length !== 1) throw new UsageError(`give exactly one URL (see autom8 ${command} --help)`);
-  return { values: parsed.values as Values<O>, url: parsed.positionals[0]! };
+  return { values: parsed.values, url: parsed.positionals[0]! };
 }

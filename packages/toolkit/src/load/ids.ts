@@ -13,15 +13,15 @@ export function extractIds(doc: unknown, path?: string): string[] {
     let arr: unknown = doc;
     if (!Array.isArray(doc) && doc !== null && typeof doc === 'object') arr = Object.values(doc).find(Array.isArray);
     if (!Array.isArray(arr)) return [];
-    nodes = arr.map((e) => (e !== null && typeof e === 'object' && 'id' in e ? (e as { id: unknown }).id : e));
+    nodes = (arr as unknown[]).map((e) => (e !== null && typeof e === 'object' && 'id' in e ? e.id : e));
   } else {
     nodes = [doc];
     for (const seg of path.replace(/\[\]/g, '.*').split('.').filter((s) => s !== '')) {
       const next: unknown[] = [];
       for (const n of nodes) {
         if (seg === '*') {
-          if (Array.isArray(n)) next.push(...n);
-          else if (n !== null && typeof n === 'object') next.push(...Object.values(n));
+          if (Array.isArray(n)) next.push(...(n as unknown[]));
+          else if (n !== null && typeof n === 'object') next.push(...(Object.values(n) as unknown[]));
         } else if (n !== null && typeof n === 'object' && seg in n) {
           next.push((n as Record<string, unknown>)[seg]);
         }

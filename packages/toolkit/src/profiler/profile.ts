@@ -87,6 +87,6 @@ export function profiled(options: ProfileOptions & { onProfile?: (r: ProfileResu
     method: (this: This, ...args: A) => R,
     _context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): (this: This, ...args: A) => Promise<Awaited<R>> {
-    return withProfile(method, options) as (this: This, ...args: A) => Promise<Awaited<R>>;
+    return withProfile(method, options);
   };
 }
