@@ -17,7 +17,10 @@ async function microHit() {
   const server = http.createServer((req, res) => {
     const ex = engine.begin(req, res, req.url);
     const d = engine.admit(ex);
-    const app = () => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ items: [1, 2, 3] })); };
+    const app = () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ items: [1, 2, 3] }));
+    };
     if (d === undefined) app();
     else if (isPromise(d)) d.then((r) => (r === undefined ? app() : res.end(r.body)));
     else res.end(d.body);
@@ -79,7 +82,16 @@ try {
 }
 
 const summary = new Map(
-  [...samples].map(([k, xs]) => [k, { rps: median(xs.map((x) => x.rps)), cpu: median(xs.map((x) => x.cpuUsPerReq)), p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), errors: xs.reduce((a, x) => a + x.errors + x.non2xx, 0) }]),
+  [...samples].map(([k, xs]) => [
+    k,
+    {
+      rps: median(xs.map((x) => x.rps)),
+      cpu: median(xs.map((x) => x.cpuUsPerReq)),
+      p50: median(xs.map((x) => x.p50)),
+      p99: median(xs.map((x) => x.p99)),
+      errors: xs.reduce((a, x) => a + x.errors + x.non2xx, 0),
+    },
+  ]),
 );
 const apicache = summary.get('express/apicache');
 const rows = cases.map(([fw, variant, label]) => {
@@ -97,7 +109,9 @@ const rows = cases.map(([fw, variant, label]) => {
     errors: r.errors,
   };
 });
-console.log(`HTTP cache hits: median of ${rounds} interleaved rounds × ${opts.duration} s (autocannon, ${opts.connections} connections, loopback; each server in its own process)`);
+console.log(
+  `HTTP cache hits: median of ${rounds} interleaved rounds × ${opts.duration} s (autocannon, ${opts.connections} connections, loopback; each server in its own process)`,
+);
 table(rows);
 writeResults(
   'cache',
@@ -106,12 +120,26 @@ writeResults(
     ...cases.map(([fw, variant, label]) => {
       const r = summary.get(`${fw}/${variant}`);
       const bare = summary.get(`${fw}/bare`);
-      return { section: 'http', stack: label, rps: round(r.rps, 0), vsBare: round(r.rps / bare.rps, 2), vsApicache: fw === 'express' ? round(r.rps / apicache.rps, 2) : null, p50Ms: round(r.p50, 2), p99Ms: round(r.p99, 2), cpuUsPerReq: round(r.cpu, 1), failedRequests: r.errors };
+      return {
+        section: 'http',
+        stack: label,
+        rps: round(r.rps, 0),
+        vsBare: round(r.rps / bare.rps, 2),
+        vsApicache: fw === 'express' ? round(r.rps / apicache.rps, 2) : null,
+        p50Ms: round(r.p50, 2),
+        p99Ms: round(r.p99, 2),
+        cpuUsPerReq: round(r.cpu, 1),
+        failedRequests: r.errors,
+      };
     }),
   ],
   { config: { rounds, ...opts } },
 );
 const ratio = summary.get('express/autom8').rps / apicache.rps;
 const front = summary.get('express/autom8-front');
-console.log(`\nautom8 hits / apicache hits (Express, metrics on): ${fmt(ratio, 2)}× req/s (target ≥ 1.5×); server CPU per hit ${fmt(summary.get('express/autom8').cpu, 1)} vs ${fmt(apicache.cpu, 1)} µs`);
-console.log(`autom8 in front of Express / apicache: ${fmt(front.rps / apicache.rps, 2)}× req/s; server CPU per hit ${fmt(front.cpu, 1)} vs ${fmt(apicache.cpu, 1)} µs`);
+console.log(
+  `\nautom8 hits / apicache hits (Express, metrics on): ${fmt(ratio, 2)}× req/s (target ≥ 1.5×); server CPU per hit ${fmt(summary.get('express/autom8').cpu, 1)} vs ${fmt(apicache.cpu, 1)} µs`,
+);
+console.log(
+  `autom8 in front of Express / apicache: ${fmt(front.rps / apicache.rps, 2)}× req/s; server CPU per hit ${fmt(front.cpu, 1)} vs ${fmt(apicache.cpu, 1)} µs`,
+);

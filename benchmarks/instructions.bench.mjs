@@ -83,7 +83,10 @@ function countOnce(id, n) {
   const cmd = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, ...node];
   const argv = setarch ? ['setarch', '-R', ...cmd] : cmd;
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, FW: fw, F: features, W: String(WARMUP), N: String(n), TIMER_SCALE: String(TIMER_SCALE) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { ...process.env, FW: fw, F: features, W: String(WARMUP), N: String(n), TIMER_SCALE: String(TIMER_SCALE) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => {
@@ -145,7 +148,15 @@ for (const id of wanted) {
 console.log(`\ninstructions per request (callgrind, in-process, N ${N_LO} → ${N_HI} after ${WARMUP} warm-up)`);
 table(printed);
 writeResults(`instructions-node${process.versions.node.split('.')[0]}`, rows, {
-  config: { warmup: WARMUP, nLo: N_LO, nHi: N_HI, timerScale: TIMER_SCALE, harness: 'benchmarks/tools/inproc.mjs', seeds: 'hash 1, random 1', aslr: setarch ? 'off (setarch -R)' : 'on' },
+  config: {
+    warmup: WARMUP,
+    nLo: N_LO,
+    nHi: N_HI,
+    timerScale: TIMER_SCALE,
+    harness: 'benchmarks/tools/inproc.mjs',
+    seeds: 'hash 1, random 1',
+    aslr: setarch ? 'off (setarch -R)' : 'on',
+  },
   titles: { instructions: 'Instructions per request under callgrind, in-process (no sockets): the framework bare and with autom8' },
   headers: { kInstrPerReq: 'k instructions / request', addedK: 'added (k)', addedPct: 'added %', vsBare: 'bare ÷ this (throughput-equivalent)' },
 });

@@ -16,10 +16,14 @@ function opsPerSec(fn, n) {
 }
 const values = Float64Array.from({ length: 4096 }, () => Math.exp(Math.random() * 12)); // 1 µs .. 160 ms
 const h = new Histogram();
-const recordOps = opsPerSec((n) => { for (let i = 0; i < n; i++) h.record(values[i & 4095]); }, 50_000_000);
+const recordOps = opsPerSec((n) => {
+  for (let i = 0; i < n; i++) h.record(values[i & 4095]);
+}, 50_000_000);
 const ws = new WindowedSeries(DEFAULT_WINDOWS, Date.now());
 const t = Date.now();
-const seriesOps = opsPerSec((n) => { for (let i = 0; i < n; i++) ws.record(values[i & 4095], 1, t + i / 1e6); }, 10_000_000);
+const seriesOps = opsPerSec((n) => {
+  for (let i = 0; i < n; i++) ws.record(values[i & 4095], 1, t + i / 1e6);
+}, 10_000_000);
 const json = [
   { section: 'micro', what: 'Histogram.record (1 histogram)', mOpsPerSec: round(recordOps / 1e6, 1), nsPerOp: round(1e9 / recordOps, 2) },
   { section: 'micro', what: 'WindowedSeries.record (lifetime + 3 windows)', mOpsPerSec: round(seriesOps / 1e6, 1), nsPerOp: round(1e9 / seriesOps, 2) },

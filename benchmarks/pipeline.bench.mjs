@@ -66,5 +66,8 @@ const { tracerProvider, meterProvider } = startOtelSdk();
 rows.push(await run('metrics + OTel SDK (span + histogram)', { telemetry: { tracerProvider, meterProvider } }, N / 3));
 console.log('core pipeline per request (no network, no framework)');
 table(rows);
-writeResults('pipeline', rows.map((r) => ({ section: 'pipeline', pipeline: r.pipeline, nsPerRequest: Number(r['ns/request']) })));
+writeResults(
+  'pipeline',
+  rows.map((r) => ({ section: 'pipeline', pipeline: r.pipeline, nsPerRequest: Number(r['ns/request']) })),
+);
 process.exit(0);

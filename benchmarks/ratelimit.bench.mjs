@@ -25,9 +25,12 @@ function runServer(variant) {
   app.set('x-powered-by', false);
   const lean = { metrics: { enabled: false }, telemetry: { enabled: false }, monitoring: { enabled: false } };
   if (variant === 'autom8-none') app.use(require('@autom8/express').autom8Express(lean));
-  if (variant === 'autom8-fixed') app.use(require('@autom8/express').autom8Express({ ...lean, rateLimit: { algorithm: 'fixed-window', rate: LIMIT, per: 'minute' } }));
-  if (variant === 'autom8-token') app.use(require('@autom8/express').autom8Express({ ...lean, rateLimit: { algorithm: 'token-bucket', rate: LIMIT, per: 'minute' } }));
-  if (variant === 'autom8-full') app.use(require('@autom8/express').autom8Express({ telemetry: { enabled: false }, rateLimit: { algorithm: 'fixed-window', rate: LIMIT, per: 'minute' } }));
+  if (variant === 'autom8-fixed')
+    app.use(require('@autom8/express').autom8Express({ ...lean, rateLimit: { algorithm: 'fixed-window', rate: LIMIT, per: 'minute' } }));
+  if (variant === 'autom8-token')
+    app.use(require('@autom8/express').autom8Express({ ...lean, rateLimit: { algorithm: 'token-bucket', rate: LIMIT, per: 'minute' } }));
+  if (variant === 'autom8-full')
+    app.use(require('@autom8/express').autom8Express({ telemetry: { enabled: false }, rateLimit: { algorithm: 'fixed-window', rate: LIMIT, per: 'minute' } }));
   if (variant === 'express-rate-limit') {
     const { rateLimit } = require('express-rate-limit');
     app.use(rateLimit({ windowMs: 60_000, limit: LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
@@ -139,7 +142,14 @@ async function main() {
       t0 = performance.now();
       await pipelined(n2, 100);
       const pipeOps = n2 / ((performance.now() - t0) / 1000);
-      json.push({ section: 'redis', algorithm, singleKChecksPerSec: round(singleOps / 1e3, 1), concurrentKChecksPerSec: round(concurrentOps / 1e3, 1), clientCpuUsPerCheck: round(cpuUsPerCheck, 1), pipelinedKChecksPerSec: round(pipeOps / 1e3, 1) });
+      json.push({
+        section: 'redis',
+        algorithm,
+        singleKChecksPerSec: round(singleOps / 1e3, 1),
+        concurrentKChecksPerSec: round(concurrentOps / 1e3, 1),
+        clientCpuUsPerCheck: round(cpuUsPerCheck, 1),
+        pipelinedKChecksPerSec: round(pipeOps / 1e3, 1),
+      });
       rows.push({
         algorithm,
         'single (k checks/s)': fmt(singleOps / 1e3, 1),
@@ -150,7 +160,9 @@ async function main() {
       });
     }
     client.disconnect();
-    console.log(`\nRedis store on a local redis-server (loopback): single = one awaited consume() (guard + EVALSHA) at a time; ${IN_FLIGHT} in flight = ${IN_FLIGHT} consume() calls waiting at once, as a busy server makes them, with this process's CPU per check (the client's work: guard, ioredis, reply parsing); pipelined = raw EVALSHA in pipelines of 100, no guard (the client's ceiling)`);
+    console.log(
+      `\nRedis store on a local redis-server (loopback): single = one awaited consume() (guard + EVALSHA) at a time; ${IN_FLIGHT} in flight = ${IN_FLIGHT} consume() calls waiting at once, as a busy server makes them, with this process's CPU per check (the client's work: guard, ioredis, reply parsing); pipelined = raw EVALSHA in pipelines of 100, no guard (the client's ceiling)`,
+    );
     table(rows);
   } finally {
     await redis.stop();
@@ -186,10 +198,18 @@ async function main() {
   const results = {};
   for (const v of variants) {
     const rs = runs[v];
-    results[v] = { rps: med(rs.map((r) => r.rps)), p99: med(rs.map((r) => r.p99)), cpuUsPerReq: med(rs.map((r) => r.cpuUsPerReq)), errors: rs.reduce((n, r) => n + r.errors, 0), non2xx: rs.reduce((n, r) => n + r.non2xx, 0) };
+    results[v] = {
+      rps: med(rs.map((r) => r.rps)),
+      p99: med(rs.map((r) => r.p99)),
+      cpuUsPerReq: med(rs.map((r) => r.cpuUsPerReq)),
+      errors: rs.reduce((n, r) => n + r.errors, 0),
+      non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
+    };
   }
   const fastestPeer = Math.max(results['express-rate-limit'].rps, results['rate-limiter-flexible'].rps);
-  console.log(`\nHTTP: Express 5, GET /users/:id, ${opts.connections} connections, ${opts.duration} s each, median of ${ROUNDS} interleaved rounds, limit ${LIMIT}/min per IP (all allowed)`);
+  console.log(
+    `\nHTTP: Express 5, GET /users/:id, ${opts.connections} connections, ${opts.duration} s each, median of ${ROUNDS} interleaved rounds, limit ${LIMIT}/min per IP (all allowed)`,
+  );
   table(
     variants.map((v) => {
       const r = results[v];
@@ -207,7 +227,16 @@ async function main() {
   );
   for (const v of variants) {
     const r = results[v];
-    json.push({ section: 'http', stack: labels[v], rps: round(r.rps, 0), vsBare: round(r.rps / results.bare.rps, 3), p99Ms: round(r.p99, 1), cpuUsPerReq: round(r.cpuUsPerReq, 1), addedCpuUs: v === 'bare' ? 0 : round(r.cpuUsPerReq - results.bare.cpuUsPerReq, 1), failedRequests: r.errors + r.non2xx });
+    json.push({
+      section: 'http',
+      stack: labels[v],
+      rps: round(r.rps, 0),
+      vsBare: round(r.rps / results.bare.rps, 3),
+      p99Ms: round(r.p99, 1),
+      cpuUsPerReq: round(r.cpuUsPerReq, 1),
+      addedCpuUs: v === 'bare' ? 0 : round(r.cpuUsPerReq - results.bare.cpuUsPerReq, 1),
+      failedRequests: r.errors + r.non2xx,
+    });
   }
   writeResults('ratelimit', json, { config: { rounds: ROUNDS, ...opts, limitPerMinute: LIMIT } });
 }

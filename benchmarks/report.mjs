@@ -24,9 +24,17 @@ const runsPerNode = (bench) =>
     .map(([name, doc]) => ({ name, doc, major: Number(name.slice(bench.length + '-node'.length)) }))
     .sort((a, b) => b.major - a.major);
 // Framework names as the targets (and the summary) print them.
-const FRAMEWORK_NAMES = { express: 'Express 5', 'express-front': 'Express 5, front mode', express4: 'Express 4', 'express4-front': 'Express 4, front mode', koa: 'Koa 3', koa2: 'Koa 2' };
+const FRAMEWORK_NAMES = {
+  express: 'Express 5',
+  'express-front': 'Express 5, front mode',
+  express4: 'Express 4',
+  'express4-front': 'Express 4, front mode',
+  koa: 'Koa 3',
+  koa2: 'Koa 2',
+};
 
-const num = (v, d = 0) => (typeof v !== 'number' || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const num = (v, d = 0) =>
+  typeof v !== 'number' || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const signed = (v, d) => (typeof v === 'number' && v > 0 ? `+${num(v, d)}` : num(v, d));
 const cpuRange = (r) => {
   const v = r.roundsCpuUsPerReq;
@@ -86,7 +94,12 @@ function sectionTables(doc, titles = {}) {
     const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => k !== 'section');
     const title = doc.titles?.[section] ?? titles[section] ?? section;
     if (title) out.push(`**${title}**\n`);
-    out.push(mdTable(keys.map((k) => doc.headers?.[k] ?? COLUMNS[k]?.[0] ?? k), rows.map((r) => keys.map((k) => cell(k, r[k])))));
+    out.push(
+      mdTable(
+        keys.map((k) => doc.headers?.[k] ?? COLUMNS[k]?.[0] ?? k),
+        rows.map((r) => keys.map((k) => cell(k, r[k]))),
+      ),
+    );
     out.push('');
   }
   return out.join('\n');
@@ -116,15 +129,47 @@ function stacksResults({ name, doc: stacks, major }) {
   p(`![requests/s and p99 latency per stack, Node ${stacks.node}](benchmarks/results/${name}.svg)`);
   p();
   const rows = stacks.rows.filter((r) => r.section === 'stacks');
-  p(mdTable(
-    ['stack', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'CPU rounds min–max', 'added µs/req', 'moderate rate /s', `moderate p99 ms${cfg.speedScale !== undefined ? ' (service)' : ''}`, 'added p99 ms', 'moderate CPU µs/req (added)', 'failed'],
-    rows.map((r) => {
-      const bare = r.variant === 'bare';
-      const bareRow = rows.find((x) => x.framework === r.framework && x.variant === 'bare');
-      const modCpu = Number.isFinite(r.moderateCpuUsPerReq) ? num(r.moderateCpuUsPerReq, 1) + (bare || bareRow === undefined ? '' : ` (${signed(r.moderateCpuUsPerReq - bareRow.moderateCpuUsPerReq, 1)})`) : 'n/a';
-      return [r.label, num(r.rps), num(r.vsBare, 3), num(r.p50Ms, 1), num(r.p99Ms, 1), num(r.cpuUsPerReq, 1), cpuRange(r), bare ? '' : signed(r.addedCpuUs, 1), num(r.moderateRate), num(r.moderateServiceP99Ms ?? r.moderateP99Ms, 2), bare ? '' : signed(r.addedModerateP99Ms, 2), modCpu, num(r.failedRequests)];
-    }),
-  ));
+  p(
+    mdTable(
+      [
+        'stack',
+        'req/s',
+        'vs bare',
+        'p50 ms',
+        'p99 ms',
+        'server CPU µs/req',
+        'CPU rounds min–max',
+        'added µs/req',
+        'moderate rate /s',
+        `moderate p99 ms${cfg.speedScale !== undefined ? ' (service)' : ''}`,
+        'added p99 ms',
+        'moderate CPU µs/req (added)',
+        'failed',
+      ],
+      rows.map((r) => {
+        const bare = r.variant === 'bare';
+        const bareRow = rows.find((x) => x.framework === r.framework && x.variant === 'bare');
+        const modCpu = Number.isFinite(r.moderateCpuUsPerReq)
+          ? num(r.moderateCpuUsPerReq, 1) + (bare || bareRow === undefined ? '' : ` (${signed(r.moderateCpuUsPerReq - bareRow.moderateCpuUsPerReq, 1)})`)
+          : 'n/a';
+        return [
+          r.label,
+          num(r.rps),
+          num(r.vsBare, 3),
+          num(r.p50Ms, 1),
+          num(r.p99Ms, 1),
+          num(r.cpuUsPerReq, 1),
+          cpuRange(r),
+          bare ? '' : signed(r.addedCpuUs, 1),
+          num(r.moderateRate),
+          num(r.moderateServiceP99Ms ?? r.moderateP99Ms, 2),
+          bare ? '' : signed(r.addedModerateP99Ms, 2),
+          modCpu,
+          num(r.failedRequests),
+        ];
+      }),
+    ),
+  );
   p();
   p('"added" is against the same framework bare, from the same run. The latency figures at saturation');
   p('mostly measure the queue of 32 connections; compare stacks by requests/s and CPU there, and by p99 at');
@@ -132,13 +177,20 @@ function stacksResults({ name, doc: stacks, major }) {
   p();
   p('The last CPU column is measured during the moderate-rate pass, where every stack of a framework gets');
   p('the same arrival rate (at saturation a slower stack serves fewer requests per event-loop turn, and');
-  p('shares each turn\'s fixed work among fewer of them). Fewer requests share a turn there, so every figure');
+  p("shares each turn's fixed work among fewer of them). Fewer requests share a turn there, so every figure");
   p('is higher than at saturation; its passes are shorter, so it is noisier.');
   // How far one stack's rounds lie apart: an "added" figure smaller than this spread is not a finding.
-  const spreads = rows.map((r) => (Array.isArray(r.roundsCpuUsPerReq) && r.roundsCpuUsPerReq.length > 1 ? Math.max(...r.roundsCpuUsPerReq) - Math.min(...r.roundsCpuUsPerReq) : NaN)).filter(Number.isFinite).sort((a, b) => a - b);
+  const spreads = rows
+    .map((r) =>
+      Array.isArray(r.roundsCpuUsPerReq) && r.roundsCpuUsPerReq.length > 1 ? Math.max(...r.roundsCpuUsPerReq) - Math.min(...r.roundsCpuUsPerReq) : NaN,
+    )
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   if (spreads.length > 0) {
     p();
-    p(`**Noise in this run:** the rounds of one stack lie ${num(spreads[Math.floor(spreads.length / 2)], 1)} µs/req apart (median over stacks; largest ${num(spreads.at(-1), 1)}).`);
+    p(
+      `**Noise in this run:** the rounds of one stack lie ${num(spreads[Math.floor(spreads.length / 2)], 1)} µs/req apart (median over stacks; largest ${num(spreads.at(-1), 1)}).`,
+    );
     p('An added figure within that spread (a negative one included) says nothing on its own; the peer');
     p('comparisons, tens to hundreds of µs apart, are well outside it.');
   }
@@ -149,9 +201,11 @@ function stacksResults({ name, doc: stacks, major }) {
     .sort((a, b) => a - b);
   if (p99Spreads.length > 0) {
     p();
-    p(`The moderate-load p99 of one stack moves by ${num(p99Spreads[Math.floor(p99Spreads.length / 2)], 2)} ms between rounds (median over stacks): far more than the`);
-    p('0.2 ms the target allows. On Express most of it is the framework\'s own garbage collection (seen on');
-    p('Node 20: bare Express 5 at 3,400 req/s scavenges for 4–11 ms every ~100 ms with `--trace-gc`, where Koa\'s');
+    p(
+      `The moderate-load p99 of one stack moves by ${num(p99Spreads[Math.floor(p99Spreads.length / 2)], 2)} ms between rounds (median over stacks): far more than the`,
+    );
+    p("0.2 ms the target allows. On Express most of it is the framework's own garbage collection (seen on");
+    p("Node 20: bare Express 5 at 3,400 req/s scavenges for 4–11 ms every ~100 ms with `--trace-gc`, where Koa's");
     p('take 0.5 ms), so which round a pause lands in decides its p99; an added p99 of a few ms either way is that noise.');
   }
   p();
@@ -162,31 +216,54 @@ function stacksResults({ name, doc: stacks, major }) {
   const floors = rows.filter((r) => r.variant === 'floor');
   if (floors.length > 0) {
     const floorList = floors.map((r) => `${signed(r.addedCpuUs, 1)} µs on ${r.label.split(' + ')[0]}`);
-    p(`The SDK floor alone adds ${floorList.length > 1 ? `${floorList.slice(0, -1).join(', ')} and ${floorList.at(-1)}` : floorList[0]} in this run: that much of any`);
-    p('SDK-instrumented stack\'s added CPU is the SDK\'s (span, context propagation, metric record) and Node\'s');
-    p(major >= 24
-      ? 'AsyncLocalStorage (from Node 24 on an AsyncContextFrame: the context travels with each async resource, no async hooks).'
-      : 'AsyncLocalStorage (before Node 24 an async hook on every promise and socket resource once a context is entered).');
-    p(`Where it is past ${cfg.speedScale !== undefined ? 'the 15 µs budget (scaled to this machine as below)' : '15 µs'}, "adds ≤ 15 µs with the SDK registered" cannot be met by any instrumentation`);
+    p(
+      `The SDK floor alone adds ${floorList.length > 1 ? `${floorList.slice(0, -1).join(', ')} and ${floorList.at(-1)}` : floorList[0]} in this run: that much of any`,
+    );
+    p("SDK-instrumented stack's added CPU is the SDK's (span, context propagation, metric record) and Node's");
+    p(
+      major >= 24
+        ? 'AsyncLocalStorage (from Node 24 on an AsyncContextFrame: the context travels with each async resource, no async hooks).'
+        : 'AsyncLocalStorage (before Node 24 an async hook on every promise and socket resource once a context is entered).',
+    );
+    p(
+      `Where it is past ${cfg.speedScale !== undefined ? 'the 15 µs budget (scaled to this machine as below)' : '15 µs'}, "adds ≤ 15 µs with the SDK registered" cannot be met by any instrumentation`,
+    );
     p('on this SDK and Node; the "over the SDK floor" line is autom8\'s own share of it.');
     // Likewise the throughput target: the floor's own req/s ratio bounds every SDK-instrumented stack's.
     const slowFloors = floors.filter((r) => r.vsBare < 0.9 && (r.framework === 'express' || r.framework === 'express4'));
     if (slowFloors.length > 0) {
-      p(`The floor alone keeps ${slowFloors.map((r) => `${num(r.vsBare, 3)}× of ${r.label.split(' + ')[0]}'s requests/s`).join(' and ')}: "Express keeps ≥ 90 % of its`);
+      p(
+        `The floor alone keeps ${slowFloors.map((r) => `${num(r.vsBare, 3)}× of ${r.label.split(' + ')[0]}'s requests/s`).join(' and ')}: "Express keeps ≥ 90 % of its`,
+      );
       p('throughput" with the SDK registered is out of reach for an instrumentation that only adds work; it takes');
-      p('making Express\'s own work cheaper, which is what pre-shaping does on a V8 that needs it (before 13: Node 20–23).');
+      p("making Express's own work cheaper, which is what pre-shaping does on a V8 that needs it (before 13: Node 20–23).");
     }
     p();
   }
   if (cfg.speedScale !== undefined) {
     const nodeRow = rows.find((r) => r.stack === 'node');
     p(`**Limits scaled to this machine.** The issue's budgets are for "this kind of machine", where bare node:http`);
-    p(`costs about ${cfg.referenceNodeUs} µs of CPU per request; here it costs ${nodeRow ? num(nodeRow.cpuUsPerReq, 1) : 'n/a'} µs, so every time limit below is the`);
-    p(`issue's × ${num(cfg.speedScale, 3)} (15 µs → ${num(15 * cfg.speedScale, 1)} µs, 0.2 ms → ${num(0.2 * cfg.speedScale, 3)} ms). On a faster machine an unscaled 15 µs would be`);
+    p(
+      `costs about ${cfg.referenceNodeUs} µs of CPU per request; here it costs ${nodeRow ? num(nodeRow.cpuUsPerReq, 1) : 'n/a'} µs, so every time limit below is the`,
+    );
+    p(
+      `issue's × ${num(cfg.speedScale, 3)} (15 µs → ${num(15 * cfg.speedScale, 1)} µs, 0.2 ms → ${num(0.2 * cfg.speedScale, 3)} ms). On a faster machine an unscaled 15 µs would be`,
+    );
     p('a looser budget than the one the issue set; the ratios (throughput kept, peer comparisons) need no scaling.');
     p();
   }
-  p(mdTable(['target', 'framework', 'measured', 'limit', 'result'], stacks.targets.map((t) => [t.target, FRAMEWORK_NAMES[t.framework] ?? t.framework, `${num(t.value, t.unit === 'µs' ? 1 : 3)} ${t.unit}`, t.referenceLimit !== undefined && t.referenceLimit !== t.limit ? `${t.limit} ${t.unit} (${t.referenceLimit} scaled)` : `${t.limit} ${t.unit}`, t.pass ? 'met' : '**not met**'])));
+  p(
+    mdTable(
+      ['target', 'framework', 'measured', 'limit', 'result'],
+      stacks.targets.map((t) => [
+        t.target,
+        FRAMEWORK_NAMES[t.framework] ?? t.framework,
+        `${num(t.value, t.unit === 'µs' ? 1 : 3)} ${t.unit}`,
+        t.referenceLimit !== undefined && t.referenceLimit !== t.limit ? `${t.limit} ${t.unit} (${t.referenceLimit} scaled)` : `${t.limit} ${t.unit}`,
+        t.pass ? 'met' : '**not met**',
+      ]),
+    ),
+  );
   p();
   p(`${stacks.targets.filter((t) => t.pass).length} of ${stacks.targets.length} targets met in this run.`);
   p();
@@ -196,15 +273,31 @@ const stackRuns = runsPerNode('stacks');
 const stacks = stackRuns[0]?.doc;
 if (stacks) {
   const cfg = stacks.config;
-  const sameMachine = stackRuns.every(({ doc }) => doc.machine.cpus.model === stacks.machine.cpus.model && doc.machine.cpus.count === stacks.machine.cpus.count);
+  const sameMachine = stackRuns.every(
+    ({ doc }) => doc.machine.cpus.model === stacks.machine.cpus.model && doc.machine.cpus.count === stacks.machine.cpus.count,
+  );
   p('## Machine');
   p();
-  p(mdTable(['', ''], [
-    ['CPU', stackRuns.map(({ doc }) => `${doc.machine.cpus.model} × ${doc.machine.cpus.count}`).filter((v, i, a) => a.indexOf(v) === i).join('; ')],
-    ['memory', `${stacks.machine.memoryGiB} GiB`],
-    ['OS', stacks.machine.os],
-    ...stackRuns.map(({ doc }) => [`stacks run on Node ${doc.node}`, `${doc.when} (${num(doc.config.elapsedSec)} s), commit ${doc.commit ?? 'n/a'}, load average at the end (1 / 5 / 15 min) ${doc.machine.loadAvg ? `${doc.machine.loadAvg['1m']} / ${doc.machine.loadAvg['5m']} / ${doc.machine.loadAvg['15m']}` : 'n/a'}`]),
-  ]));
+  p(
+    mdTable(
+      ['', ''],
+      [
+        [
+          'CPU',
+          stackRuns
+            .map(({ doc }) => `${doc.machine.cpus.model} × ${doc.machine.cpus.count}`)
+            .filter((v, i, a) => a.indexOf(v) === i)
+            .join('; '),
+        ],
+        ['memory', `${stacks.machine.memoryGiB} GiB`],
+        ['OS', stacks.machine.os],
+        ...stackRuns.map(({ doc }) => [
+          `stacks run on Node ${doc.node}`,
+          `${doc.when} (${num(doc.config.elapsedSec)} s), commit ${doc.commit ?? 'n/a'}, load average at the end (1 / 5 / 15 min) ${doc.machine.loadAvg ? `${doc.machine.loadAvg['1m']} / ${doc.machine.loadAvg['5m']} / ${doc.machine.loadAvg['15m']}` : 'n/a'}`,
+        ]),
+      ],
+    ),
+  );
   p();
   if (!sameMachine) {
     p('**The runs below come from different machines**: compare stacks within one run, not across runs.');
@@ -213,7 +306,9 @@ if (stacks) {
   for (const { name, doc } of stackRuns) {
     // The bench itself keeps about two processes busy (server and load generator).
     if (doc.machine.loadAvg && doc.machine.loadAvg['5m'] > doc.machine.cpus.count + 1) {
-      p(`**The Node ${doc.node} run shared the machine with other work** (5-minute load average ${doc.machine.loadAvg['5m']} on ${doc.machine.cpus.count} cores, where the`);
+      p(
+        `**The Node ${doc.node} run shared the machine with other work** (5-minute load average ${doc.machine.loadAvg['5m']} on ${doc.machine.cpus.count} cores, where the`,
+      );
       p('benchmark alone makes about 2): its figures are noisy and slower than a quiet machine gives. The');
       p(`per-round figures are in \`benchmarks/results/${name}.json\`.`);
       p();
@@ -222,7 +317,7 @@ if (stacks) {
   p('## HTTP stacks side by side (`benchmarks/stacks.bench.mjs`)');
   p();
   p('Run on more than one Node.js line (`BENCH_NODE=<version> npm run bench -- stacks` runs it on another');
-  p('release, fetched from the npm registry): the runtime alone changes the frameworks\' own cost several');
+  p("release, fetched from the npm registry): the runtime alone changes the frameworks' own cost several");
   p('times over, which moves every "added" figure and every ratio.');
   p();
   p('### Method');
@@ -231,12 +326,16 @@ if (stacks) {
   p(`  benchmark process; both on loopback, on the same machine. All stacks serve the same routes and bodies:`);
   p(`  \`GET /users/:id\` (a small JSON object; never cached, so with autom8 it is the cache-miss path) is what`);
   p(`  is timed; \`GET /catalog\` is the cached route, used by the sanity check.`);
-  p(`- **Saturation**: autocannon, ${cfg.saturation.connections} connections, ${cfg.saturation.warmup} s warm-up then ${cfg.saturation.duration} s measured on \`${cfg.path}\`: requests/s and`);
+  p(
+    `- **Saturation**: autocannon, ${cfg.saturation.connections} connections, ${cfg.saturation.warmup} s warm-up then ${cfg.saturation.duration} s measured on \`${cfg.path}\`: requests/s and`,
+  );
   p(`  p50/p99 latency. **Server CPU per request**: user + system time of the server process from`);
   p(`  \`/proc/<pid>/stat\` over the measured window, divided by the requests served, so it does not depend on how`);
   p(`  the cores were shared with the load generator.`);
   p(`- **Moderate load**: a fixed arrival rate of ${num(cfg.moderate.fraction * 100)} % of the bare framework's saturation throughput (measured in the`);
-  p(`  first round, then kept${cfg.moderate.maxRate ? `; at most ${num(cfg.moderate.maxRate)}/s, the most one generator process sends on schedule` : ''}), for ${cfg.moderate.seconds} s, with the toolkit's open-model generator (\`runLoadTest\`: requests are sent on`);
+  p(
+    `  first round, then kept${cfg.moderate.maxRate ? `; at most ${num(cfg.moderate.maxRate)}/s, the most one generator process sends on schedule` : ''}), for ${cfg.moderate.seconds} s, with the toolkit's open-model generator (\`runLoadTest\`: requests are sent on`,
+  );
   p(`  schedule whether or not earlier ones answered). autocannon's \`overallRate\` was not used here: it sends`);
   p(`  each second's quota in a burst and records whole milliseconds, too coarse for a 0.2 ms target.`);
   if (cfg.moderate.maxRate) {
@@ -246,7 +345,9 @@ if (stacks) {
     p(`  send (in the client's connections, the kernel, the server) is still counted.`);
   }
   p(`- **Rounds**: the stacks run one after another, ${cfg.rounds} rounds interleaved (a burst of noise hits one round of`);
-  p(`  one stack, not a whole row); each figure is the median round${cfg.speedScale !== undefined ? ', and each *added* figure the median of the round-by-round differences (a stack minus its bare framework in the same round, measured within a minute of each other, so a slow drift of the machine cancels out)' : ''}.`);
+  p(
+    `  one stack, not a whole row); each figure is the median round${cfg.speedScale !== undefined ? ', and each *added* figure the median of the round-by-round differences (a stack minus its bare framework in the same round, measured within a minute of each other, so a slow drift of the machine cancels out)' : ''}.`,
+  );
   if (cfg.serverWarmupSec !== undefined) {
     p(`- **Steady state**: every server is started once and loaded for ${cfg.serverWarmupSec} s before the first round; the rounds`);
     p(`  then reuse the warm servers. A fresh process needs several seconds of load before V8 has optimised`);
@@ -294,7 +395,7 @@ if (stacks) {
   if (stackRuns.length > 1) {
     p('### The runtimes side by side');
     p();
-    p('CPU µs per request, each run against its own bare framework (medians of that run\'s paired rounds);');
+    p("CPU µs per request, each run against its own bare framework (medians of that run's paired rounds);");
     p('"met" counts that framework\'s targets in that run (details below).');
     p();
     const summaryRows = [];
@@ -310,16 +411,48 @@ if (stacks) {
         };
         const autom8 = rows.find((x) => x.framework === fw && x.variant === 'autom8');
         const targets = doc.targets.filter((t) => t.framework === fw);
-        summaryRows.push([`Node ${doc.node}`, nodeRow ? num(nodeRow.cpuUsPerReq, 1) : '', FRAMEWORK_NAMES[fw], num(bare.cpuUsPerReq, 1), added('floor'), added('nosdk'), added('autom8'), autom8 ? num(autom8.vsBare, 3) : '', `${targets.filter((t) => t.pass).length} of ${targets.length}`]);
+        summaryRows.push([
+          `Node ${doc.node}`,
+          nodeRow ? num(nodeRow.cpuUsPerReq, 1) : '',
+          FRAMEWORK_NAMES[fw],
+          num(bare.cpuUsPerReq, 1),
+          added('floor'),
+          added('nosdk'),
+          added('autom8'),
+          autom8 ? num(autom8.vsBare, 3) : '',
+          `${targets.filter((t) => t.pass).length} of ${targets.length}`,
+        ]);
       }
     }
-    p(mdTable(['runtime', 'node:http µs/req', 'framework', 'bare µs/req', 'SDK floor', 'autom8, no SDK', 'autom8 + SDK', 'req/s vs bare (autom8 + SDK)', 'targets met'], summaryRows));
+    p(
+      mdTable(
+        [
+          'runtime',
+          'node:http µs/req',
+          'framework',
+          'bare µs/req',
+          'SDK floor',
+          'autom8, no SDK',
+          'autom8 + SDK',
+          'req/s vs bare (autom8 + SDK)',
+          'targets met',
+        ],
+        summaryRows,
+      ),
+    );
     p();
   }
   for (const run of stackRuns) stacksResults(run);
   p('### Versions');
   p();
-  p(mdTable(['package', 'version'], Object.entries(stacks.versions).filter(([, v]) => v).map(([k, v]) => [k === 'express4' ? 'express4 (npm:express@4)' : k === 'koa2' ? 'koa2 (npm:koa@2)' : k, v])));
+  p(
+    mdTable(
+      ['package', 'version'],
+      Object.entries(stacks.versions)
+        .filter(([, v]) => v)
+        .map(([k, v]) => [k === 'express4' ? 'express4 (npm:express@4)' : k === 'koa2' ? 'koa2 (npm:koa@2)' : k, v]),
+    ),
+  );
   p();
 } else {
   p('## HTTP stacks side by side');
@@ -336,15 +469,15 @@ if (instructionRuns.length > 0) {
   p();
   p('Requests/s and CPU µs on these shared VMs move by ±15 % between passes of the same server, more');
   p('than some of the differences measured here; instruction counts do not. `benchmarks/tools/inproc.mjs`');
-  p('drives the real framework in one process with node\'s own request/response objects (no sockets,');
+  p("drives the real framework in one process with node's own request/response objects (no sockets,");
   p(`no load generator) under \`valgrind --tool=callgrind\`, at ${d.config.nLo} and ${d.config.nHi} requests after ${d.config.warmup} of warm-up;`);
-  p('the difference divided by the extra requests is one request\'s cost. `node --single-threaded`, fixed');
+  p("the difference divided by the extra requests is one request's cost. `node --single-threaded`, fixed");
   p(`hash and random seeds, address randomisation ${d.config.aslr}: runs agree within about 1k instructions, rows with the`);
   p('OTel SDK within about ±5k (where the span batches and exports fall).');
-  p('The kernel\'s and the sockets\' share of a real request is not in it, so autom8\'s share of a real');
+  p("The kernel's and the sockets' share of a real request is not in it, so autom8's share of a real");
   p('request is smaller than the percentage here.');
   p('Timers run per wall-clock second, and under valgrind a second holds about 50× fewer requests, so');
-  p('work done on a timer (the shedder\'s event-loop-delay read every 50 ms, the SDK\'s periodic metric');
+  p("work done on a timer (the shedder's event-loop-delay read every 50 ms, the SDK's periodic metric");
   p('export, the system sampler) weighs about 50× more per request here than in a real server.');
   if (d.config.timerScale > 1) p(`This run stretched those periods ${d.config.timerScale}× (\`INSTR_TIMER_SCALE\`), so the counts are the per-request work.`);
   else p('This run did not stretch them: rows with `shed` or the SDK overstate it.');
@@ -365,7 +498,16 @@ if (instructionRuns.length > 0) {
 
 const MICRO = [
   ['metrics', 'Metrics (`benchmarks/metrics.bench.mjs`)', { micro: 'Histogram record (ns per record)', http: 'HTTP: each framework bare vs autom8 metrics' }],
-  ['ratelimit', 'Rate limiting (`benchmarks/ratelimit.bench.mjs`)', { memory: 'Rate-limit check per algorithm, memory store (1,024 keys)', redis: 'Rate-limit check per algorithm, Redis store on loopback (one awaited check at a time; 64 in flight through the outage guard, with the client process\'s CPU per check; raw EVALSHA pipelined ×100)', http: 'HTTP: Express 5 with each limiter, every request admitted' }],
+  [
+    'ratelimit',
+    'Rate limiting (`benchmarks/ratelimit.bench.mjs`)',
+    {
+      memory: 'Rate-limit check per algorithm, memory store (1,024 keys)',
+      redis:
+        "Rate-limit check per algorithm, Redis store on loopback (one awaited check at a time; 64 in flight through the outage guard, with the client process's CPU per check; raw EVALSHA pipelined ×100)",
+      http: 'HTTP: Express 5 with each limiter, every request admitted',
+    },
+  ],
   ['cache', 'Response cache (`benchmarks/cache.bench.mjs`)', { micro: 'Cache hit lookup', http: 'HTTP: cache hits, autom8 vs apicache' }],
   ['pipeline', 'Core pipeline (`benchmarks/pipeline.bench.mjs`)', { pipeline: 'Overhead per request, no network, no framework' }],
 ];
@@ -409,5 +551,11 @@ for (const { name, doc } of stackRuns) {
   writeFileSync(`${RESULTS_DIR}${name}.svg`, stacksSvg(doc));
   console.log(`wrote ${RESULTS_DIR}${name}.svg`);
 }
-writeFileSync(DOC, `${parts.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
+writeFileSync(
+  DOC,
+  `${parts
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`,
+);
 console.log(`wrote ${DOC}`);

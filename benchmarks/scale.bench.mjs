@@ -42,7 +42,6 @@ function lcg(seed) {
 // A case run by hand (no IPC channel) prints its rows.
 const emit = (rows) => (process.send !== undefined ? process.send(rows) : console.log(JSON.stringify(rows, null, 1)));
 
-
 // ---------------------------------------------------------------------------------------------
 // Child: one algorithm, one cap mode ('all' = cap above 1M, 'default' = 100k).
 async function memoryCase(algorithm, capMode) {
@@ -74,7 +73,10 @@ async function memoryCase(algorithm, capMode) {
     const cold = Array.from({ length: 1 << 18 }, () => addr(inserted - 1 - (rnd() % held)));
     const fresh = Array.from({ length: SAMPLE + NEW_BATCH }, (_, i) => addr(50_000_000 + n + i));
     const lat = {};
-    for (const [kind, keys] of [['hot', hot], ['cold', cold]]) {
+    for (const [kind, keys] of [
+      ['hot', hot],
+      ['cold', cold],
+    ]) {
       for (let i = 0; i < 20_000; i++) store.consume(keys[i % keys.length], policy, 1); // warm-up
       lat[kind] = { mean: batchMean(store, policy, keys, BATCH), ...sampled(store, policy, keys, SAMPLE, timerFloor) };
     }
@@ -353,7 +355,16 @@ async function redisSection(rows) {
     const bursts = await Promise.all(workers.map((w) => (w.send({ type: 'burst', policy: day, inflight, count: L, key }), once(w, 'burst'))));
     const admitted = bursts.reduce((n, b) => n + b.allowed, 0);
     const failures = bursts.reduce((n, b) => n + b.guard.failures, 0);
-    const correct = { section: 'redis-shared-key', processes: workers.length, limit: L, attempts: workers.length * L, admitted, perProcessAdmitted: bursts.map((b) => b.allowed), storeFailures: failures, exact: admitted === L && failures === 0 };
+    const correct = {
+      section: 'redis-shared-key',
+      processes: workers.length,
+      limit: L,
+      attempts: workers.length * L,
+      admitted,
+      perProcessAdmitted: bursts.map((b) => b.allowed),
+      storeFailures: failures,
+      exact: admitted === L && failures === 0,
+    };
     rows.push(correct);
     return { rows: out, correct };
   } finally {
@@ -372,7 +383,14 @@ async function main() {
   if (ONLY.includes('engine')) await engineSection(rows);
   if (ONLY.includes('redis')) await redisReport(rows);
   const seconds = (performance.now() - started) / 1000;
-  writeResults('scale', rows.map((r) => flat(r)), { seconds: round(seconds, 0), config: { sizes: SIZES, defaultCap: DEFAULT_CAP, sample: SAMPLE, batch: BATCH, newBatch: NEW_BATCH, quick: QUICK, sections: ONLY } });
+  writeResults(
+    'scale',
+    rows.map((r) => flat(r)),
+    {
+      seconds: round(seconds, 0),
+      config: { sizes: SIZES, defaultCap: DEFAULT_CAP, sample: SAMPLE, batch: BATCH, newBatch: NEW_BATCH, quick: QUICK, sections: ONLY },
+    },
+  );
   console.log(`scale bench took ${fmt(seconds, 0)} s`);
 }
 
@@ -439,7 +457,9 @@ async function engineSection(rows) {
 
 async function redisReport(rows) {
   const redis = await redisSection(rows);
-  console.log(`\nRedisRateLimitStore: P app processes × 64 checks in flight, one local redis-server, token-bucket 100/min, keys from 1M clients per process (${os.cpus().length} cores shared by all)`);
+  console.log(
+    `\nRedisRateLimitStore: P app processes × 64 checks in flight, one local redis-server, token-bucket 100/min, keys from 1M clients per process (${os.cpus().length} cores shared by all)`,
+  );
   const one = redis.rows[0].checksPerSec;
   table(
     redis.rows.map((r) => ({

@@ -25,14 +25,23 @@ const probeApp = await startApp('none');
 const base = await baseline(`${probeApp.url}/work`, 2000, 4, probeApp.pid);
 await probeApp.stop();
 const rate = Math.round(3 * base.capacity);
-console.log(`capacity ${fmt(base.capacity)} req/s (server got ${fmt(base.cpuShare * 100, 0)}% of a core), unloaded p50 ${fmt(base.p50)} ms p99 ${fmt(base.p99)} ms; offering ${rate} req/s for ${RUN_MS / 1000} s (first ${WARMUP_MS / 1000} s not counted)\n`);
+console.log(
+  `capacity ${fmt(base.capacity)} req/s (server got ${fmt(base.cpuShare * 100, 0)}% of a core), unloaded p50 ${fmt(base.p50)} ms p99 ${fmt(base.p99)} ms; offering ${rate} req/s for ${RUN_MS / 1000} s (first ${WARMUP_MS / 1000} s not counted)\n`,
+);
 
 const rows = [];
 for (const sc of SCENARIOS) {
   const app = await startApp(sc.mode, sc.shed);
   await baseline(`${app.url}/work`, 500, 2); // warm the JIT
   const cpu0 = cpuSeconds(app.pid);
-  const run = await openLoop(`${app.url}/work`, { rate, durationMs: RUN_MS, graceMs: 1500, timeoutMs: 8000, probeUrl: `${app.url}/api/v1/metrics`, probeEveryMs: 250 });
+  const run = await openLoop(`${app.url}/work`, {
+    rate,
+    durationMs: RUN_MS,
+    graceMs: 1500,
+    timeoutMs: 8000,
+    probeUrl: `${app.url}/api/v1/metrics`,
+    probeEveryMs: 250,
+  });
   const cpu = cpuSeconds(app.pid) - cpu0;
   await app.stop();
   const s = summarize(run, WARMUP_MS, RUN_MS);
@@ -46,7 +55,7 @@ for (const sc of SCENARIOS) {
     'p99 ms': ms(s.p99),
     'p99/unloaded': ms(s.p99 / base.p99),
     shed: `${fmt(s.shedRate * 100, 0)}%`,
-    'unanswered': s.unfinished,
+    unanswered: s.unfinished,
     'metrics p50/max ms': `${ms(pct(probes, 50))}/${ms(Math.max(...probes))}`,
     'server CPU µs/req': fmt((cpu * 1e6) / Math.max(1, run.results.length), 0),
   });
@@ -66,7 +75,7 @@ for (const sc of [
   await app.stop();
   costRows.push({ scenario: sc.name, 'req/s': fmt(r.rps, 0), 'p99 ms': fmt(r.p99), non2xx: r.non2xx, 'server CPU µs/req': fmt(r.cpuUsPerReq) });
 }
-console.log('\nNo overload, empty route (server CPU per request, the shed feature\'s cost is the difference):');
+console.log("\nNo overload, empty route (server CPU per request, the shed feature's cost is the difference):");
 table(costRows);
 
 // Micro: the per-request cost of the shed feature in-process (no HTTP noise): begin → admit → end

@@ -28,11 +28,17 @@ const ringOps = M / ((performance.now() - t0) / 1000);
 // The per-request hooks alone, in process (the HTTP figures below are at the mercy of a shared machine):
 // onResponse of 3 SLO objectives, and of the slow log for a fast request, on finished exchanges.
 const engine = createAutom8({ telemetry: { enabled: false }, metrics: { systemIntervalMs: 3_600_000 } });
-const slo = createSloFeature({ objectives: [
-  { name: 'api-latency', latency: { percentile: 95, thresholdMs: 150 } },
-  { name: 'api-errors', errorRate: 0.01 },
-  { name: 'users-latency', route: 'GET /users/:id', latency: { percentile: 99, thresholdMs: 300 } },
-], evaluateEveryMs: 3_600_000 }, engine);
+const slo = createSloFeature(
+  {
+    objectives: [
+      { name: 'api-latency', latency: { percentile: 95, thresholdMs: 150 } },
+      { name: 'api-errors', errorRate: 0.01 },
+      { name: 'users-latency', route: 'GET /users/:id', latency: { percentile: 99, thresholdMs: 300 } },
+    ],
+    evaluateEveryMs: 3_600_000,
+  },
+  engine,
+);
 const slowLog = createSlowLogFeature({ thresholdMs: 1000 }, engine);
 const res = { statusCode: 200, headersSent: true, getHeader() {}, setHeader() {}, on() {} };
 const req = { method: 'GET', headers: {} };
@@ -68,7 +74,13 @@ const server = new URL('./servers/slo-app.mjs', import.meta.url);
 const opts = { path: '/users/42', connections: 32, duration: quick ? 3 : 5, warmup: 1 };
 // metrics runs first and last: the gap between the two shows the run-to-run noise on this machine.
 const variants = ['metrics', 'slo', 'slowlog', 'all', 'metrics2'];
-const labels = { metrics: 'autom8 metrics', slo: '+ 3 SLO objectives', slowlog: '+ slow-request log', all: '+ SLOs + slow log + dashboard', metrics2: 'autom8 metrics (again)' };
+const labels = {
+  metrics: 'autom8 metrics',
+  slo: '+ 3 SLO objectives',
+  slowlog: '+ slow-request log',
+  all: '+ SLOs + slow log + dashboard',
+  metrics2: 'autom8 metrics (again)',
+};
 const results = {};
 for (const v of variants) {
   const s = await startServer(server, [v === 'metrics2' ? 'metrics' : v]);

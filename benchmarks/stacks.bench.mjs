@@ -55,12 +55,42 @@ const VARIANTS = {
   floor: '+ the SDK floor (hand-written: one span, its context, one duration record)',
   sampled: '+ autom8 (every feature, OTel SDK sampling 10 % of traces)',
 };
-const TARGET_NAMES = { express: 'Express 5', 'express-front': 'Express 5 (front mode)', express4: 'Express 4', 'express4-front': 'Express 4 (front mode)', koa: 'Koa 3', koa2: 'Koa 2' };
+const TARGET_NAMES = {
+  express: 'Express 5',
+  'express-front': 'Express 5 (front mode)',
+  express4: 'Express 4',
+  'express4-front': 'Express 4 (front mode)',
+  koa: 'Koa 3',
+  koa2: 'Koa 2',
+};
 const PEERS = {
   express: '+ express-rate-limit, express-prom-bundle, apicache, OTel http+express',
   koa: '+ koa-ratelimit, express-prom-bundle (koa-connect), koa-cash, OTel http+koa',
 };
-const DEFAULT_STACKS = ['node', 'express-bare', 'express-sdk', 'express-floor', 'express-nosdk', 'express-autom8', 'express-sampled', 'express-front', 'express-peers', 'express-otel', 'express4-bare', 'express4-floor', 'express4-nosdk', 'express4-autom8', 'express4-peers', 'koa-bare', 'koa-sdk', 'koa-floor', 'koa-nosdk', 'koa-autom8', 'koa-sampled', 'koa-peers'];
+const DEFAULT_STACKS = [
+  'node',
+  'express-bare',
+  'express-sdk',
+  'express-floor',
+  'express-nosdk',
+  'express-autom8',
+  'express-sampled',
+  'express-front',
+  'express-peers',
+  'express-otel',
+  'express4-bare',
+  'express4-floor',
+  'express4-nosdk',
+  'express4-autom8',
+  'express4-peers',
+  'koa-bare',
+  'koa-sdk',
+  'koa-floor',
+  'koa-nosdk',
+  'koa-autom8',
+  'koa-sampled',
+  'koa-peers',
+];
 const ALL_STACKS = [...DEFAULT_STACKS, 'express4-front', 'express4-otel', 'koa-otel', 'koa2-bare', 'koa2-autom8', 'koa2-peers'];
 const wanted = process.env.BENCH_STACKS === 'all' ? ALL_STACKS : process.env.BENCH_STACKS ? process.env.BENCH_STACKS.split(',') : DEFAULT_STACKS;
 
@@ -72,8 +102,13 @@ const stacks = wanted.map((id) => {
   return { id, framework, family, variant, label: framework === 'node' ? 'node:http (bare, the ceiling)' : label };
 });
 // Each framework's bare stack runs first in its group: its throughput sets the moderate rate.
-for (const s of stacks) if (s.variant !== 'bare' && s.framework !== 'node' && !stacks.some((b) => b.framework === s.framework && b.variant === 'bare')) throw new Error(`${s.id} needs ${s.framework}-bare in BENCH_STACKS`);
-stacks.sort((a, b) => Object.keys(FRAMEWORKS).indexOf(a.framework) - Object.keys(FRAMEWORKS).indexOf(b.framework) || (a.variant === 'bare' ? -1 : b.variant === 'bare' ? 1 : 0));
+for (const s of stacks)
+  if (s.variant !== 'bare' && s.framework !== 'node' && !stacks.some((b) => b.framework === s.framework && b.variant === 'bare'))
+    throw new Error(`${s.id} needs ${s.framework}-bare in BENCH_STACKS`);
+stacks.sort(
+  (a, b) =>
+    Object.keys(FRAMEWORKS).indexOf(a.framework) - Object.keys(FRAMEWORKS).indexOf(b.framework) || (a.variant === 'bare' ? -1 : b.variant === 'bare' ? 1 : 0),
+);
 
 // --- 1. every stack does its job ----------------------------------------------------------
 const t0 = Date.now();
@@ -92,7 +127,17 @@ async function moderate(server, rate) {
   const step = r.steps[0];
   // Two latencies: from each request's scheduled time (the generator's timer lag included), and from
   // its send (the service latency: what the server and the network added; the added-p99 target uses it).
-  return { rate, achieved: step.achievedRate, p50: step.latency.p50, p99: step.latency.p99, svcP50: step.serviceLatency.p50, svcP99: step.serviceLatency.p99, errors: step.sent - step.ok, maxSendLagMs: step.maxSendLagMs, cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / step.completed };
+  return {
+    rate,
+    achieved: step.achievedRate,
+    p50: step.latency.p50,
+    p99: step.latency.p99,
+    svcP50: step.serviceLatency.p50,
+    svcP99: step.serviceLatency.p99,
+    errors: step.sent - step.ok,
+    maxSendLagMs: step.maxSendLagMs,
+    cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / step.completed,
+  };
 }
 
 const rates = {}; // framework → moderate arrival rate, fixed after round 1
@@ -116,11 +161,14 @@ try {
       const server = servers[s.id];
       pinning?.measure(server.pid);
       const sat = await measure(server, SATURATION);
-      if (s.variant === 'bare' && rates[s.framework] === undefined) rates[s.framework] = Math.min(MODERATE_MAX, Math.max(100, Math.round((sat.rps * FRACTION) / 100) * 100));
+      if (s.variant === 'bare' && rates[s.framework] === undefined)
+        rates[s.framework] = Math.min(MODERATE_MAX, Math.max(100, Math.round((sat.rps * FRACTION) / 100) * 100));
       const mod = await moderate(server, rates[s.framework]);
       pinning?.release(server.pid);
       runs[s.id].push({ sat, mod });
-      process.stdout.write(`  round ${r + 1}/${ROUNDS} ${s.id}: ${fmt(sat.rps, 0)} req/s, ${fmt(sat.cpuUsPerReq, 1)} µs/req; at ${mod.rate}/s p99 ${fmt(mod.p99, 2)} ms\n`);
+      process.stdout.write(
+        `  round ${r + 1}/${ROUNDS} ${s.id}: ${fmt(sat.rps, 0)} req/s, ${fmt(sat.cpuUsPerReq, 1)} µs/req; at ${mod.rate}/s p99 ${fmt(mod.p99, 2)} ms\n`,
+      );
     }
   }
 } finally {
@@ -192,7 +240,9 @@ const rows = stacks.map((s) => {
 });
 
 const elapsed = (Date.now() - t0) / 1000;
-console.log(`\nHTTP stacks: GET ${PATH} on loopback, server in its own process; saturation = autocannon ${SATURATION.connections} connections × ${SATURATION.duration} s (after ${SATURATION.warmup} s warm-up); moderate = open-model fixed rate (${FRACTION * 100}% of the bare framework's req/s, at most ${MODERATE_MAX}/s) × ${MODERATE.seconds} s, p99 from each send; median of ${ROUNDS} interleaved rounds, added figures the median of the per-round differences; ${pinning === undefined ? 'unpinned' : `the measured server pinned to CPU ${pinning.measured}, the load generator and idle servers to ${pinning.others}`}; ${fmt(elapsed, 0)} s in all`);
+console.log(
+  `\nHTTP stacks: GET ${PATH} on loopback, server in its own process; saturation = autocannon ${SATURATION.connections} connections × ${SATURATION.duration} s (after ${SATURATION.warmup} s warm-up); moderate = open-model fixed rate (${FRACTION * 100}% of the bare framework's req/s, at most ${MODERATE_MAX}/s) × ${MODERATE.seconds} s, p99 from each send; median of ${ROUNDS} interleaved rounds, added figures the median of the per-round differences; ${pinning === undefined ? 'unpinned' : `the measured server pinned to CPU ${pinning.measured}, the load generator and idle servers to ${pinning.others}`}; ${fmt(elapsed, 0)} s in all`,
+);
 table(
   rows.map((r) => ({
     stack: r.label,
@@ -208,7 +258,9 @@ table(
     failed: r.failedRequests,
   })),
 );
-for (const r of rows) if (r.failedRequests > 0) console.log(`WARNING: ${r.stack} had ${r.failedRequests} failed or non-2xx responses (shed? limited?): its figures are not comparable`);
+for (const r of rows)
+  if (r.failedRequests > 0)
+    console.log(`WARNING: ${r.stack} had ${r.failedRequests} failed or non-2xx responses (shed? limited?): its figures are not comparable`);
 
 // Targets of issue #8 (a report: a miss is printed, not fatal). Time limits are the issue's, scaled
 // by this machine's speed: 15 µs where node:http costs 17 µs is 15 × (node:http here / 17) here.
@@ -219,7 +271,15 @@ const P99_LIMIT = round(P99_BUDGET_MS * speedScale, 3);
 if (!nodeRow) console.log('WARNING: node:http was not measured: the time limits are not scaled to this machine');
 const targets = [];
 const target = (name, framework, value, limit, pass, unit) =>
-  targets.push({ target: name, framework, value: round(value, 3), limit, unit, pass, ...(unit === '×' ? {} : { referenceLimit: unit === 'µs' ? CPU_BUDGET_US : P99_BUDGET_MS }) });
+  targets.push({
+    target: name,
+    framework,
+    value: round(value, 3),
+    limit,
+    unit,
+    pass,
+    ...(unit === '×' ? {} : { referenceLimit: unit === 'µs' ? CPU_BUDGET_US : P99_BUDGET_MS }),
+  });
 for (const fw of ['express', 'express4', 'koa', 'koa2']) {
   const bare = rows.find((r) => r.stack === `${fw}-bare`);
   const peers = rows.find((r) => r.stack === `${fw}-peers`);
@@ -235,14 +295,16 @@ for (const fw of ['express', 'express4', 'koa', 'koa2']) {
     const nosdk = rows.find((r) => r.stack === `${fw}-nosdk`);
     const floor = rows.find((r) => r.stack === `${fw}-floor`);
     const sampled = rows.find((r) => r.stack === `${fw}-sampled`);
-    if (full.variant === 'autom8' && nosdk) target('autom8 itself (no OTel SDK) adds ≤ 15 µs server CPU per request', where, nosdk.addedCpuUs, CPU_LIMIT, nosdk.addedCpuUs <= CPU_LIMIT, 'µs');
+    if (full.variant === 'autom8' && nosdk)
+      target('autom8 itself (no OTel SDK) adds ≤ 15 µs server CPU per request', where, nosdk.addedCpuUs, CPU_LIMIT, nosdk.addedCpuUs <= CPU_LIMIT, 'µs');
     // What any instrumentation pays this SDK (one span, its context, one record) is the floor; the
     // rest is autom8's.
     if (full.variant === 'autom8' && floor) {
       const overFloor = pairedMedian(full.stack, floor.stack, (x) => x.sat.cpuUsPerReq);
       target('autom8 with the SDK adds ≤ 15 µs over the SDK floor', where, overFloor, CPU_LIMIT, overFloor <= CPU_LIMIT, 'µs');
     }
-    if (full.variant === 'autom8' && sampled) target('autom8 with the SDK sampling 10 % of traces adds ≤ 15 µs', where, sampled.addedCpuUs, CPU_LIMIT, sampled.addedCpuUs <= CPU_LIMIT, 'µs');
+    if (full.variant === 'autom8' && sampled)
+      target('autom8 with the SDK sampling 10 % of traces adds ≤ 15 µs', where, sampled.addedCpuUs, CPU_LIMIT, sampled.addedCpuUs <= CPU_LIMIT, 'µs');
     if (peers) {
       target('autom8 beats the peer stack: req/s ratio', where, full.rps / peers.rps, 1, full.rps > peers.rps, '×');
       target('autom8 beats the peer stack: CPU ratio', where, full.cpuUsPerReq / peers.cpuUsPerReq, 1, full.cpuUsPerReq < peers.cpuUsPerReq, '×');
@@ -250,8 +312,11 @@ for (const fw of ['express', 'express4', 'koa', 'koa2']) {
   }
 }
 console.log('');
-console.log(`time limits scaled × ${fmt(speedScale, 3)} (node:http ${nodeRow ? fmt(nodeRow.cpuUsPerReq, 1) : '?'} µs/req here, ${REFERENCE_NODE_US} on the issue's reference machine)`);
-for (const t of targets) console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${TARGET_NAMES[t.framework]}: ${t.target} — ${fmt(t.value, 3)} ${t.unit} (limit ${t.limit})`);
+console.log(
+  `time limits scaled × ${fmt(speedScale, 3)} (node:http ${nodeRow ? fmt(nodeRow.cpuUsPerReq, 1) : '?'} µs/req here, ${REFERENCE_NODE_US} on the issue's reference machine)`,
+);
+for (const t of targets)
+  console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${TARGET_NAMES[t.framework]}: ${t.target} — ${fmt(t.value, 3)} ${t.unit} (limit ${t.limit})`);
 
 // Versions of what ran, read from the installed packages.
 function version(pkg) {
@@ -261,7 +326,30 @@ function version(pkg) {
   }
   return null;
 }
-const PACKAGES = ['@autom8/core', 'express', 'express4', 'koa', 'koa2', '@koa/router', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-metrics', '@opentelemetry/context-async-hooks', '@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-express', '@opentelemetry/instrumentation-koa', 'express-rate-limit', 'express-prom-bundle', 'prom-client', 'apicache', 'koa-ratelimit', 'koa-cash', 'koa-connect', 'lru-cache', 'autocannon'];
+const PACKAGES = [
+  '@autom8/core',
+  'express',
+  'express4',
+  'koa',
+  'koa2',
+  '@koa/router',
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-trace-base',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/context-async-hooks',
+  '@opentelemetry/instrumentation-http',
+  '@opentelemetry/instrumentation-express',
+  '@opentelemetry/instrumentation-koa',
+  'express-rate-limit',
+  'express-prom-bundle',
+  'prom-client',
+  'apicache',
+  'koa-ratelimit',
+  'koa-cash',
+  'koa-connect',
+  'lru-cache',
+  'autocannon',
+];
 const versions = Object.fromEntries(PACKAGES.map((p) => [p, version(p)]));
 let commit = null;
 try {
@@ -272,7 +360,17 @@ try {
 writeResults(`stacks-node${process.versions.node.split('.')[0]}`, rows, {
   commit,
   versions,
-  config: { rounds: ROUNDS, path: PATH, saturation: SATURATION, serverWarmupSec: WARMUP_S, pinning: pinning === undefined ? null : { measured: pinning.measured, others: pinning.others }, speedScale: round(speedScale, 3), referenceNodeUs: REFERENCE_NODE_US, moderate: { ...MODERATE, fraction: FRACTION, maxRate: MODERATE_MAX, rates, generator: '@autom8/toolkit runLoadTest (open model)' }, elapsedSec: round(elapsed, 0) },
+  config: {
+    rounds: ROUNDS,
+    path: PATH,
+    saturation: SATURATION,
+    serverWarmupSec: WARMUP_S,
+    pinning: pinning === undefined ? null : { measured: pinning.measured, others: pinning.others },
+    speedScale: round(speedScale, 3),
+    referenceNodeUs: REFERENCE_NODE_US,
+    moderate: { ...MODERATE, fraction: FRACTION, maxRate: MODERATE_MAX, rates, generator: '@autom8/toolkit runLoadTest (open model)' },
+    elapsedSec: round(elapsed, 0),
+  },
   targets,
 });
 process.exit(0);

@@ -55,7 +55,18 @@ for (const [name, fn] of Object.entries(FNS)) {
   const tbRme = tb.tasks[0].result.latency.rme;
   const mi = await mitataMeasure(fn, { min_cpu_time: 700e6 });
   const err = (v) => `${v >= ref ? '+' : ''}${fmt(((v - ref) / ref) * 100, 1)}%`;
-  rows.push({ function: name, 'reference ns': fmt(ref, 2), 'autom8 ns': fmt(ours.mean, 2), 'autom8 err': err(ours.mean), 'autom8 ±rme': `${fmt(ours.rme, 2)}%`, 'tinybench ns': fmt(tbMean, 2), 'tinybench err': err(tbMean), 'tinybench ±rme': `${fmt(tbRme, 2)}%`, 'mitata ns': fmt(mi.avg, 2), 'mitata err': err(mi.avg) });
+  rows.push({
+    function: name,
+    'reference ns': fmt(ref, 2),
+    'autom8 ns': fmt(ours.mean, 2),
+    'autom8 err': err(ours.mean),
+    'autom8 ±rme': `${fmt(ours.rme, 2)}%`,
+    'tinybench ns': fmt(tbMean, 2),
+    'tinybench err': err(tbMean),
+    'tinybench ±rme': `${fmt(tbRme, 2)}%`,
+    'mitata ns': fmt(mi.avg, 2),
+    'mitata err': err(mi.avg),
+  });
 }
 table(rows);
 
@@ -74,7 +85,16 @@ try {
   let c = process.cpuUsage(c0);
   let s = cpuSeconds(server.pid) - s0;
   const step = r.steps[0];
-  gen.push({ client: 'autom8 load (open model)', sent: step.sent, 'achieved/s': fmt(step.achievedRate, 0), 'p50 ms': fmt(step.latency.p50, 2), 'p99 ms': fmt(step.latency.p99, 2), 'max lag ms': fmt(step.maxSendLagMs, 1), 'client CPU µs/req': fmt(((c.user + c.system) / step.sent), 1), 'server CPU µs/req': fmt((s * 1e6) / step.sent, 1) });
+  gen.push({
+    client: 'autom8 load (open model)',
+    sent: step.sent,
+    'achieved/s': fmt(step.achievedRate, 0),
+    'p50 ms': fmt(step.latency.p50, 2),
+    'p99 ms': fmt(step.latency.p99, 2),
+    'max lag ms': fmt(step.maxSendLagMs, 1),
+    'client CPU µs/req': fmt((c.user + c.system) / step.sent, 1),
+    'server CPU µs/req': fmt((s * 1e6) / step.sent, 1),
+  });
 
   c0 = process.cpuUsage();
   s0 = cpuSeconds(server.pid);
@@ -84,7 +104,16 @@ try {
   c = process.cpuUsage(c0);
   s = cpuSeconds(server.pid) - s0;
   const total = a.requests.total;
-  gen.push({ client: 'autocannon overallRate (16 conns)', sent: total, 'achieved/s': fmt(a.requests.average, 0), 'p50 ms': fmt(a.latency.p50, 2), 'p99 ms': fmt(a.latency.p99, 2), 'max lag ms': 'n/a', 'client CPU µs/req': fmt((c.user + c.system) / total, 1), 'server CPU µs/req': fmt((s * 1e6) / total, 1) });
+  gen.push({
+    client: 'autocannon overallRate (16 conns)',
+    sent: total,
+    'achieved/s': fmt(a.requests.average, 0),
+    'p50 ms': fmt(a.latency.p50, 2),
+    'p99 ms': fmt(a.latency.p99, 2),
+    'max lag ms': 'n/a',
+    'client CPU µs/req': fmt((c.user + c.system) / total, 1),
+    'server CPU µs/req': fmt((s * 1e6) / total, 1),
+  });
 } finally {
   await server.stop();
 }

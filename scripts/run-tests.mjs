@@ -48,11 +48,14 @@ const countsFile = join(mkdtempSync(join(tmpdir(), 'autom8-tests-')), 'counts.js
 let exitCode = 0;
 for (const phase of phases) {
   const args = [
-    '--import', 'tsx',
+    '--import',
+    'tsx',
     '--test',
     `--test-concurrency=${phase.concurrency}`,
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=./scripts/summary-reporter.mjs', '--test-reporter-destination=stdout',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=./scripts/summary-reporter.mjs',
+    '--test-reporter-destination=stdout',
     ...phase.files,
   ];
   const code = await new Promise((resolve) => {
@@ -61,7 +64,7 @@ for (const phase of phases) {
       stdio: 'inherit',
       env: { ...process.env, NODE_ENV: 'test', AUTOM8_TEST_COUNTS: countsFile },
     });
-    child.on('exit', (c, signal) => resolve(signal ? 1 : c ?? 1));
+    child.on('exit', (c, signal) => resolve(signal ? 1 : (c ?? 1)));
   });
   if (code !== 0) exitCode = code;
 }

@@ -21,14 +21,22 @@ const require = createRequire(import.meta.url);
 export function startOtelSdk({ global = false, contextManager = true, tracing = true, meters = true, sampleRatio = 1, exportIntervalMs = 1000 } = {}) {
   const api = require('@opentelemetry/api');
   const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = require('@opentelemetry/sdk-metrics');
-  const { BasicTracerProvider, InMemorySpanExporter, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } = require('@opentelemetry/sdk-trace-base');
+  const {
+    BasicTracerProvider,
+    InMemorySpanExporter,
+    BatchSpanProcessor,
+    ParentBasedSampler,
+    TraceIdRatioBasedSampler,
+  } = require('@opentelemetry/sdk-trace-base');
   const spans = new InMemorySpanExporter();
   // sampleRatio < 1: the head sampling production setups use (ParentBased(TraceIdRatioBased)); the
   // default is the SDK's own, every trace recorded.
   const sampler = sampleRatio < 1 ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) }) : undefined;
   const tracerProvider = new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(spans, { maxQueueSize: 100000 })] });
   const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: exportIntervalMs })] });
+  const meterProvider = new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: exportIntervalMs })],
+  });
   if (global) {
     const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
     const { W3CTraceContextPropagator } = require('@opentelemetry/core');
@@ -58,7 +66,8 @@ export function startOtelSdk({ global = false, contextManager = true, tracing = 
   };
   const collect = () => {
     collectSpans();
-    for (const rm of metricExporter.getMetrics()) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.dataPoints.length > 0) metricNames.add(m.descriptor.name);
+    for (const rm of metricExporter.getMetrics())
+      for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.dataPoints.length > 0) metricNames.add(m.descriptor.name);
     metricExporter.reset();
   };
   setInterval(collect, exportIntervalMs).unref();

@@ -21,7 +21,12 @@ export function machineInfo() {
     // not Linux, or no os-release: the platform and kernel are enough
   }
   const load = loadavg().map((x) => Number(x.toFixed(2)));
-  return { cpus: { model: list[0]?.model.trim() ?? 'unknown', count: list.length }, memoryGiB: Math.round(totalmem() / 2 ** 30), os, loadAvg: { '1m': load[0], '5m': load[1], '15m': load[2] } };
+  return {
+    cpus: { model: list[0]?.model.trim() ?? 'unknown', count: list.length },
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os,
+    loadAvg: { '1m': load[0], '5m': load[1], '15m': load[2] },
+  };
 }
 
 /**

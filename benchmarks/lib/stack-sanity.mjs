@@ -35,7 +35,8 @@ export async function checkStack(stack) {
 
     const c1 = await get(base, '/catalog');
     const c2 = await get(base, '/catalog');
-    if (c1.status !== 200 || c2.status !== 200 || c1.text !== c2.text || JSON.parse(c1.text).total !== 20) fail(`GET /catalog did not serve the catalog twice (${c1.status} ${c1.text.slice(0, 60)} / ${c2.status} ${c2.text.slice(0, 60)})`);
+    if (c1.status !== 200 || c2.status !== 200 || c1.text !== c2.text || JSON.parse(c1.text).total !== 20)
+      fail(`GET /catalog did not serve the catalog twice (${c1.status} ${c1.text.slice(0, 60)} / ${c2.status} ${c2.text.slice(0, 60)})`);
 
     // Metrics endpoint, before the limiter is exhausted.
     const autom8 = stack.variant === 'autom8' || stack.variant === 'front' || stack.variant === 'nosdk' || stack.variant === 'sampled';
@@ -45,7 +46,8 @@ export async function checkStack(stack) {
       if (!m.routes?.['GET /users/:id'] || m.routes['GET /users/:id'].total.count < 1) fail('/api/v1/metrics has no GET /users/:id series');
     } else if (stack.variant === 'peers') {
       const m = (await get(base, '/metrics')).text;
-      if (!/http_request_duration_seconds_count\{[^}]*path="\/users\/#val"[^}]*\} [1-9]/.test(m)) fail('express-prom-bundle /metrics has no /users/#val series');
+      if (!/http_request_duration_seconds_count\{[^}]*path="\/users\/#val"[^}]*\} [1-9]/.test(m))
+        fail('express-prom-bundle /metrics has no /users/#val series');
     }
 
     // Rate limit: 3 per minute in check mode, so a 429 must come within a few requests.
@@ -57,7 +59,8 @@ export async function checkStack(stack) {
 
     const stats = JSON.parse((await get(base, '/__bench/stats')).text);
     const cached = limits; // the same stacks cache GET /catalog
-    if (stats.catalogCalls !== (cached ? 1 : 2)) fail(`/catalog handler ran ${stats.catalogCalls} times for 2 requests (${cached ? 'cached' : 'uncached'} stack)`);
+    if (stats.catalogCalls !== (cached ? 1 : 2))
+      fail(`/catalog handler ran ${stats.catalogCalls} times for 2 requests (${cached ? 'cached' : 'uncached'} stack)`);
 
     // OTel: the SDK must have exported spans and the duration histogram.
     // Stacks that export through the SDK; `sdk` registers it with nothing to record, `nosdk` has none.

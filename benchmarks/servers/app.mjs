@@ -43,7 +43,10 @@ if (framework === 'node') {
   const app = new Koa();
   if (variant !== 'bare') app.use(require('@autom8/koa').autom8Koa(autom8Options()));
   const router = new Router();
-  router.get('/users/:id', (ctx) => { ctx.type = 'json'; ctx.body = body(ctx.params.id); });
+  router.get('/users/:id', (ctx) => {
+    ctx.type = 'json';
+    ctx.body = body(ctx.params.id);
+  });
   app.use(router.routes());
   server = http.createServer(app.callback());
 } else {

@@ -40,7 +40,10 @@ if (framework === 'express') {
   const app = new Koa();
   if (variant !== 'bare') app.use(require('@autom8/koa').autom8Koa(autom8Options()));
   const router = new Router();
-  router.get('/catalog', (ctx) => { ctx.type = 'json'; ctx.body = catalog(); });
+  router.get('/catalog', (ctx) => {
+    ctx.type = 'json';
+    ctx.body = catalog();
+  });
   app.use(router.routes());
   server = http.createServer(app.callback());
 } else {

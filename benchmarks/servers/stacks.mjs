@@ -40,7 +40,11 @@ const check = process.env.STACK_CHECK === '1';
 const LIMIT = check ? 3 : 1_000_000_000;
 const CACHE_TTL_MS = 300_000;
 
-const VARIANTS = { node: ['bare'], express: ['bare', 'autom8', 'front', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled'], koa: ['bare', 'autom8', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled'] };
+const VARIANTS = {
+  node: ['bare'],
+  express: ['bare', 'autom8', 'front', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled'],
+  koa: ['bare', 'autom8', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled'],
+};
 const family = framework.startsWith('express') ? 'express' : framework.startsWith('koa') ? 'koa' : framework;
 if (!VARIANTS[family]?.includes(variant) || !['node', 'express', 'express4', 'koa', 'koa2'].includes(framework)) {
   throw new Error(`unknown stack ${stack}`);
@@ -65,7 +69,9 @@ if (variant === 'peers' || variant === 'otel') {
   const { registerInstrumentations } = require('@opentelemetry/instrumentation');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
   const FrameworkInstrumentation =
-    family === 'express' ? require('@opentelemetry/instrumentation-express').ExpressInstrumentation : require('@opentelemetry/instrumentation-koa').KoaInstrumentation;
+    family === 'express'
+      ? require('@opentelemetry/instrumentation-express').ExpressInstrumentation
+      : require('@opentelemetry/instrumentation-koa').KoaInstrumentation;
   const frameworkInstrumentation = new FrameworkInstrumentation();
   registerInstrumentations({ instrumentations: [new HttpInstrumentation(), frameworkInstrumentation] });
   if (frameworkPackage !== family) {

@@ -43,7 +43,14 @@ const options = { telemetry: { enabled: false } };
 // shed sampler, the SDK's metric export) weighs ~50x more per request; the instructions bench
 // stretches those periods by that factor so the count is the per-request work.
 const TIMER_SCALE = Number(process.env.TIMER_SCALE ?? 1);
-if (F.has('otel')) startOtelSdk({ global: true, contextManager: !F.has('noctx'), tracing: !F.has('notrace'), meters: !F.has('nometrics'), exportIntervalMs: 1000 * TIMER_SCALE });
+if (F.has('otel'))
+  startOtelSdk({
+    global: true,
+    contextManager: !F.has('noctx'),
+    tracing: !F.has('notrace'),
+    meters: !F.has('nometrics'),
+    exportIntervalMs: 1000 * TIMER_SCALE,
+  });
 if (F.has('otel') || F.has('api')) delete options.telemetry;
 if (F.has('rl')) options.rateLimit = { rate: 1e9, per: 'minute' };
 options.metrics = { systemIntervalMs: 5000 * TIMER_SCALE };

@@ -409,7 +409,11 @@ const DISTINCT_KEYS = 20_000;
 describe(`the byte cap over real HTTP with ${DISTINCT_KEYS.toLocaleString('en')} distinct keys`, () => {
   for (const adapter of ['express5', 'koa3'] as const) {
     test(adapter, async () => {
-      const app = await start(adapter, { telemetry: { enabled: false }, metrics: { enabled: false }, cache: { ttl: 600_000, maxBytes: 200_000, global: true } });
+      const app = await start(adapter, {
+        telemetry: { enabled: false },
+        metrics: { enabled: false },
+        cache: { ttl: 600_000, maxBytes: 200_000, global: true },
+      });
       try {
         for (let i = 0; i < DISTINCT_KEYS; i += 250) {
           await Promise.all(Array.from({ length: 250 }, (_, j) => get(`${app.base}/many/${i + j}`)));

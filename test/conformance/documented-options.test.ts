@@ -6,7 +6,13 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanKind } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type HistogramMetricData,
+} from '@opentelemetry/sdk-metrics';
 import type { Autom8Options } from '@autom8/core';
 import { ADAPTERS, buildApp, type ExtraRoutes, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
@@ -142,7 +148,10 @@ for (const adapter of ADAPTERS) {
         const server = spans.getFinishedSpans().find((s) => s.kind === SpanKind.SERVER)!;
         assert.equal(server.attributes['user_agent.original'], 'autom8-test/1.0');
         await reader.forceFlush();
-        const all = exporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
+        const all = exporter
+          .getMetrics()
+          .at(-1)!
+          .scopeMetrics.flatMap((s) => s.metrics);
         const size = all.find((m) => m.descriptor.name === 'http.server.response.body.size') as HistogramMetricData | undefined;
         assert.ok(size, `metrics: ${all.map((m) => m.descriptor.name).join(', ')}`);
         const point = size.dataPoints.find((p) => p.attributes['http.route'] === '/users/:id');
@@ -152,9 +161,15 @@ for (const adapter of ADAPTERS) {
         await (await fetch(`${base}/users/42`, { method: 'POST', body: 'x'.repeat(123) })).text();
         for (let i = 0; i < 200 && started.at(-1)!.engine.inFlight !== 0; i++) await new Promise((res) => setTimeout(res, 5));
         await reader.forceFlush();
-        const after = exporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
+        const after = exporter
+          .getMetrics()
+          .at(-1)!
+          .scopeMetrics.flatMap((s) => s.metrics);
         const req = after.find((m) => m.descriptor.name === 'http.server.request.body.size') as HistogramMetricData | undefined;
-        assert.ok(req?.dataPoints.some((p) => p.value.sum === 123), 'the request body size');
+        assert.ok(
+          req?.dataPoints.some((p) => p.value.sum === 123),
+          'the request body size',
+        );
       } finally {
         await meterProvider.shutdown();
         await tracerProvider.shutdown();

@@ -134,7 +134,10 @@ for (const adapter of ADAPTERS) {
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /application\/json/);
       const m: Json = await res.json();
-      assert.deepEqual(m.windows.map((w: Json) => w.name), ['1m', '5m', '1h']);
+      assert.deepEqual(
+        m.windows.map((w: Json) => w.name),
+        ['1m', '5m', '1h'],
+      );
       assert.ok(m.totals.total.count > 0);
       assert.ok(!Object.keys(m.routes).some((k) => k.includes('/api/v1')));
       const sys: Json = await (await get('/api/v1/metrics/system')).json();

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { context, createNoopMeter, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type HistogramMetricData,
+  type SumMetricData,
+} from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ADAPTERS, buildApp, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
@@ -102,7 +109,10 @@ for (const adapter of ADAPTERS) {
       await (await fetch(`${base}/users/7`)).text();
       const got = await waitForSpans(1);
       await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(serverSpans().map((s) => s.name), ['GET /users/:id']);
+      assert.deepEqual(
+        serverSpans().map((s) => s.name),
+        ['GET /users/:id'],
+      );
       assert.equal(got.length, 1);
     });
 
@@ -140,7 +150,10 @@ for (const adapter of ADAPTERS) {
     test('http.server.active_requests goes up while a request is in flight and back to 0 after it', async () => {
       const active = async (): Promise<number> => {
         await reader.forceFlush();
-        const all = metricExporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
+        const all = metricExporter
+          .getMetrics()
+          .at(-1)!
+          .scopeMetrics.flatMap((s) => s.metrics);
         const m = all.find((x) => x.descriptor.name === 'http.server.active_requests') as SumMetricData | undefined;
         return (m?.dataPoints ?? []).reduce((sum, p) => sum + p.value, 0);
       };

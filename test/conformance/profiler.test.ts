@@ -44,7 +44,10 @@ for (const adapter of ADAPTERS) {
       assert.ok(p.nodes.length > 0 && p.endTime - p.startTime >= 250_000, `${p.endTime - p.startTime} µs`);
       assert.equal(p.samples!.length, p.timeDeltas!.length);
       assert.ok(p.nodes.some((n) => n.callFrame.functionName === '(root)'));
-      const sum = (await (await get('/api/v1/profile?seconds=0.1&format=summary', { 'x-autom8-token': TOKEN })).json()) as { top: unknown[]; durationMs: number };
+      const sum = (await (await get('/api/v1/profile?seconds=0.1&format=summary', { 'x-autom8-token': TOKEN })).json()) as {
+        top: unknown[];
+        durationMs: number;
+      };
       assert.ok(Array.isArray(sum.top) && sum.durationMs >= 90);
     });
 
@@ -57,7 +60,7 @@ for (const adapter of ADAPTERS) {
       const first = get('/api/v1/profile?seconds=2', auth);
       // Wait until that profile is being recorded (not for a fixed time the request may need more of).
       const busy = () => (app.engine.metricsSnapshot().features as any).profiler.busy === true;
-      for (const deadline = Date.now() + 2000; !busy() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+      for (const deadline = Date.now() + 2000; !busy() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 5));
       assert.ok(busy(), 'the first profile is being recorded');
       assert.equal((await get('/api/v1/profile?seconds=0.1', auth)).status, 409);
       assert.equal((await first).status, 200);

@@ -186,7 +186,10 @@ for (const adapter of ADAPTERS) {
 
     test('client keys: an API-key header, and IPv6 grouped by /64 behind a trusted proxy', async () => {
       const app = await start(adapter, { clock: new ManualClock(), trustProxy: true, rateLimit: { rate: 1, per: 'hour', algorithm: 'fixed-window' } });
-      const keyed = await start(adapter, { clock: new ManualClock(), rateLimit: { rate: 1, per: 'hour', algorithm: 'fixed-window', key: { header: 'x-api-key' } } });
+      const keyed = await start(adapter, {
+        clock: new ManualClock(),
+        rateLimit: { rate: 1, per: 'hour', algorithm: 'fixed-window', key: { header: 'x-api-key' } },
+      });
       try {
         const xff = (a: string) => ({ headers: { 'x-forwarded-for': a } });
         assert.equal((await req(app, '/users/1', xff('2001:db8:1:2::1'))).status, 200);
@@ -253,7 +256,10 @@ for (const adapter of ADAPTERS) {
         assert.equal(snap.dryRun, true);
         assert.equal(snap.limiters.default.allowed, 1);
         assert.equal(snap.limiters.default.dryRunLimited, 3);
-        assert.ok(lines.some((l) => (l as { dryRun?: boolean }).dryRun === true), 'logged');
+        assert.ok(
+          lines.some((l) => (l as { dryRun?: boolean }).dryRun === true),
+          'logged',
+        );
         const mine = events.filter((e) => e.instance === `dry-${adapter}`);
         assert.equal(mine.length, 3);
         assert.equal(mine[0]!.dryRun, true);
@@ -280,7 +286,9 @@ for (const adapter of ADAPTERS) {
         const { resourceMetrics } = await reader.collect();
         const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'autom8.ratelimit.decisions') as SumMetricData;
         assert.ok(metric, 'counter exported');
-        const points = metric.dataPoints.map((p) => `${p.attributes['autom8.ratelimit.limiter']}|${p.attributes['http.route']}|${p.attributes['autom8.ratelimit.outcome']}=${p.value}`).sort();
+        const points = metric.dataPoints
+          .map((p) => `${p.attributes['autom8.ratelimit.limiter']}|${p.attributes['http.route']}|${p.attributes['autom8.ratelimit.outcome']}=${p.value}`)
+          .sort();
         assert.deepEqual(points, ['default|/login|allowed=1', 'login|/login|allowed=1', 'login|/login|limited=1']);
       } finally {
         await stop(app);

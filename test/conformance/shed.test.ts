@@ -123,7 +123,10 @@ for (const adapter of ADAPTERS) {
     test('OTel: autom8.shed.requests counts shed requests by reason and priority; autom8.shed.load gauge', async () => {
       await fetch(`${base}/slow`);
       await reader.forceFlush();
-      const all = exporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
+      const all = exporter
+        .getMetrics()
+        .at(-1)!
+        .scopeMetrics.flatMap((s) => s.metrics);
       const counter = all.find((m) => m.descriptor.name === 'autom8.shed.requests');
       assert.ok(counter, `metrics: ${all.map((m) => m.descriptor.name)}`);
       const point = counter.dataPoints.find((p) => p.attributes['autom8.shed.reason'] === 'load' && p.attributes['autom8.shed.priority'] === 'normal');
@@ -173,7 +176,10 @@ for (const adapter of ADAPTERS) {
         assert.equal(events[1]?.type, 'shed.stopped');
         assert.equal((events[1] as Json).shed, 1);
         await reader.forceFlush();
-        const all = exporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
+        const all = exporter
+          .getMetrics()
+          .at(-1)!
+          .scopeMetrics.flatMap((s) => s.metrics);
         const limit = all.find((m) => m.descriptor.name === 'autom8.shed.concurrency_limit');
         assert.equal(limit?.dataPoints[0]?.value, 1);
       } finally {

@@ -76,7 +76,10 @@ function koaApp(): { server: Server; engine: Autom8 } {
   return { server: http.createServer(app.callback()), engine: mw.engine };
 }
 
-for (const [name, build] of [['express5', expressApp], ['koa3', koaApp]] as const) {
+for (const [name, build] of [
+  ['express5', expressApp],
+  ['koa3', koaApp],
+] as const) {
   describe(`dashboard in headless Chromium (${name})`, () => {
     let server: Server;
     let engine: Autom8;

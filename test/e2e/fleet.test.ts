@@ -227,7 +227,11 @@ describe('examples/fleet: 4 node:cluster workers sharing Redis', () => {
     for (const [id, s] of snaps) {
       const rl = s.features.rateLimit;
       assert.equal(rl.store, 'redis');
-      assert.deepEqual({ degraded: rl.storeStatus.degraded, failures: rl.storeStatus.failures, outages: rl.storeStatus.outages }, { degraded: false, failures: 0, outages: 0 }, `worker ${id}`);
+      assert.deepEqual(
+        { degraded: rl.storeStatus.degraded, failures: rl.storeStatus.failures, outages: rl.storeStatus.outages },
+        { degraded: false, failures: 0, outages: 0 },
+        `worker ${id}`,
+      );
       assert.equal(s.instance, id, '/api/v1/metrics names the worker by its OTel instance id');
       allowed += rl.limiters.default.allowed;
       limited += rl.limiters.default.limited;
@@ -255,7 +259,10 @@ describe('examples/fleet: 4 node:cluster workers sharing Redis', () => {
       assert.ok(m.metricNames.has('nodejs.eventloop.delay.p99'), `${id}: event-loop delay exported`);
     }
     assert.equal(pids.size, WORKERS, 'one process per resource');
-    assert.equal([...got.values()].reduce((s, m) => s + m.requests, 0), sent);
+    assert.equal(
+      [...got.values()].reduce((s, m) => s + m.requests, 0),
+      sent,
+    );
   });
 
   test('the response cache is shared: a miss on one worker, hits on the others', async () => {
@@ -287,7 +294,12 @@ describe('examples/fleet: 4 node:cluster workers sharing Redis', () => {
       assert.equal(c.store.failures, 0);
     }
     sent += 1 + rest.length;
-    await eventually(() => assert.equal([...metricsByInstance(metricBodies).values()].reduce((s, m) => s + m.requests, 0), sent));
+    await eventually(() =>
+      assert.equal(
+        [...metricsByInstance(metricBodies).values()].reduce((s, m) => s + m.requests, 0),
+        sent,
+      ),
+    );
   });
 
   test('the primary re-forks a worker that dies', async () => {
@@ -300,7 +312,10 @@ describe('examples/fleet: 4 node:cluster workers sharing Redis', () => {
       const ids = new Set<string>();
       for (let i = 0; i < 2 * WORKERS; i++) ids.add(servedBy(await get(base, '/whoami')));
       assert.equal(ids.size, WORKERS);
-      assert.ok([...ids].some((id) => !before.has(id)), 'a new worker answered');
+      assert.ok(
+        [...ids].some((id) => !before.has(id)),
+        'a new worker answered',
+      );
     }, 10_000);
   });
 

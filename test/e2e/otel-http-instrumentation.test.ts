@@ -44,7 +44,9 @@ for (const adapter of ['express5', 'koa3'] as AdapterName[]) {
       const read = async () => {
         await metricReader.forceFlush();
         const rm = metricExporter.getMetrics().at(-1);
-        const durations = (rm?.scopeMetrics ?? []).flatMap((s) => s.metrics.filter((m) => m.descriptor.name === 'http.server.request.duration').map((m) => ({ scope: s.scope.name, m })));
+        const durations = (rm?.scopeMetrics ?? []).flatMap((s) =>
+          s.metrics.filter((m) => m.descriptor.name === 'http.server.request.duration').map((m) => ({ scope: s.scope.name, m })),
+        );
         const points = durations.flatMap((d) => (d.m as HistogramMetricData).dataPoints.filter((p) => p.attributes['http.route'] === '/users/:id'));
         return { scopes: durations.map((d) => d.scope), points, count: points.reduce((n, p) => n + p.value.count, 0) };
       };

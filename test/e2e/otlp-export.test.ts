@@ -59,7 +59,8 @@ for (const name of ['express-app', 'koa-app']) {
           child.once('exit', (code) => reject(new Error(`example exited with ${code}`)));
         });
         const base = `http://127.0.0.1:${port}`;
-        for (let i = 1; i <= 5; i++) await (await fetch(`${base}/users/${i}`, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })).text();
+        for (let i = 1; i <= 5; i++)
+          await (await fetch(`${base}/users/${i}`, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })).text();
 
         // Traces: /v1/traces, ExportTraceServiceRequest → ResourceSpans(1) → ScopeSpans(2) → Span(2)
         const spans = await waitFor('spans', () => {

@@ -74,11 +74,14 @@ test('with autom8 load shedding at 3× capacity: bounded p99, ≥ 80% goodput, r
       if (!(s.p99 < 5 * base.p99)) problems.push(`p99 ${fmt(s.p99)} ms ≥ 5× unloaded p99 ${fmt(base.p99)} ms`);
       if (!(s.goodput >= 0.8 * base.capacity)) problems.push(`goodput ${fmt(s.goodput)}/s < 80% of capacity ${fmt(base.capacity)}/s`);
       if (!(s.shedRate > 0.3)) problems.push(`shed rate ${fmt(s.shedRate)} (3× load must shed most of the excess)`);
-      if (!(probes.length >= 10 && probes.every((p) => p.status === 200))) problems.push(`metrics probes: ${probes.length}, statuses ${[...new Set(probes.map((p) => p.status))]}`);
+      if (!(probes.length >= 10 && probes.every((p) => p.status === 200)))
+        problems.push(`metrics probes: ${probes.length}, statuses ${[...new Set(probes.map((p) => p.status))]}`);
       if (!(probeMax < 100)) problems.push(`/api/v1/metrics took ${fmt(probeMax)} ms`);
       // Recovery: the overload is over, so the shedder must be back to what it did before it.
-      if (!(after.rejectedShare <= base.rejectedShare + 0.02)) problems.push(`still shedding after the overload: ${fmt(after.rejectedShare * 100)}% rejected (before ${fmt(base.rejectedShare * 100)}%)`);
-      if (!(after.capacity >= 0.6 * base.capacity)) problems.push(`capacity after the overload ${fmt(after.capacity)}/s < 60% of before ${fmt(base.capacity)}/s`);
+      if (!(after.rejectedShare <= base.rejectedShare + 0.02))
+        problems.push(`still shedding after the overload: ${fmt(after.rejectedShare * 100)}% rejected (before ${fmt(base.rejectedShare * 100)}%)`);
+      if (!(after.capacity >= 0.6 * base.capacity))
+        problems.push(`capacity after the overload ${fmt(after.capacity)}/s < 60% of before ${fmt(base.capacity)}/s`);
       assert.equal(problems.length, 0, `${line}: ${problems.join('; ')}`);
       return;
     } finally {

@@ -80,7 +80,10 @@ describe('packages installed from their npm pack tarballs into a fresh app', { t
     packed = await packAll();
     const t1 = Date.now();
     const deps = ['express', 'koa', '@koa/router', 'ioredis', '@types/express', '@types/koa', '@types/node'].map(devRange);
-    app = await freshApp(packed.map((p) => p.tarball), deps);
+    app = await freshApp(
+      packed.map((p) => p.tarball),
+      deps,
+    );
     console.log(`# npm pack ${t1 - t0} ms, npm install ${Date.now() - t1} ms, app in ${app}`);
   });
 
@@ -90,7 +93,10 @@ describe('packages installed from their npm pack tarballs into a fresh app', { t
   });
 
   test('each tarball carries README, LICENSE and the build, and no build cache', () => {
-    assert.deepEqual(packed.map((p) => p.name), PACKAGES.map((p) => `@autom8/${p}`));
+    assert.deepEqual(
+      packed.map((p) => p.name),
+      PACKAGES.map((p) => `@autom8/${p}`),
+    );
     for (const p of packed) {
       for (const f of ['README.md', 'LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts']) {
         assert.ok(p.files.includes(f), `${p.name} lacks ${f}`);

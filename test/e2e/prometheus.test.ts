@@ -220,7 +220,10 @@ describe('Prometheus scraping the examples (OTEL_METRICS_EXPORTER=prometheus)', 
 
     test(`${name}: rate-limit decisions equal the 204s and 429s seen`, async () => {
       const { sent } = apps.get(name)!;
-      const login = await byLabels(prom, `autom8_ratelimit_decisions_total{${sel}, autom8_ratelimit_limiter="login"}`, ['http_route', 'autom8_ratelimit_outcome']);
+      const login = await byLabels(prom, `autom8_ratelimit_decisions_total{${sel}, autom8_ratelimit_limiter="login"}`, [
+        'http_route',
+        'autom8_ratelimit_outcome',
+      ]);
       assert.deepEqual(login, { '/login|allowed': sent.count('/login', 204), '/login|limited': sent.count('/login', 429) });
       // The default limit sees every request that is neither exempt (/health), shed first, nor refused by the login limit.
       const [def] = await query(prom, `sum(autom8_ratelimit_decisions_total{${sel}, autom8_ratelimit_limiter="default", autom8_ratelimit_outcome="allowed"})`);
@@ -259,17 +262,16 @@ describe('Prometheus scraping the examples (OTEL_METRICS_EXPORTER=prometheus)', 
     for (const p of dashboard.panels) for (const t of p.targets ?? []) exprs.push({ panel: p.title, expr: t.expr });
     assert.ok(exprs.length >= 20, `found ${exprs.length} queries`);
     // Grafana's variables, as Grafana would fill them in for this test's Prometheus.
-    const fill = (e: string) =>
-      e
-        .replaceAll('$__rate_interval', '1m')
-        .replaceAll('$job', APPS.map(job).join('|'))
-        .replaceAll('$route', '.*');
+    const fill = (e: string) => e.replaceAll('$__rate_interval', '1m').replaceAll('$job', APPS.map(job).join('|')).replaceAll('$route', '.*');
     for (const { panel, expr } of exprs) {
       const filled = fill(expr);
       assert.ok(!filled.includes('$'), `${panel}: a variable this test does not fill: ${filled}`);
       const result = await query(prom, filled);
       assert.ok(result.length > 0, `${panel}: no data for ${filled}`);
-      assert.ok(result.some((r) => Number.isFinite(r.value)), `${panel}: only NaN/Inf for ${filled}: ${JSON.stringify(result)}`);
+      assert.ok(
+        result.some((r) => Number.isFinite(r.value)),
+        `${panel}: only NaN/Inf for ${filled}: ${JSON.stringify(result)}`,
+      );
     }
     // The variables' own queries too.
     for (const v of dashboard.templating.list.filter((x: any) => x.type === 'query')) {

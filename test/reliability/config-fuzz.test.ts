@@ -25,13 +25,28 @@ async function oneRequest(engine: Autom8, url: string): Promise<void> {
 
 // Valid starting points, one per section, so mutations reach the deep checks.
 const VALID: Record<string, unknown> = {
-  monitoring: { prefix: '/ops', cacheMs: 500, routeLimit: 20, maxRouteLimit: 100, rateLimit: { perSecond: 5, burst: 10 }, challenge: 'Basic realm="x"', serveOnApp: true, exemplars: false },
+  monitoring: {
+    prefix: '/ops',
+    cacheMs: 500,
+    routeLimit: 20,
+    maxRouteLimit: 100,
+    rateLimit: { perSecond: 5, burst: 10 },
+    challenge: 'Basic realm="x"',
+    serveOnApp: true,
+    exemplars: false,
+  },
   exempt: ['/health'],
   trustProxy: 1,
   routes: ['GET /users/:id'],
   metrics: { maxSeries: 50, windows: [{ name: '1m', intervalMs: 10_000, slots: 6 }], systemIntervalMs: 5000 },
   telemetry: { mode: 'own' },
-  rateLimit: { algorithm: 'token-bucket', rate: 100, per: 'minute', burst: 10, routes: { 'POST /login': { rate: 5, per: 'minute' }, 'GET /slow': { algorithm: 'leaky-bucket', rate: 5, per: 'second', maxDelayMs: 200 } } },
+  rateLimit: {
+    algorithm: 'token-bucket',
+    rate: 100,
+    per: 'minute',
+    burst: 10,
+    routes: { 'POST /login': { rate: 5, per: 'minute' }, 'GET /slow': { algorithm: 'leaky-bucket', rate: 5, per: 'second', maxDelayMs: 200 } },
+  },
   shed: { maxLoad: 0.8, limits: { maxEventLoopDelayMs: 40 }, sampleIntervalMs: 50, concurrency: { queueTimeoutMs: 500, tuneIntervalMs: 1000 } },
   cache: { ttl: 1000, maxBytes: 100_000, routes: { 'GET /users/:id': { ttl: 500 } } },
   slo: { objectives: [{ name: 'lat', latency: { percentile: 95, thresholdMs: 150 } }], evaluateEveryMs: 5000 },

@@ -52,7 +52,10 @@ test('replies are delayed by the amount set, and a lowered delay never reorders 
   proxy.setDelay(0);
   const second = Array.from({ length: 20 }, () => client.incr('n'));
   const replies = await Promise.all([...first, ...second]);
-  assert.deepEqual(replies, Array.from({ length: 40 }, (_, i) => i + 1));
+  assert.deepEqual(
+    replies,
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
 });
 
 test('pause blackholes both ways without dropping bytes; resume delivers', async () => {

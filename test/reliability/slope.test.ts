@@ -41,5 +41,12 @@ test('a known trend under seeded noise is found within its standard error', () =
 test('fewer than two points, or one x for all, is refused rather than answered', () => {
   assert.throws(() => fitLine([]), RangeError);
   assert.throws(() => fitLine([{ x: 1, y: 1 }]), RangeError);
-  assert.throws(() => fitLine([{ x: 1, y: 1 }, { x: 1, y: 2 }]), RangeError);
+  assert.throws(
+    () =>
+      fitLine([
+        { x: 1, y: 1 },
+        { x: 1, y: 2 },
+      ]),
+    RangeError,
+  );
 });

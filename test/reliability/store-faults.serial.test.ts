@@ -74,7 +74,11 @@ interface StoreEvent {
 }
 
 /** One GET; status 0 when the request failed or got no answer within 5 s. */
-function get(agent: http.Agent, url: string, client: string): Promise<{ status: number; ms: number; xcache: string | undefined; retryAfter: string | undefined }> {
+function get(
+  agent: http.Agent,
+  url: string,
+  client: string,
+): Promise<{ status: number; ms: number; xcache: string | undefined; retryAfter: string | undefined }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const done = (status: number, h: http.IncomingHttpHeaders = {}) =>

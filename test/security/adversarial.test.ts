@@ -76,7 +76,8 @@ for (const fw of FRAMEWORKS) {
 
     test('a request smuggled in a body, by every framing trick, is refused or counted', async () => {
       const inner = 'POST /login HTTP/1.1\r\nHost: a\r\nX-Client: smuggled\r\nContent-Length: 0\r\n\r\n';
-      const chunked = (te: string) => `POST /open HTTP/1.1\r\nHost: a\r\nX-Client: carrier\r\n${te}\r\nContent-Length: ${4 + inner.length}\r\n\r\n0\r\n\r\n${inner}`;
+      const chunked = (te: string) =>
+        `POST /open HTTP/1.1\r\nHost: a\r\nX-Client: carrier\r\n${te}\r\nContent-Length: ${4 + inner.length}\r\n\r\n0\r\n\r\n${inner}`;
       const attempts = [
         chunked('Transfer-Encoding: chunked'),
         chunked('Transfer-Encoding: xchunked'),
@@ -104,7 +105,17 @@ for (const fw of FRAMEWORKS) {
     });
 
     test('an exempt path in front of a limited one exempts nothing', async () => {
-      const tricks = ['/health/../login', '/health/%2e%2e/login', '/health%2f..%2flogin', '/health;/../login', '/health/..;/login', 'http://x/health/../login', '/health?/../login', '/health#/../login', '/api/v1/metrics/../../../login'];
+      const tricks = [
+        '/health/../login',
+        '/health/%2e%2e/login',
+        '/health%2f..%2flogin',
+        '/health;/../login',
+        '/health/..;/login',
+        'http://x/health/../login',
+        '/health?/../login',
+        '/health#/../login',
+        '/api/v1/metrics/../../../login',
+      ];
       for (const target of tricks) {
         for (let i = 0; i < LIMIT + 1; i++) await raw(app.port, 'POST', target, 'exempt-trick');
       }

@@ -61,7 +61,12 @@ function userOf(headers: IncomingHttpHeaders): string {
 }
 
 /** The handlers, framework-neutral: path → (request headers, raw query) → [headers, body]. */
-type Handler = (headers: IncomingHttpHeaders, query: string, n: number, url: string) => Promise<{ headers?: Record<string, string>; body: string }> | { headers?: Record<string, string>; body: string };
+type Handler = (
+  headers: IncomingHttpHeaders,
+  query: string,
+  n: number,
+  url: string,
+) => Promise<{ headers?: Record<string, string>; body: string }> | { headers?: Record<string, string>; body: string };
 
 /** Holds /gated's handlers until the test opens it, so a test decides when the app answers. */
 const gate = { opened: Promise.resolve(), open: () => {} };

@@ -109,7 +109,8 @@ for (const adapter of ADAPTERS) {
       assert.equal(await invalidCount(exact), 3);
 
       const { resourceMetrics } = await reader.collect();
-      const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'autom8.client_address.invalid_forwarded_for') as SumMetricData | undefined;
+      const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'autom8.client_address.invalid_forwarded_for') as
+        SumMetricData | undefined;
       assert.equal(metric?.dataPoints[0]?.value, 8, 'OTel counter');
     });
 

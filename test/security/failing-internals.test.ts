@@ -27,7 +27,10 @@ for (const adapter of ADAPTERS) {
     let base: string;
     const errors: string[] = [];
     before(async () => {
-      app = buildApp(adapter, { logger: { info() {}, warn() {}, error: (_o: unknown, msg: string) => void errors.push(msg) }, rateLimit: { rate: 100, per: 'minute' } });
+      app = buildApp(adapter, {
+        logger: { info() {}, warn() {}, error: (_o: unknown, msg: string) => void errors.push(msg) },
+        rateLimit: { rate: 100, per: 'minute' },
+      });
       base = await listen(app.server);
     });
     after(async () => {

@@ -140,7 +140,18 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(Object.keys(one.routes), ['GET /generated/123']);
       assert.equal(one.routes['GET /generated/123'].total.count, 6);
 
-      for (const q of ['limit=abc', 'limit=0', 'limit=-1', 'limit=1.5', 'limit=1001', 'limit=1&limit=2', 'offset=x', 'offset=', 'foo=1', `route=${'a'.repeat(201)}`]) {
+      for (const q of [
+        'limit=abc',
+        'limit=0',
+        'limit=-1',
+        'limit=1.5',
+        'limit=1001',
+        'limit=1&limit=2',
+        'offset=x',
+        'offset=',
+        'foo=1',
+        `route=${'a'.repeat(201)}`,
+      ]) {
         const res = await get(`/api/v1/metrics?${q}`, auth);
         assert.equal(res.status, 400, q);
         assert.equal(typeof (await res.json()).error, 'string');

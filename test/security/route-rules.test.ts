@@ -130,7 +130,16 @@ for (const fw of FRAMEWORKS) {
           if (path !== path.toLowerCase() && mode.caseSensitive) return false;
           return path.replace(/\/$/, '').toLowerCase() === '/api/v1/metrics';
         };
-        const targets = ['/api/v1/metrics', '/API/V1/METRICS', '/api/v1/Metrics', '/api/v1/metrics/', 'http://x/api/v1/metrics', 'HTTP://X/API/V1/METRICS/', '/api/v1/metrics#x', '/api/v1/metrics?limit=5'];
+        const targets = [
+          '/api/v1/metrics',
+          '/API/V1/METRICS',
+          '/api/v1/Metrics',
+          '/api/v1/metrics/',
+          'http://x/api/v1/metrics',
+          'HTTP://X/API/V1/METRICS/',
+          '/api/v1/metrics#x',
+          '/api/v1/metrics?limit=5',
+        ];
         for (const method of ['GET', 'HEAD']) {
           for (const target of targets) {
             const client = nextClient();

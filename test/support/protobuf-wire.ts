@@ -47,7 +47,9 @@ export function decodeMessage(buf: Uint8Array): WireField[] {
 
 /** Every sub-message at `field`. */
 export function messages(buf: Uint8Array, field: number): Uint8Array[] {
-  return decodeMessage(buf).filter((f) => f.field === field && f.bytes).map((f) => f.bytes!);
+  return decodeMessage(buf)
+    .filter((f) => f.field === field && f.bytes)
+    .map((f) => f.bytes!);
 }
 
 /** The string at `field`, or undefined. */
@@ -78,9 +80,12 @@ export function attributes(buf: Uint8Array, field: number): Record<string, strin
     const fields = decodeMessage(anyValue);
     const f = fields[0];
     if (f === undefined) continue;
-    if (f.field === 1) out[key] = Buffer.from(f.bytes!).toString('utf8'); // string_value
-    else if (f.field === 2) out[key] = f.varint === 1n; // bool_value
-    else if (f.field === 3) out[key] = Number(BigInt.asIntN(64, f.varint!)); // int_value
+    if (f.field === 1)
+      out[key] = Buffer.from(f.bytes!).toString('utf8'); // string_value
+    else if (f.field === 2)
+      out[key] = f.varint === 1n; // bool_value
+    else if (f.field === 3)
+      out[key] = Number(BigInt.asIntN(64, f.varint!)); // int_value
     else if (f.field === 4) out[key] = Buffer.from(f.fixed!).readDoubleLE(0); // double_value
   }
   return out;

@@ -75,7 +75,9 @@ export function hasRedisCluster(): boolean {
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<TestRedisCluster> {
   if (!hasRedisCluster()) {
-    throw new Error('redis-server and redis-cli are not on PATH: install them (apt-get install -y redis-server redis-tools; `npm test` does so when run as root)');
+    throw new Error(
+      'redis-server and redis-cli are not on PATH: install them (apt-get install -y redis-server redis-tools; `npm test` does so when run as root)',
+    );
   }
   const masterCount = options.masters ?? 3;
   const replicasPer = options.replicas ?? 1;
@@ -102,20 +104,32 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
 
   const launch = (node: { port: number; busPort: number; alive: boolean }) => {
     const args = [
-      '--port', String(node.port),
-      '--bind', '127.0.0.1',
-      '--protected-mode', 'no',
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', dir,
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', `nodes-${node.port}.conf`,
-      '--cluster-port', String(node.busPort),
-      '--cluster-node-timeout', String(nodeTimeout),
+      '--port',
+      String(node.port),
+      '--bind',
+      '127.0.0.1',
+      '--protected-mode',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${node.port}.conf`,
+      '--cluster-port',
+      String(node.busPort),
+      '--cluster-node-timeout',
+      String(nodeTimeout),
       // A replica may always take over, however long since it last heard from its master.
-      '--cluster-replica-validity-factor', '0',
+      '--cluster-replica-validity-factor',
+      '0',
       // Replicas sync at once instead of after the default 5 s wait for more replicas.
-      '--repl-diskless-sync-delay', '0',
+      '--repl-diskless-sync-delay',
+      '0',
     ];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     child.unref();
@@ -217,7 +231,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await new Promise<void>((resolve, reject) => {
       const args = ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPer), '--cluster-yes'];
       execFile('redis-cli', args, { timeout: 60_000 }, (err, stdout, stderr) => {
-        if (err || !stdout.includes('All 16384 slots covered')) reject(new Error(`redis-cli --cluster create failed: ${err?.message ?? ''}\n${stdout}\n${stderr}`));
+        if (err || !stdout.includes('All 16384 slots covered'))
+          reject(new Error(`redis-cli --cluster create failed: ${err?.message ?? ''}\n${stdout}\n${stderr}`));
         else resolve();
       });
     });
@@ -283,4 +298,3 @@ function parseClusterNodes(text: string): ParsedNode[] {
   }
   return out;
 }
-

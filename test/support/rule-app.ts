@@ -108,7 +108,9 @@ export function raw(port: number, method: string, target: string, client: string
     socket.setEncoding('latin1');
     socket.on('connect', () => {
       const body = method === 'POST' ? '{}' : '';
-      socket.write(`${method} ${target} HTTP/1.1\r\nHost: app.test\r\nX-Client: ${client}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      socket.write(
+        `${method} ${target} HTTP/1.1\r\nHost: app.test\r\nX-Client: ${client}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
     });
     socket.on('data', (chunk: string) => (data += chunk));
     socket.on('error', (err) => {
@@ -124,7 +126,6 @@ export function raw(port: number, method: string, target: string, client: string
     });
   });
 }
-
 
 /**
  * Writes `payload` (one or more requests, possibly malformed) on one connection and collects every

@@ -31,7 +31,10 @@ function metricExporters(otlp: boolean): string[] {
 function metricReader(exporter: string): MetricReader {
   if (exporter === 'prometheus') return new PrometheusExporter(); // host/port from OTEL_EXPORTER_PROMETHEUS_*
   if (exporter === 'otlp') {
-    return new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 10_000) });
+    return new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter(),
+      exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 10_000),
+    });
   }
   throw new Error(`OTEL_METRICS_EXPORTER: unsupported exporter "${exporter}" (this example knows otlp, prometheus, none)`);
 }

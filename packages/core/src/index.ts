@@ -46,16 +46,7 @@ export { OutageGuard, STORE_UNAVAILABLE } from './store/outage-guard.js';
 export type { OutagePolicy, OutageGuardOptions, StoreState } from './store/outage-guard.js';
 export { countStoreTransitions } from './store/store-transitions.js';
 export { isPromise } from './store/contracts.js';
-export type {
-  MaybePromise,
-  RateLimitAlgorithm,
-  LimitPolicy,
-  ConsumeResult,
-  RateLimitStore,
-  CacheRecord,
-  CacheStore,
-  StoreHost,
-} from './store/contracts.js';
+export type { MaybePromise, RateLimitAlgorithm, LimitPolicy, ConsumeResult, RateLimitStore, CacheRecord, CacheStore, StoreHost } from './store/contracts.js';
 
 export { systemClock, ManualClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
@@ -140,4 +131,12 @@ export { onEvent } from './events/events.js';
 export { Cache, createCache, getCache, cacheStats, cached, memoize, memoized } from './cache/index.js';
 export { ResponseCache, responseCacheOf, createResponseCacheFeature, CACHE_OUTCOME_ATTRIBUTE, encodeEntry, decodeEntry } from './cache/index.js';
 export type { CacheOptions, CacheEntry, CacheStats, MemoizeOptions, Memoized } from './cache/index.js';
-export type { CookiePolicy, InvalidateTarget, InvalidateResult, ResponseCacheSnapshot, ResponseCacheOptions, RouteCacheRule, StoredResponse } from './cache/index.js';
+export type {
+  CookiePolicy,
+  InvalidateTarget,
+  InvalidateResult,
+  ResponseCacheSnapshot,
+  ResponseCacheOptions,
+  RouteCacheRule,
+  StoredResponse,
+} from './cache/index.js';

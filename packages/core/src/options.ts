@@ -110,7 +110,6 @@ export interface ResolvedOptions {
   logger: Logger;
 }
 
-
 const CORE_KEYS = ['name', 'monitoring', 'exempt', 'trustProxy', 'routes', 'routing', 'metrics', 'telemetry', 'clock', 'logger'];
 
 /** Validates options once, at construction; throws naming the offending option. */

@@ -26,12 +26,30 @@ describe('AddressSet (the trustProxy list)', () => {
   });
 
   test('bad entries throw InvalidOptionError naming the entry', () => {
-    for (const bad of ['010.0.0.0/8', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/8/8', '::1/129', '[::1]', '1.2.3.4:80', ' 10.0.0.1', 'fe80::1%eth0', 'localhost', '', 7]) {
-      assert.throws(() => new AddressSet(['127.0.0.1', bad], 'trustProxy'), (e: unknown) => e instanceof InvalidOptionError && e.option === 'trustProxy[1]', String(bad));
+    for (const bad of [
+      '010.0.0.0/8',
+      '10.0.0.0/33',
+      '10.0.0.0/',
+      '10.0.0.0/-1',
+      '10.0.0.0/8/8',
+      '::1/129',
+      '[::1]',
+      '1.2.3.4:80',
+      ' 10.0.0.1',
+      'fe80::1%eth0',
+      'localhost',
+      '',
+      7,
+    ]) {
+      assert.throws(
+        () => new AddressSet(['127.0.0.1', bad], 'trustProxy'),
+        (e: unknown) => e instanceof InvalidOptionError && e.option === 'trustProxy[1]',
+        String(bad),
+      );
     }
   });
 
-  test('agrees with node\'s BlockList on random blocks and addresses', () => {
+  test("agrees with node's BlockList on random blocks and addresses", () => {
     let seed = 11;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
     const v4 = () => `${rnd(4)}.${rnd(3)}.${rnd(256)}.${rnd(256)}`;

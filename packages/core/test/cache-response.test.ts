@@ -86,7 +86,24 @@ describe('local tier byte bound', () => {
     const mem = new ResponseMemory(1_000_000, maxBytes, 64 * 1024);
     const body = Buffer.alloc(300, 1);
     for (let i = 0; i < 100_000; i++) {
-      mem.put(`/items/${i}`, { status: 200, headers: { 'content-type': 'text/plain' }, body, etag: undefined, storedAt: 0, freshUntil: 1e15, revalidateUntil: 1e15, errorUntil: 1e15, tags: [`t${i % 10}`], vary: undefined, shareable: false, host: '' }, {});
+      mem.put(
+        `/items/${i}`,
+        {
+          status: 200,
+          headers: { 'content-type': 'text/plain' },
+          body,
+          etag: undefined,
+          storedAt: 0,
+          freshUntil: 1e15,
+          revalidateUntil: 1e15,
+          errorUntil: 1e15,
+          tags: [`t${i % 10}`],
+          vary: undefined,
+          shareable: false,
+          host: '',
+        },
+        {},
+      );
       if (i % 10_000 === 0) assert.ok(mem.bytes <= maxBytes);
     }
     assert.ok(mem.bytes <= maxBytes, `bytes ${mem.bytes}`);

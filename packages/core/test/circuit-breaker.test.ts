@@ -5,7 +5,16 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http, { type Server } from 'node:http';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type GaugeMetricData } from '@opentelemetry/sdk-metrics';
-import { CircuitOpenError, createAutom8, createCircuitBreaker, InvalidOptionError, ManualClock, subscribe, type Autom8Event, type BreakerSnapshot } from '@autom8/core';
+import {
+  CircuitOpenError,
+  createAutom8,
+  createCircuitBreaker,
+  InvalidOptionError,
+  ManualClock,
+  subscribe,
+  type Autom8Event,
+  type BreakerSnapshot,
+} from '@autom8/core';
 import { close, listen } from '../../../test/support/http';
 import { PERF_ADAPTERS, startPerfApp, type PerfApp } from './perf-support';
 
@@ -62,7 +71,11 @@ for (const adapter of PERF_ADAPTERS) {
     test('opens on error rate, fails fast without calling, half-opens after the wait and closes on a good probe', async () => {
       const b = createCircuitBreaker('payments', { errorRate: 0.5, window: 10_000, halfOpenAfter: 5_000, minCalls: 5, engine: app.engine });
       for (let i = 0; i < 3; i++) await b.fire(() => call());
-      for (let i = 0; i < 3; i++) await assert.rejects(b.fire(() => call('status=500')), /downstream 500/);
+      for (let i = 0; i < 3; i++)
+        await assert.rejects(
+          b.fire(() => call('status=500')),
+          /downstream 500/,
+        );
       // 3 failures of 6 calls: 50 % is not over 50 %
       assert.equal(b.state, 'closed');
       assert.equal(events.length, 0);
@@ -88,17 +101,27 @@ for (const adapter of PERF_ADAPTERS) {
       assert.equal(err.breaker, 'payments');
       assert.equal(hits, before, 'an open breaker does not call the downstream');
       clock.advance(4_999);
-      await assert.rejects(b.fire(() => call()), CircuitOpenError);
+      await assert.rejects(
+        b.fire(() => call()),
+        CircuitOpenError,
+      );
       assert.equal(hits, before);
 
       await meterProvider.forceFlush();
-      const gauge = metricExporter.getMetrics().at(-1)!.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.descriptor.name === 'autom8.breaker.state') as GaugeMetricData;
+      const gauge = metricExporter
+        .getMetrics()
+        .at(-1)!
+        .scopeMetrics.flatMap((m) => m.metrics)
+        .find((m) => m.descriptor.name === 'autom8.breaker.state') as GaugeMetricData;
       assert.equal(gauge.dataPoints.find((p) => p.attributes['autom8.breaker.name'] === 'payments')?.value, 2);
 
       clock.advance(1);
       assert.equal(await b.fire(() => call()), 200);
       assert.equal(hits, before + 1);
-      assert.deepEqual(events.map((e) => e.type), ['breaker.opened', 'breaker.half-opened', 'breaker.closed']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['breaker.opened', 'breaker.half-opened', 'breaker.closed'],
+      );
       assert.equal((events[1] as Autom8Event<'breaker.half-opened'>).openForMs, 5_000);
       assert.equal(b.state, 'closed');
       s = await stateInMetrics('payments');
@@ -143,7 +166,10 @@ for (const adapter of PERF_ADAPTERS) {
         return call();
       });
       assert.equal(b.state, 'half-open');
-      await assert.rejects(b.fire(() => call()), CircuitOpenError);
+      await assert.rejects(
+        b.fire(() => call()),
+        CircuitOpenError,
+      );
       release();
       await probe;
       assert.equal(b.state, 'closed');
@@ -172,7 +198,10 @@ for (const adapter of PERF_ADAPTERS) {
 describe('circuit breaker options', () => {
   test('invalid options throw naming the option; names are unique per engine', () => {
     const bad = (opts: unknown, option: string, name = 'x') =>
-      assert.throws(() => createCircuitBreaker(name, opts as never), (e: unknown) => e instanceof InvalidOptionError && e.option === option);
+      assert.throws(
+        () => createCircuitBreaker(name, opts as never),
+        (e: unknown) => e instanceof InvalidOptionError && e.option === option,
+      );
     bad({ errorRate: 2 }, 'errorRate');
     bad({ latencyP99: 0 }, 'latencyP99');
     bad({ window: 5 }, 'window');
@@ -188,7 +217,10 @@ describe('circuit breaker options', () => {
     const engine = createAutom8({});
     try {
       createCircuitBreaker('dup', { engine });
-      assert.throws(() => createCircuitBreaker('dup', { engine }), (e: unknown) => e instanceof InvalidOptionError && e.option === 'name');
+      assert.throws(
+        () => createCircuitBreaker('dup', { engine }),
+        (e: unknown) => e instanceof InvalidOptionError && e.option === 'name',
+      );
       assert.deepEqual(Object.keys(engine.metricsSnapshot().features.breakers as object), ['dup']);
     } finally {
       await engine.close();

@@ -24,7 +24,7 @@ describe('client address under trustProxy', () => {
     assert.equal(r('8.8.8.8', xff('1.2.3.4')), '8.8.8.8', 'an untrusted peer is the client');
     assert.equal(r('10.0.0.1', xff('not-an-ip, 1.2.3.4')), '1.2.3.4');
   });
-  test('the socket address is canonical: a dual-stack socket\'s ::ffff:a.b.c.d is the IPv4 client', () => {
+  test("the socket address is canonical: a dual-stack socket's ::ffff:a.b.c.d is the IPv4 client", () => {
     assert.equal(compileTrustProxy(false)('::ffff:127.0.0.1', {}), '127.0.0.1');
     assert.equal(compileTrustProxy(false)('::FFFF:7f00:1', {}), '127.0.0.1');
     assert.equal(compileTrustProxy(false)('2001:0DB8:0:0::1', {}), '2001:db8::1');

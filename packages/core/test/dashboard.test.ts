@@ -30,7 +30,10 @@ for (const adapter of PERF_ADAPTERS) {
       const html = res.body;
       assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(html));
       // nothing loaded from anywhere (the empty data: icon keeps browsers from asking the app for /favicon.ico)
-      assert.deepEqual([...html.matchAll(/\b(?:src|href)="([^"]*)"/gi)].map((m) => m[1]), ['data:,']);
+      assert.deepEqual(
+        [...html.matchAll(/\b(?:src|href)="([^"]*)"/gi)].map((m) => m[1]),
+        ['data:,'],
+      );
       const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
       const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!);
       assert.equal(scripts.length, 1);
@@ -65,7 +68,10 @@ for (const adapter of PERF_ADAPTERS) {
 describe('dashboard options', () => {
   test('invalid options throw naming the option', () => {
     const bad = (opts: unknown, option: string) =>
-      assert.throws(() => createAutom8(opts as never), (e: unknown) => e instanceof InvalidOptionError && e.option === option);
+      assert.throws(
+        () => createAutom8(opts as never),
+        (e: unknown) => e instanceof InvalidOptionError && e.option === option,
+      );
     bad({ dashboard: { pollMs: 0 } }, 'dashboard.pollMs');
     bad({ dashboard: { colour: 'red' } }, 'dashboard.colour');
     bad({ dashboard: 'yes' }, 'dashboard');

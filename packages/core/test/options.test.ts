@@ -11,7 +11,18 @@ const invalid: [string, unknown, string][] = [
   ['fractional maxSeries', { metrics: { maxSeries: 2.5 } }, 'metrics.maxSeries'],
   ['empty windows', { metrics: { windows: [] } }, 'metrics.windows'],
   ['window without slots', { metrics: { windows: [{ name: '1m', intervalMs: 1000 }] } }, 'metrics.windows[0].slots'],
-  ['duplicate window names', { metrics: { windows: [{ name: 'a', intervalMs: 1000, slots: 2 }, { name: 'a', intervalMs: 1000, slots: 2 }] } }, 'metrics.windows[1].name'],
+  [
+    'duplicate window names',
+    {
+      metrics: {
+        windows: [
+          { name: 'a', intervalMs: 1000, slots: 2 },
+          { name: 'a', intervalMs: 1000, slots: 2 },
+        ],
+      },
+    },
+    'metrics.windows[1].name',
+  ],
   ['prefix without slash', { monitoring: { prefix: 'api' } }, 'monitoring.prefix'],
   ['authorize not a function', { monitoring: { authorize: 'token' } }, 'monitoring.authorize'],
   ['negative cacheMs', { monitoring: { cacheMs: -1 } }, 'monitoring.cacheMs'],
@@ -55,7 +66,13 @@ describe('invalid options throw at construction, naming the option', () => {
       },
     }).enable();
     try {
-      const engine = createAutom8({ monitoring: { prefix: '/ops/' }, exempt: ['/health', () => false], trustProxy: ['10.0.0.0/8'], shed: true, metrics: { systemIntervalMs: 1000 } });
+      const engine = createAutom8({
+        monitoring: { prefix: '/ops/' },
+        exempt: ['/health', () => false],
+        trustProxy: ['10.0.0.0/8'],
+        shed: true,
+        metrics: { systemIntervalMs: 1000 },
+      });
       assert.ok(engine.monitoring.has('/ops/metrics'));
       assert.ok(live.size >= 2, `the engine started ${live.size} timers (system sampler and shed sampler expected)`);
       await engine.close();

@@ -21,7 +21,16 @@ function guardWith(overrides: Partial<OutageGuardOptions> = {}): { guard: Outage
   const clock = new ManualClock();
   const warnings: string[] = [];
   const logger = { debug() {}, info() {}, error() {}, warn: (_o: unknown, msg: string) => void warnings.push(msg) };
-  const guard = new OutageGuard({ name: 'test:store', policy: 'fail-open', timeoutMs: 40, probeIntervalMs: 1000, recoverAfterSuccesses: 2, clock, logger, ...overrides });
+  const guard = new OutageGuard({
+    name: 'test:store',
+    policy: 'fail-open',
+    timeoutMs: 40,
+    probeIntervalMs: 1000,
+    recoverAfterSuccesses: 2,
+    clock,
+    logger,
+    ...overrides,
+  });
   return { guard, clock, warnings };
 }
 

@@ -111,7 +111,12 @@ export async function settled(engine: Autom8): Promise<void> {
 }
 
 /** A pino-compatible logger that keeps what it is given. */
-export function memoryLogger(): { lines: { obj: Record<string, unknown>; msg?: string }[]; info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void } {
+export function memoryLogger(): {
+  lines: { obj: Record<string, unknown>; msg?: string }[];
+  info(o: object, m?: string): void;
+  warn(o: object, m?: string): void;
+  error(o: object, m?: string): void;
+} {
   const lines: { obj: Record<string, unknown>; msg?: string }[] = [];
   const keep = (obj: object, msg?: string) => void lines.push({ obj: obj as Record<string, unknown>, msg });
   return { lines, info: keep, warn: keep, error: keep };

@@ -23,14 +23,17 @@ describe('createRateLimiter', () => {
     let runs = 0;
     assert.equal(await limiter.execute('k', () => ++runs), 1);
     assert.equal(await limiter.execute('k', async () => ++runs), 2);
-    await assert.rejects(limiter.execute('k', () => ++runs), (err: unknown) => {
-      assert.ok(err instanceof RateLimitedError);
-      assert.equal(err.code, 'AUTOM8_ERR_RATE_LIMITED');
-      assert.equal(err.status, 429);
-      assert.equal(err.limiter, 'jobs');
-      assert.ok(err.waitTimeMs > 0 && err.waitTimeMs <= 60_000, String(err.waitTimeMs));
-      return true;
-    });
+    await assert.rejects(
+      limiter.execute('k', () => ++runs),
+      (err: unknown) => {
+        assert.ok(err instanceof RateLimitedError);
+        assert.equal(err.code, 'AUTOM8_ERR_RATE_LIMITED');
+        assert.equal(err.status, 429);
+        assert.equal(err.limiter, 'jobs');
+        assert.ok(err.waitTimeMs > 0 && err.waitTimeMs <= 60_000, String(err.waitTimeMs));
+        return true;
+      },
+    );
     assert.equal(runs, 2, 'fn did not run when limited');
   });
 
@@ -84,7 +87,11 @@ describe('invalid options throw at construction, naming the option', () => {
     ['middleware: unknown algorithm', () => createAutom8({ rateLimit: { algorithm: 'nope' as never } }), 'rateLimit.algorithm'],
     ['middleware: bad route pattern', () => createAutom8({ rateLimit: { routes: { 'POST login': { rate: 5 } } } }), 'rateLimit.routes["POST login"]'],
     ['middleware: route rate', () => createAutom8({ rateLimit: { routes: { 'POST /login': { rate: 0 } } } }), 'rateLimit.routes["POST /login"].rate'],
-    ['middleware: cost above capacity', () => createAutom8({ rateLimit: { routes: { 'POST /login': { rate: 5, cost: 6 } } } }), 'rateLimit.routes["POST /login"].cost'],
+    [
+      'middleware: cost above capacity',
+      () => createAutom8({ rateLimit: { routes: { 'POST /login': { rate: 5, cost: 6 } } } }),
+      'rateLimit.routes["POST /login"].cost',
+    ],
     ['middleware: headers', () => createAutom8({ rateLimit: { headers: 'draft-99' as never } }), 'rateLimit.headers'],
     ['middleware: key', () => createAutom8({ rateLimit: { key: 42 as never } }), 'rateLimit.key'],
     ['middleware: ipv6Prefix', () => createAutom8({ rateLimit: { ipv6Prefix: 60 } }), 'rateLimit.ipv6Prefix'],

@@ -29,7 +29,10 @@ describe('RouteTable', () => {
   }
 
   test('malformed patterns throw naming the option', () => {
-    assert.throws(() => t.add('users/:id', 'x', 'rateLimit.routes[0]'), (e: unknown) => e instanceof InvalidOptionError && e.option === 'rateLimit.routes[0]');
+    assert.throws(
+      () => t.add('users/:id', 'x', 'rateLimit.routes[0]'),
+      (e: unknown) => e instanceof InvalidOptionError && e.option === 'rateLimit.routes[0]',
+    );
     assert.throws(() => t.add('GET /a/*/b', 'x'), /wildcard/);
     assert.throws(() => t.add('GET /a/:', 'x'), /named/);
   });

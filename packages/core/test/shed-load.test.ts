@@ -95,7 +95,7 @@ test('createLoadShedder: shouldProcess follows the ramp, admitting the exact sha
 test('createLoadShedder samples the real process on a timer and closes cleanly', async () => {
   const shedder = createLoadShedder('real', { sampleIntervalMs: 10 });
   // Waits for the timer's samples, however late a loaded machine runs it.
-  for (const deadline = Date.now() + 5000; shedder.snapshot().samples < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+  for (const deadline = Date.now() + 5000; shedder.snapshot().samples < 2 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
   const snap = shedder.snapshot();
   shedder.close();
   assert.ok(snap.samples >= 2, `sampled ${snap.samples} times`);
@@ -113,7 +113,11 @@ test('createLoadShedder rejects bad options naming them', () => {
     [{ maxload: 0.8 }, 'maxload'],
   ];
   for (const [opts, path] of bad) {
-    assert.throws(() => createLoadShedder('x', opts as never), (e: unknown) => e instanceof InvalidOptionError && e.option === path, path);
+    assert.throws(
+      () => createLoadShedder('x', opts as never),
+      (e: unknown) => e instanceof InvalidOptionError && e.option === path,
+      path,
+    );
   }
   assert.throws(() => createLoadShedder(''), InvalidOptionError);
 });

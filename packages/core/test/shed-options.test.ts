@@ -80,5 +80,8 @@ test('recommendProcessAllocation: a worker per core, capped by memory; thread po
   const here = recommendProcessAllocation('io_bound');
   assert.ok(here.workers >= 1 && here.cores >= 1 && here.memoryBytes > 0);
   assert.throws(() => recommendProcessAllocation('gpu_bound' as never), InvalidOptionError);
-  assert.throws(() => recommendProcessAllocation('io_bound', { cores: 0 }), (e: unknown) => e instanceof InvalidOptionError && e.option === 'cores');
+  assert.throws(
+    () => recommendProcessAllocation('io_bound', { cores: 0 }),
+    (e: unknown) => e instanceof InvalidOptionError && e.option === 'cores',
+  );
 });

@@ -36,8 +36,7 @@ function setup(shed: Record<string, unknown> = {}) {
   });
   const f = (engine as unknown as { features: unknown[] }).features.find((x) => x instanceof ShedFeature) as ShedFeature;
   /** One 50 ms sample of event-loop delay `ms` on a fully busy loop (ELU 1). */
-  const sample = (ms: number) =>
-    f.shedder!.signal.observe({ eventLoopDelayMs: ms, eventLoopUtilization: 1, heapUsedBytes: 0, rssBytes: 0, inFlight: 0 }, 50);
+  const sample = (ms: number) => f.shedder!.signal.observe({ eventLoopDelayMs: ms, eventLoopUtilization: 1, heapUsedBytes: 0, rssBytes: 0, inFlight: 0 }, 50);
   /**
    * One poll phase: each request is read, then works `workMs` before the next one is read.
    * Returns 'ok' or the status per request.
@@ -78,7 +77,11 @@ test('a healthy saturated process is never shed, though its batches keep running
     while (clock.now() < end) {
       const perRequest = 0.3 + 0.6 * rnd();
       const out = batch(fifty, perRequest);
-      assert.deepEqual(out.filter((s) => s !== 'ok'), [], 'no request of a healthy process is shed');
+      assert.deepEqual(
+        out.filter((s) => s !== 'ok'),
+        [],
+        'no request of a healthy process is shed',
+      );
       if (50 * perRequest > 25) overBatches++;
       await nextBatch();
       while (clock.now() - lastSample >= 50) {
@@ -104,7 +107,10 @@ test('a standing queue is shed from its first over-target batch, by priority, ev
     // A sustained lag of 20 ms, short of the 25 ms target: not armed, a long batch is served in full.
     for (let i = 0; i < 10; i++) sample(20);
     assert.equal(armed(), false);
-    assert.deepEqual(batch(eight, 10).filter((s) => s !== 'ok'), []);
+    assert.deepEqual(
+      batch(eight, 10).filter((s) => s !== 'ok'),
+      [],
+    );
     await nextBatch();
     // The lag reaches the target: armed; it stays armed back at 20 ms (load 0.4, under the soft
     // threshold, so the ramp sheds nothing and every 503 below is stale shedding).
@@ -131,7 +137,10 @@ test('a standing queue is shed from its first over-target batch, by priority, ev
     // The lag falls under half the target: the same long batches are served in full again.
     for (let i = 0; i < 10; i++) sample(5);
     assert.equal(armed(), false);
-    assert.deepEqual(batch(fifteen, 10).filter((s) => s === 503), []);
+    assert.deepEqual(
+      batch(fifteen, 10).filter((s) => s === 503),
+      [],
+    );
     await nextBatch();
     assert.equal(counts().load, 0);
   } finally {

@@ -7,7 +7,10 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { createAutom8, InvalidOptionError, ManualClock, subscribe, type Autom8Event, type SloReport, type SloStatus } from '@autom8/core';
 import { PERF_ADAPTERS, startPerfApp, type PerfApp } from './perf-support';
 
-const WINDOWS = [{ name: '1m', intervalMs: 10_000, slots: 6 }, { name: '5m', intervalMs: 60_000, slots: 5 }];
+const WINDOWS = [
+  { name: '1m', intervalMs: 10_000, slots: 6 },
+  { name: '5m', intervalMs: 60_000, slots: 5 },
+];
 
 for (const adapter of PERF_ADAPTERS) {
   describe(`SLOs on ${adapter}`, () => {
@@ -169,7 +172,10 @@ for (const adapter of PERF_ADAPTERS) {
 
 describe('SLO options', () => {
   const bad = (slo: unknown, option: string) => {
-    assert.throws(() => createAutom8({ slo } as never), (err: unknown) => err instanceof InvalidOptionError && err.option === option);
+    assert.throws(
+      () => createAutom8({ slo } as never),
+      (err: unknown) => err instanceof InvalidOptionError && err.option === option,
+    );
   };
   test('invalid objectives throw naming the option', () => {
     bad({}, 'slo.objectives');
@@ -183,7 +189,15 @@ describe('SLO options', () => {
     bad({ objectives: [{ errorRate: 0.1, route: 'users' }] }, 'slo.objectives[0].route');
     bad({ objectives: [{ cpu: { maxShare: 0.6 }, route: '/x' }] }, 'slo.objectives[0].route');
     bad({ objectives: [{ cpu: {} }] }, 'slo.objectives[0].cpu.maxShare');
-    bad({ objectives: [{ errorRate: 0.1, name: 'a' }, { errorRate: 0.2, name: 'a' }] }, 'slo.objectives[1].name');
+    bad(
+      {
+        objectives: [
+          { errorRate: 0.1, name: 'a' },
+          { errorRate: 0.2, name: 'a' },
+        ],
+      },
+      'slo.objectives[1].name',
+    );
     bad({ objectives: [{ errorRate: 0.1, typo: 1 }] }, 'slo.objectives[0].typo');
   });
 });
@@ -211,12 +225,18 @@ describe('CPU objective', () => {
       assert.equal(s.events, 1);
       assert.equal(s.bad, 1);
       assert.equal(s.status, 'breached');
-      assert.deepEqual(events.map((e) => e.type), ['slo.breached']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['slo.breached'],
+      );
       // the same sample is not counted twice
       assert.equal((engine.metricsSnapshot().features.slo as SloStatus[])[0]!.events, 1);
       clock.advance(70_000);
       engine.metricsSnapshot();
-      assert.deepEqual(events.map((e) => e.type), ['slo.breached', 'slo.recovered']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['slo.breached', 'slo.recovered'],
+      );
     } finally {
       off();
       await engine.close();

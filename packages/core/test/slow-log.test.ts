@@ -34,7 +34,15 @@ for (const adapter of PERF_ADAPTERS) {
       assert.equal(log.lines.length, 3);
       const [a, b, c] = log.lines.map((l) => l.obj);
       assert.deepEqual(
-        { route: a!.route, method: a!.method, status: a!.status, durationMs: a!.durationMs, thresholdMs: a!.thresholdMs, event: a!.event, suppressed: a!.suppressed },
+        {
+          route: a!.route,
+          method: a!.method,
+          status: a!.status,
+          durationMs: a!.durationMs,
+          thresholdMs: a!.thresholdMs,
+          event: a!.event,
+          suppressed: a!.suppressed,
+        },
         { route: '/work', method: 'GET', status: 503, durationMs: 150, thresholdMs: 100, event: 'autom8.slow_request', suppressed: 0 },
       );
       assert.equal(b!.route, '/report');
@@ -95,14 +103,17 @@ for (const adapter of PERF_ADAPTERS) {
 
 describe('slow-log options', () => {
   const bad = (slowLog: unknown, option: string) => {
-    assert.throws(() => createAutom8({ slowLog } as never), (err: unknown) => err instanceof InvalidOptionError && err.option === option);
+    assert.throws(
+      () => createAutom8({ slowLog } as never),
+      (err: unknown) => err instanceof InvalidOptionError && err.option === option,
+    );
   };
   test('invalid options throw naming the option', () => {
     bad({ thresholdMs: -1 }, 'slowLog.thresholdMs');
     bad({ sampleRate: 0 }, 'slowLog.sampleRate');
     bad({ sampleRate: 2 }, 'slowLog.sampleRate');
     bad({ maxPerMinute: 0 }, 'slowLog.maxPerMinute');
-    bad({ routes: { 'users': 10 } }, "slowLog.routes['users']");
+    bad({ routes: { users: 10 } }, "slowLog.routes['users']");
     bad({ routes: { '/users': 'x' } }, "slowLog.routes['/users']");
     bad({ logger: {} }, 'slowLog.logger');
     bad({ nope: 1 }, 'slowLog.nope');

@@ -46,7 +46,10 @@ describe('WindowedSeries', () => {
     const s = new WindowedSeries(windows, now);
     for (let i = 1; i <= 20; i++) s.record(i * 1000, 1, now, { traceId: `t${i}`, spanId: `s${i}` }, 200);
     const ex = s.snapshot(now).windows['1m']!.exemplars!;
-    assert.deepEqual(ex.map((e) => e.traceId), ['t20', 't19', 't18']);
+    assert.deepEqual(
+      ex.map((e) => e.traceId),
+      ['t20', 't19', 't18'],
+    );
     assert.equal(ex[0]!.durationMs, 20);
   });
 });

@@ -124,9 +124,15 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
         app(req, res);
         return;
       }
-      decide(engine, ex, res, () => app(req, res), () => {
-        if (!res.headersSent) app(req, res);
-      });
+      decide(
+        engine,
+        ex,
+        res,
+        () => app(req, res),
+        () => {
+          if (!res.headersSent) app(req, res);
+        },
+      );
     };
   };
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });

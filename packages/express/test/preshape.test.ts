@@ -30,7 +30,15 @@ for (const [name, express] of Object.entries(EXPRESS)) {
       app.use(express.json());
       const router = express.Router({ mergeParams: true });
       router.get('/items/:id', (req: any, res: any) =>
-        res.json({ query: req.query, params: req.params, baseUrl: req.baseUrl, originalUrl: req.originalUrl, path: req.path, route: req.route.path, user: res.locals.user }),
+        res.json({
+          query: req.query,
+          params: req.params,
+          baseUrl: req.baseUrl,
+          originalUrl: req.originalUrl,
+          path: req.path,
+          route: req.route.path,
+          user: res.locals.user,
+        }),
       );
       router.post('/items', (req: any, res: any) => res.status(201).json({ body: req.body, route: req.route.path }));
       app.use('/orgs/:org', router);
@@ -138,7 +146,7 @@ for (const framework of ['express', 'express4']) {
 
     // Node 24's V8 (13.6) keeps one hidden class across Express's prototype swap by itself; Node 20
     // and 22 (V8 11.3, 12.4) give each request one of its own, which is what pre-shaping fixes.
-    test("where bare Express gives each request a hidden class of its own, preshape: false and an unlisted middleware property do too", (t) => {
+    test('where bare Express gives each request a hidden class of its own, preshape: false and an unlisted middleware property do too', (t) => {
       const bare = hiddenClasses(framework, 'bare');
       if (bare.sameRequestMap && bare.sameResponseMap) {
         t.skip(`this V8 (${process.versions.v8}) keeps one hidden class across the prototype swap without pre-shaping`);
@@ -199,8 +207,14 @@ describe('the preshape option', () => {
       () => autom8Express({ preshape: false, metrics: { maxSeries: -1 } }),
       (err: unknown) => err instanceof InvalidOptionError && err.option === 'metrics.maxSeries',
     );
-    assert.throws(() => autom8Express({ preshape: true, bogus: 1 } as never), (err: unknown) => err instanceof InvalidOptionError && /bogus/.test(err.message));
-    assert.throws(() => autom8Express(5 as never), (err: unknown) => err instanceof InvalidOptionError && err.option === 'options');
+    assert.throws(
+      () => autom8Express({ preshape: true, bogus: 1 } as never),
+      (err: unknown) => err instanceof InvalidOptionError && /bogus/.test(err.message),
+    );
+    assert.throws(
+      () => autom8Express(5 as never),
+      (err: unknown) => err instanceof InvalidOptionError && err.option === 'options',
+    );
   });
 
   test('listed properties do not change what the app sees once its middleware set them', async () => {
@@ -212,7 +226,9 @@ describe('the preshape option', () => {
       res.renderCount = 1;
       next();
     });
-    app.get('/me', (req: any, res: any) => res.json({ user: req.user, session: req.session ?? null, renderCount: res.renderCount, hasSession: 'session' in req }));
+    app.get('/me', (req: any, res: any) =>
+      res.json({ user: req.user, session: req.session ?? null, renderCount: res.renderCount, hasSession: 'session' in req }),
+    );
     await serve(
       app,
       async (base, server) => {
@@ -221,11 +237,14 @@ describe('the preshape option', () => {
         assert.equal(server.listeners('request').length, 2);
         // `session` is never assigned here: before early begin it is absent, after it an own
         // undefined ('session' in req) — the documented difference, why the list is opt-in.
-        assert.deepEqual(bodies.map((b) => JSON.parse(b)), [
-          { user: { name: 'ann' }, session: null, renderCount: 1, hasSession: false },
-          { user: { name: 'ann' }, session: null, renderCount: 1, hasSession: true },
-          { user: { name: 'ann' }, session: null, renderCount: 1, hasSession: true },
-        ]);
+        assert.deepEqual(
+          bodies.map((b) => JSON.parse(b)),
+          [
+            { user: { name: 'ann' }, session: null, renderCount: 1, hasSession: false },
+            { user: { name: 'ann' }, session: null, renderCount: 1, hasSession: true },
+            { user: { name: 'ann' }, session: null, renderCount: 1, hasSession: true },
+          ],
+        );
       },
       mw,
     );

@@ -60,7 +60,8 @@ export class RedisCacheStore implements CacheStore {
     }
     const max = options.maxEntryBytes ?? 1024 * 1024;
     if (!Number.isInteger(max) || max <= 0) throw new InvalidOptionError('maxEntryBytes', 'a positive integer', max);
-    if (options.clock !== undefined && (options.clock === null || typeof options.clock.now !== 'function')) throw new InvalidOptionError('clock', 'a Clock (an object with now())', options.clock);
+    if (options.clock !== undefined && (options.clock === null || typeof options.clock.now !== 'function'))
+      throw new InvalidOptionError('clock', 'a Clock (an object with now())', options.clock);
     this.client = options.client;
     this.prefix = options.prefix ?? 'autom8:cache:';
     this.maxEntryBytes = max;

@@ -177,9 +177,6 @@ const BODIES: Record<RateLimitAlgorithm, string> = {
 /** The ioredis command name and Lua source of each algorithm's script. */
 export const RATE_LIMIT_SCRIPTS: Readonly<Record<RateLimitAlgorithm, { command: string; lua: string }>> = Object.freeze(
   Object.fromEntries(
-    (Object.keys(BODIES) as RateLimitAlgorithm[]).map((name) => [
-      name,
-      { command: `autom8rl_${name.replace('-', '_')}`, lua: PRELUDE + BODIES[name] },
-    ]),
+    (Object.keys(BODIES) as RateLimitAlgorithm[]).map((name) => [name, { command: `autom8rl_${name.replace('-', '_')}`, lua: PRELUDE + BODIES[name] }]),
   ) as Record<RateLimitAlgorithm, { command: string; lua: string }>,
 );

@@ -102,7 +102,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.prefix = prefix;
     const o = options.outage ?? {};
     const policies: OutagePolicy[] = ['fail-open', 'fail-closed', 'fallback'];
-    if (o.policy !== undefined && !policies.includes(o.policy)) throw new InvalidOptionError('outage.policy', "'fail-open', 'fail-closed' or 'fallback'", o.policy);
+    if (o.policy !== undefined && !policies.includes(o.policy))
+      throw new InvalidOptionError('outage.policy', "'fail-open', 'fail-closed' or 'fallback'", o.policy);
     this.policy = o.policy ?? 'fallback';
     const num = (name: keyof RedisOutageOptions, dflt: number, integer: boolean): number => {
       const val = o[name];
@@ -221,7 +222,6 @@ export class RedisRateLimitStore implements RateLimitStore {
     if (p === undefined) this.divided.set(policy, (p = dividePolicy(policy, this.expected)));
     return p;
   }
-
 }
 
 function toResult(r: number[]): ConsumeResult {

@@ -49,7 +49,8 @@ describe('RedisCacheStore', () => {
   });
 
   test('invalid options throw an InvalidOptionError naming the option', () => {
-    const names = (fn: () => unknown, option: string) => assert.throws(fn, (err: unknown) => err instanceof InvalidOptionError && err.option === option && err.message.includes(option), option);
+    const names = (fn: () => unknown, option: string) =>
+      assert.throws(fn, (err: unknown) => err instanceof InvalidOptionError && err.option === option && err.message.includes(option), option);
     names(() => new RedisCacheStore({} as never), 'client');
     names(() => new RedisCacheStore({ client: c, maxEntryBytes: 0 }), 'maxEntryBytes');
     names(() => new RedisCacheStore({ client: c, prefix: '' }), 'prefix');
@@ -132,7 +133,10 @@ describe('two app instances share entries through Redis', () => {
   const clock = new ManualClock(Date.now());
   let calls = 0;
   // Instance a's OTel meter: the shared tier's outage transitions are counted there.
-  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+  const reader = new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    exportIntervalMillis: 3_600_000,
+  });
   const meterProvider = new MeterProvider({ readers: [reader] });
   let a: { server: Server; engine: Autom8; base: string };
   let b: { server: Server; engine: Autom8; base: string };
@@ -250,8 +254,11 @@ describe('two app instances share entries through Redis', () => {
       assert.equal(r3.status, 200);
       assert.ok(events.some((e) => e.type === 'store.recovered'));
       const { resourceMetrics } = await reader.collect();
-      const m = resourceMetrics.scopeMetrics.flatMap((x) => x.metrics).find((x) => x.descriptor.name === 'autom8.store.transitions') as SumMetricData | undefined;
-      const points = (m?.dataPoints ?? []).map((p) => `${p.attributes['autom8.store']} ${p.attributes['autom8.store.state']} ${p.attributes['autom8.store.policy']}=${p.value}`).sort();
+      const m = resourceMetrics.scopeMetrics.flatMap((x) => x.metrics).find((x) => x.descriptor.name === 'autom8.store.transitions') as
+        SumMetricData | undefined;
+      const points = (m?.dataPoints ?? [])
+        .map((p) => `${p.attributes['autom8.store']} ${p.attributes['autom8.store.state']} ${p.attributes['autom8.store.policy']}=${p.value}`)
+        .sort();
       assert.deepEqual(points, ['cache:redis degraded fallback=1', 'cache:redis recovered fallback=1']);
     } finally {
       stop();

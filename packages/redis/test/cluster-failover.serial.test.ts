@@ -70,7 +70,11 @@ async function instance(name: string, policy: string, rate: number, outage: Redi
   });
   const express = require('express');
   const app = express();
-  const mw = autom8Express({ logger: quiet, name, rateLimit: { name: policy, rate, per: 'day', algorithm, key: { header: 'x-client' }, headers: 'draft-6', store } });
+  const mw = autom8Express({
+    logger: quiet,
+    name,
+    rateLimit: { name: policy, rate, per: 'day', algorithm, key: { header: 'x-client' }, headers: 'draft-6', store },
+  });
   app.use(mw);
   app.get('/r', (_req: any, res: any) => res.send('ok'));
   const server = http.createServer(app);
@@ -112,7 +116,11 @@ async function keyIn(pair: [Instance, Instance], stem: string, ranges: [number, 
 
 /** A client key served by a master that still has a replica to fail over to. */
 async function hotKey(pair: [Instance, Instance], stem: string): Promise<{ key: string; slot: number }> {
-  return keyIn(pair, stem, (await cluster.masters()).filter((m) => m.replicas.length > 0).flatMap((m) => m.slots));
+  return keyIn(
+    pair,
+    stem,
+    (await cluster.masters()).filter((m) => m.replicas.length > 0).flatMap((m) => m.slots),
+  );
 }
 
 /**
@@ -213,10 +221,19 @@ describe('a Redis Cluster master killed under load', { timeout: 120_000 }, () =>
       const afterwards = r.samples.filter((s) => s.at >= r.recoveredAt + 50);
       assert.ok(before.length > 0 && afterwards.length > 0, `${before.length} before, ${afterwards.length} after`);
       assert.deepEqual(new Set(r.samples.map((s) => s.status)), new Set([200, 429]), 'only 200 and 429, never an error');
-      assert.ok(before.every((s) => s.status === 429), 'exhausted before the kill');
-      assert.ok(during.some((s) => s.status === 200), 'fail-open admits while the slot has no master');
+      assert.ok(
+        before.every((s) => s.status === 429),
+        'exhausted before the kill',
+      );
+      assert.ok(
+        during.some((s) => s.status === 200),
+        'fail-open admits while the slot has no master',
+      );
       // GCRA state was replicated before the kill: the promoted replica still knows the client is over.
-      assert.ok(afterwards.every((s) => s.status === 429), 'limited again after the failover');
+      assert.ok(
+        afterwards.every((s) => s.status === 429),
+        'limited again after the failover',
+      );
       assert.ok(maxMs < HANG_MS, `slowest request ${Math.round(maxMs)} ms (budget ${TIMEOUT_MS} ms)`);
       for (const i of pair) {
         assert.equal(i.store.guard.degraded, false);
@@ -254,9 +271,18 @@ describe('a Redis Cluster master killed under load', { timeout: 120_000 }, () =>
       const afterwards = r.samples.filter((s) => s.at >= r.recoveredAt + 50);
       assert.ok(before.length > 0 && afterwards.length > 0, `${before.length} before, ${afterwards.length} after`);
       assert.deepEqual(new Set(r.samples.map((s) => s.status)), new Set([200, 429]), 'only 200 and 429, never an error');
-      assert.ok(before.every((s) => s.status === 200), 'admitted before the kill');
-      assert.ok(during.some((s) => s.status === 429), 'fail-closed refuses while the slot has no master');
-      assert.ok(afterwards.every((s) => s.status === 200), 'admitted again after the failover');
+      assert.ok(
+        before.every((s) => s.status === 200),
+        'admitted before the kill',
+      );
+      assert.ok(
+        during.some((s) => s.status === 429),
+        'fail-closed refuses while the slot has no master',
+      );
+      assert.ok(
+        afterwards.every((s) => s.status === 200),
+        'admitted again after the failover',
+      );
       assert.ok(maxMs < HANG_MS, `slowest request ${Math.round(maxMs)} ms (budget ${TIMEOUT_MS} ms)`);
       for (const i of pair) assert.equal(i.store.guard.degraded, false);
       assert.ok(watch.events.some((e) => e.type === 'store.degraded' && e.policy === 'fail-closed'));
@@ -268,7 +294,10 @@ describe('a Redis Cluster master killed under load', { timeout: 120_000 }, () =>
         for (let i = 0; i < 10; i++) seen.push((await get(pair[i % 2]!.base, fresh.key)).remaining);
         return seen;
       });
-      assert.deepEqual(remaining, Array.from({ length: 10 }, (_, i) => 10_000 - 1 - i));
+      assert.deepEqual(
+        remaining,
+        Array.from({ length: 10 }, (_, i) => 10_000 - 1 - i),
+      );
       assert.deepEqual(crashes, [], 'no unhandled rejection or exception');
     } finally {
       watch.stop();

@@ -107,7 +107,12 @@ describe('RedisRateLimitStore on Redis Cluster', () => {
       const owners = await ownersOf(clients.map((k) => onCluster.keyOf(k, policy)));
       assert.equal(owners.size, 3, `keys on ${owners.size} masters`);
       for (const [port, keys] of owners) {
-        const dbsize = Number(await cc.nodes('master').find((n) => n.options.port === port)!.dbsize());
+        const dbsize = Number(
+          await cc
+            .nodes('master')
+            .find((n) => n.options.port === port)!
+            .dbsize(),
+        );
         assert.ok(dbsize >= keys.length, `master ${port} holds ${dbsize} keys, expected ≥ ${keys.length}`);
       }
     });
@@ -212,7 +217,10 @@ describe('two Express instances share a cache on Redis Cluster', () => {
   before(async () => {
     cc2 = await clusterClient(cluster);
     const express = require('express');
-    for (const [name, client] of [['a', cc], ['b', cc2]] as const) {
+    for (const [name, client] of [
+      ['a', cc],
+      ['b', cc2],
+    ] as const) {
       const app = express();
       const mw = autom8Express({
         logger: quiet,

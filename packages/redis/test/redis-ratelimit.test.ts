@@ -192,7 +192,12 @@ describe('RedisRateLimitStore', () => {
     }
     assert.equal(store.guard.failures, 0, 'no Redis error on the way');
     const keys = (await c.keys('switch:rl:*')).sort();
-    assert.deepEqual(keys, ['switch:rl:{switching:bob}:gcra', 'switch:rl:{switching:bob}:sliding-log', 'switch:rl:{switching:bob}:sliding-window', 'switch:rl:{switching:bob}:token-bucket']);
+    assert.deepEqual(keys, [
+      'switch:rl:{switching:bob}:gcra',
+      'switch:rl:{switching:bob}:sliding-log',
+      'switch:rl:{switching:bob}:sliding-window',
+      'switch:rl:{switching:bob}:token-bucket',
+    ]);
     // The algorithm sits outside the hash tag, so Cluster puts every algorithm's key in one slot
     // (cluster-stores.test.ts checks the slots on a real cluster).
     assert.deepEqual(new Set(keys.map((k) => k.slice(k.indexOf('{'), k.indexOf('}') + 1))), new Set(['{switching:bob}']));
@@ -207,7 +212,13 @@ describe('RedisRateLimitStore', () => {
 
   test('1,000 concurrent requests over two app instances (Express and Koa) sharing Redis admit exactly 100', async () => {
     const c2 = await client(redis.port);
-    const rateLimit = (cl: Redis) => ({ rate: 100, per: 'day' as const, algorithm: 'gcra' as const, name: 'shared', store: new RedisRateLimitStore({ client: cl, logger: quiet, outage: roomy }) });
+    const rateLimit = (cl: Redis) => ({
+      rate: 100,
+      per: 'day' as const,
+      algorithm: 'gcra' as const,
+      name: 'shared',
+      store: new RedisRateLimitStore({ client: cl, logger: quiet, outage: roomy }),
+    });
     const a = await app('express', { rateLimit: rateLimit(c) });
     const b = await app('koa', { rateLimit: rateLimit(c2) });
     try {
@@ -243,11 +254,15 @@ describe('Redis killed mid-run: each outage policy, then recovery', () => {
       const c1 = await client(redis.port);
       const c2 = await client(redis.port);
       const outage: RedisOutageOptions = { policy, expectedInstances: 2, probeIntervalMs: 1000, recoverAfterSuccesses: 2, timeoutMs: 3000 };
-      const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+      const reader = new PeriodicExportingMetricReader({
+        exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+        exportIntervalMillis: 3_600_000,
+      });
       const meterProvider = new MeterProvider({ readers: [reader] });
       const transitions = async () => {
         const { resourceMetrics } = await reader.collect();
-        const m = resourceMetrics.scopeMetrics.flatMap((x) => x.metrics).find((x) => x.descriptor.name === 'autom8.store.transitions') as SumMetricData | undefined;
+        const m = resourceMetrics.scopeMetrics.flatMap((x) => x.metrics).find((x) => x.descriptor.name === 'autom8.store.transitions') as
+          SumMetricData | undefined;
         return (m?.dataPoints ?? []).map((p) => `${p.attributes['autom8.store.state']}=${p.value}`).sort();
       };
       const mk = (cl: Redis) => new RedisRateLimitStore({ client: cl, logger, clock, outage, meterProvider });
@@ -263,8 +278,14 @@ describe('Redis killed mid-run: each outage policy, then recovery', () => {
         for (let i = 0; i < 8; i++) statuses.push(await status(a.base));
         during(statuses);
         assert.equal(s1.guard.degraded, true);
-        assert.ok(events.some((e) => e.type === 'store.degraded'), 'degraded event');
-        assert.ok(warnings.some((w) => w.includes('unavailable')), 'warning logged');
+        assert.ok(
+          events.some((e) => e.type === 'store.degraded'),
+          'degraded event',
+        );
+        assert.ok(
+          warnings.some((w) => w.includes('unavailable')),
+          'warning logged',
+        );
         const snap = (a.engine.metricsSnapshot().features.rateLimit as { storeStatus: { degraded: boolean; outages: number } }).storeStatus;
         assert.equal(snap.degraded, true);
         assert.equal(snap.outages, 1);
@@ -278,7 +299,10 @@ describe('Redis killed mid-run: each outage policy, then recovery', () => {
           await status(a.base);
         }
         assert.equal(s1.guard.degraded, false, 'recovered');
-        assert.ok(events.some((e) => e.type === 'store.recovered'), 'recovered event');
+        assert.ok(
+          events.some((e) => e.type === 'store.recovered'),
+          'recovered event',
+        );
         assert.deepEqual(await transitions(), ['degraded=1', 'recovered=1'], 'OTel transition counter');
         // Drive instance b back too, then check the two share one counter again.
         for (let i = 0; i < 4; i++) {
@@ -308,7 +332,10 @@ describe('a store takes its engine’s logger and meter', () => {
     const engineLogger = { info() {}, warn: (_o: object, m?: string) => engineWarnings.push(m ?? ''), error() {} };
     const ownWarnings: string[] = [];
     const ownLogger = { info() {}, warn: (_o: object, m?: string) => ownWarnings.push(m ?? ''), error() {} };
-    const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 3_600_000,
+    });
     const meterProvider = new MeterProvider({ readers: [reader] });
     // The offline queue left on (ioredis's default), so the store has advice to give.
     const c = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 50 });

@@ -169,11 +169,7 @@ describe('the Redis stores through Redis Sentinel', { timeout: 30_000 }, () => {
     // cache then answers from its local tier).
     await assert.rejects(cache.get('/k'));
 
-    await until(
-      'the store is back on the promoted replica',
-      async () => (await store.consume('carol', p, 1)).allowed && !store.guard.degraded,
-      20_000,
-    );
+    await until('the store is back on the promoted replica', async () => (await store.consume('carol', p, 1)).allowed && !store.guard.degraded, 20_000);
     const promoted = (await client.call('ROLE')) as unknown[];
     assert.equal(promoted[0], 'master');
     const promotedRole = (await directs[0]!.call('ROLE')) as unknown[];

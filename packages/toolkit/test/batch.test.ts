@@ -85,14 +85,17 @@ test('stopping early closes the source; a failing batch rejects the loop', async
   assert.equal(closed, true);
 
   const run = async () => {
-    for await (const _ of batchProcess(Array.from({ length: 100 }, (_, i) => i), {
-      batchSize: 10,
-      concurrency: 3,
-      process: (b) => {
-        if (b[0] === 40) throw new Error('batch 4 failed');
-        return b.length;
+    for await (const _ of batchProcess(
+      Array.from({ length: 100 }, (_, i) => i),
+      {
+        batchSize: 10,
+        concurrency: 3,
+        process: (b) => {
+          if (b[0] === 40) throw new Error('batch 4 failed');
+          return b.length;
+        },
       },
-    }));
+    ));
   };
   await assert.rejects(run, /batch 4 failed/);
 });

@@ -49,13 +49,19 @@ test('concurrency keeps N async calls in flight: throughput scales with it, late
   assert.ok(eight.opsPerSec > one.opsPerSec * 4, `${eight.opsPerSec} vs ${one.opsPerSec} ops/s`);
   assert.ok(eight.p50 >= 8e6, `per-call latency ${eight.p50} ns stays that of one call`);
   assert.ok(Math.abs(eight.opsPerSec - (eight.iterations / eight.totalMs) * 1000) < 1e-6);
-  await assert.rejects(bench('sync', () => 1, { concurrency: 2 }), /async function/);
+  await assert.rejects(
+    bench('sync', () => 1, { concurrency: 2 }),
+    /async function/,
+  );
   await assert.rejects(bench('x', io, { concurrency: 0 }), /concurrency/);
 });
 
 test('compare ranks a real 2× difference as significant', async () => {
   const r = await compare('double work', { slow: () => work(4000), fast: () => work(2000) }, { time: 800, warmup: 50 });
-  assert.deepEqual(r.entries.map((e) => e.name), ['fast', 'slow']);
+  assert.deepEqual(
+    r.entries.map((e) => e.name),
+    ['fast', 'slow'],
+  );
   const slow = r.entries[1]!;
   assert.ok(slow.ratio > 1.5 && slow.ratio < 2.8, `ratio ${slow.ratio}`);
   assert.ok(slow.p < 0.01, `p ${slow.p}`);
@@ -75,7 +81,10 @@ test('compare does not flag identical functions', async () => {
 
 test('bad arguments throw naming the argument', async () => {
   await assert.rejects(bench('x', 42 as never), /fn of bench/);
-  await assert.rejects(bench('x', () => 1, { time: -1 }), /time/);
+  await assert.rejects(
+    bench('x', () => 1, { time: -1 }),
+    /time/,
+  );
   await assert.rejects(compare('x', { only: () => 1 }), /at least two/);
   await assert.rejects(compare('x', { a: () => 1, b: 'no' as never }), /fns\.b/);
   await assert.rejects(compare('x', { a: () => 1, b: () => 2 }, { rounds: 1 }), /rounds/);

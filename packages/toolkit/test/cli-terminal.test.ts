@@ -33,7 +33,9 @@ test('on a terminal, progress is redrawn in place on stderr, then cleared before
 
 test('Ctrl-C stops the run and still prints the steps done, the last marked partial', async () => {
   const before = await server.stats();
-  const child = spawn(process.execPath, [CLI, 'load', `${server.url}/users/u1`, '--rate', '20..40', '--steps', '2', '--duration', '1s', '--slo', 'p99<1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'load', `${server.url}/users/u1`, '--rate', '20..40', '--steps', '2', '--duration', '1s', '--slo', 'p99<1s'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   // Interrupt during the second step: once the probe (1), step 1 (20) and a few of step 2 arrived.

@@ -60,13 +60,38 @@ test('help and --help print usage and exit 0', async () => {
 });
 
 test('a run prints the table, or the report as JSON with --json', async () => {
-  const table = await runCli(['load', `${server.url}/users/:id`, '--ids-from', '/users', '--rate', '20..40', '--steps', '2', '--duration', '500ms', '--slo', 'p99<2s']);
+  const table = await runCli([
+    'load',
+    `${server.url}/users/:id`,
+    '--ids-from',
+    '/users',
+    '--rate',
+    '20..40',
+    '--steps',
+    '2',
+    '--duration',
+    '500ms',
+    '--slo',
+    'p99<2s',
+  ]);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /offered\/s\s+achieved\/s/);
   assert.match(table.stdout, /knee: 40 req\/s offered/);
   assert.equal(table.stderr, '', 'no progress output when stderr is not a terminal');
 
-  const json = await runCli(['load', `${server.url}/users/:id`, '--ids-from', '/users', '--ids-path', 'items.*.id', '--rate', '30', '--duration', '500ms', '--json']);
+  const json = await runCli([
+    'load',
+    `${server.url}/users/:id`,
+    '--ids-from',
+    '/users',
+    '--ids-path',
+    'items.*.id',
+    '--rate',
+    '30',
+    '--duration',
+    '500ms',
+    '--json',
+  ]);
   assert.equal(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout) as LoadReport;
   assert.equal(report.mode, 'open');

@@ -24,7 +24,22 @@ after(async () => {
 test('the --html report renders its latency chart offline in headless Chromium', async () => {
   assert.ok(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
   const file = join(dir, 'report.html');
-  const r = await runCli(['load', `${server.url}/users/:id`, '--ids-from', '/users', '--rate', '20..60', '--steps', '3', '--duration', '400ms', '--slo', 'p99<2s', '--html', file]);
+  const r = await runCli([
+    'load',
+    `${server.url}/users/:id`,
+    '--ids-from',
+    '/users',
+    '--rate',
+    '20..60',
+    '--steps',
+    '3',
+    '--duration',
+    '400ms',
+    '--slo',
+    'p99<2s',
+    '--html',
+    file,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /HTML report: /);
   const html = readFileSync(file, 'utf8');
@@ -39,7 +54,11 @@ test('the --html report renders its latency chart offline in headless Chromium',
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(pathToFileURL(file).href);
-    assert.deepEqual(requested.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), [], 'no network request');
+    assert.deepEqual(
+      requested.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')),
+      [],
+      'no network request',
+    );
     assert.deepEqual(errors, []);
 
     const chart = page.locator('svg#latency-chart');
@@ -61,7 +80,10 @@ test('the --html report renders its latency chart offline in headless Chromium',
         };
       });
     });
-    assert.deepEqual(geometry.map((g) => g.series), ['p50', 'p95', 'p99', 'max']);
+    assert.deepEqual(
+      geometry.map((g) => g.series),
+      ['p50', 'p95', 'p99', 'max'],
+    );
     for (const g of geometry) {
       assert.equal(g.points, 3, `${g.series}: one point per step`);
       assert.equal(g.dots, 3);
@@ -70,9 +92,9 @@ test('the --html report renders its latency chart offline in headless Chromium',
       assert.notEqual(g.stroke, 'none');
     }
     assert.equal(await page.locator('svg#latency-chart g.slo line').count(), 1, 'the SLO line');
-    assert.match(await page.locator('svg#latency-chart g.knee text').textContent() ?? '', /knee 60/);
+    assert.match((await page.locator('svg#latency-chart g.knee text').textContent()) ?? '', /knee 60/);
     assert.equal(await page.locator('table#steps tbody tr').count(), 3);
-    assert.match(await page.locator('.verdict').textContent() ?? '', /Knee: 60 req\/s offered/);
+    assert.match((await page.locator('.verdict').textContent()) ?? '', /Knee: 60 req\/s offered/);
     // The embedded data is the JSON report.
     const data = JSON.parse((await page.locator('#autom8-data').textContent())!) as { steps: unknown[] };
     assert.equal(data.steps.length, 3);

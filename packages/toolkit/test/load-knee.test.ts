@@ -31,7 +31,10 @@ test('open model: the knee is found within 15 % of the known capacity, hitting o
   assert.equal(report.ids, 50, 'IDs discovered from the list endpoint');
   assert.ok(report.knee !== null, 'a knee');
   const err = Math.abs(report.knee.level - CAPACITY) / CAPACITY;
-  assert.ok(err <= 0.15, `knee ${report.knee.level} req/s vs capacity ${CAPACITY}: ${(err * 100).toFixed(1)}% off\n${JSON.stringify(report.steps.map((s) => [s.level, s.latency.p99]))}`);
+  assert.ok(
+    err <= 0.15,
+    `knee ${report.knee.level} req/s vs capacity ${CAPACITY}: ${(err * 100).toFixed(1)}% off\n${JSON.stringify(report.steps.map((s) => [s.level, s.latency.p99]))}`,
+  );
   assert.equal(report.stoppedEarly, true, 'stops at the first step over the SLO');
   const last = report.steps[report.steps.length - 1]!;
   assert.equal(last.slo?.pass, false);

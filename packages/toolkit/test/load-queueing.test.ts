@@ -54,7 +54,10 @@ test('open-model latencies include the time requests queued while the server sta
   // resume, i.e. 0–1000 ms, evenly spread. So ~1/3 of all requests are slow: p95 ≈ 850 ms.
   assert.ok(s.latency.max >= STALL_MS * 0.8, `max ${s.latency.max}`);
   assert.ok(s.latency.p95 >= STALL_MS * 0.5, `p95 ${s.latency.p95}: the queueing is counted`);
-  assert.ok(s.latency.p50 < margin(stalledMs * 0.3, openBase.latency.p50), `p50 ${s.latency.p50} (unstalled ${openBase.latency.p50}, stalled ${stalledMs}): most requests were not stalled`);
+  assert.ok(
+    s.latency.p50 < margin(stalledMs * 0.3, openBase.latency.p50),
+    `p50 ${s.latency.p50} (unstalled ${openBase.latency.p50}, stalled ${stalledMs}): most requests were not stalled`,
+  );
 });
 
 test('a closed-model run hides the same stall (coordinated omission), which is why the open model is the default', async (t) => {
@@ -63,7 +66,10 @@ test('a closed-model run hides the same stall (coordinated omission), which is w
   t.diagnostic(`stalled ${stalledMs.toFixed(0)} ms; unstalled p95 ${closedBase.latency.p95}`);
   // Only the 2 requests in flight saw the stall: the max shows it, the percentiles do not.
   assert.ok(s.latency.max >= STALL_MS * 0.8, `max ${s.latency.max}`);
-  assert.ok(s.latency.p95 < margin(stalledMs * 0.2, closedBase.latency.p95), `p95 ${s.latency.p95} (unstalled ${closedBase.latency.p95}, stalled ${stalledMs})`);
+  assert.ok(
+    s.latency.p95 < margin(stalledMs * 0.2, closedBase.latency.p95),
+    `p95 ${s.latency.p95} (unstalled ${closedBase.latency.p95}, stalled ${stalledMs})`,
+  );
 });
 
 test('the service latency keeps the server stall (it queued after the send)', async () => {

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { extractIds, parseDuration, parseRange, parseSlo, rampLevels, renderLoadReportHtml, formatLoadReport, UsageError, type LoadReport } from '@autom8/toolkit';
+import {
+  extractIds,
+  parseDuration,
+  parseRange,
+  parseSlo,
+  rampLevels,
+  renderLoadReportHtml,
+  formatLoadReport,
+  UsageError,
+  type LoadReport,
+} from '@autom8/toolkit';
 
 test('SLOs: percentiles, max, units, <=; malformed ones are usage errors', () => {
   assert.deepEqual(parseSlo('p99<150ms'), { percentile: 99, thresholdMs: 150, text: 'p99<150ms' });
@@ -10,7 +20,11 @@ test('SLOs: percentiles, max, units, <=; malformed ones are usage errors', () =>
   assert.equal(parseSlo('max<1s').percentile, 100);
   assert.equal(parseSlo('p50<20').thresholdMs, 20, 'ms by default');
   for (const bad of ['', 'p99', 'p99<', 'p99>150ms', 'p0<1ms', 'q99<1ms', 'p99<150 parsecs', 'p99<0ms', '<150ms']) {
-    assert.throws(() => parseSlo(bad), (e: unknown) => e instanceof UsageError && /malformed SLO/.test((e as Error).message), bad);
+    assert.throws(
+      () => parseSlo(bad),
+      (e: unknown) => e instanceof UsageError && /malformed SLO/.test((e as Error).message),
+      bad,
+    );
   }
 });
 

@@ -66,7 +66,10 @@ test('the decorator and withProfile profile each call of a method or function', 
   const wrapped = withProfile((ms: number) => hotSpinForProfileTest(ms), { outputFile: join(dir, 'inner.cpuprofile') });
   const outer = await profile(async () => wrapped(20));
   assert.equal(typeof outer.result, 'number');
-  await assert.rejects(profile(() => profile(() => 1)), /AUTOM8_ERR_PROFILER_BUSY|already being recorded/);
+  await assert.rejects(
+    profile(() => profile(() => 1)),
+    /AUTOM8_ERR_PROFILER_BUSY|already being recorded/,
+  );
 });
 
 test('profileMemory reports heap spaces and names the top allocation site', async () => {

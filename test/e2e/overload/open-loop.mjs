@@ -92,7 +92,15 @@ export async function baseline(url, durationMs, connections = 4, pid = undefined
   // Share of one core the saturated server got: near 1 on a quiet host, low when neighbours crowd it.
   const cpuShare = (cpuSeconds(pid) - cpu0) / (elapsed / 1000);
   // rejected: answers other than 200 in the saturated phase (a shedder's 503s).
-  return { p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length, capacity: (done * 1000) / elapsed, cpuShare, rejected, rejectedShare: rejected / Math.max(1, done + rejected) };
+  return {
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    n: lat.length,
+    capacity: (done * 1000) / elapsed,
+    cpuShare,
+    rejected,
+    rejectedShare: rejected / Math.max(1, done + rejected),
+  };
 }
 
 /**

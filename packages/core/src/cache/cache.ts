@@ -90,7 +90,8 @@ export class Cache<V = unknown> {
     this.ttl = v.nonNegativeNumber(`${optionPath}.ttl`, o.ttl, 300_000);
     this.staleWhileRevalidate = v.nonNegativeNumber(`${optionPath}.staleWhileRevalidate`, o.staleWhileRevalidate, 0);
     this.errorTtl = v.nonNegativeNumber(`${optionPath}.errorTtl`, o.errorTtl, 0);
-    if (o.clock !== undefined && typeof (o.clock as Clock).now !== 'function') throw new InvalidOptionError(`${optionPath}.clock`, 'an object with now()', o.clock);
+    if (o.clock !== undefined && typeof (o.clock as Clock).now !== 'function')
+      throw new InvalidOptionError(`${optionPath}.clock`, 'an object with now()', o.clock);
     this.clock = (o.clock as Clock | undefined) ?? systemClock;
     const counters = this.counters;
     this.lru = new LRUCache<string, CacheEntry<V>>({

@@ -123,7 +123,7 @@ const COOKIE_POLICIES: readonly CookiePolicy[] = ['public-only', 'ignore'];
 /** Validates the `cache` section; undefined when caching is off. Throws naming the option. */
 export function resolveCacheOptions(section: unknown): ResolvedCacheOptions | undefined {
   if (section === undefined || section === false) return undefined;
-  const o = section === true ? {} : v.optionalObject('cache', section) ?? {};
+  const o = section === true ? {} : (v.optionalObject('cache', section) ?? {});
   v.knownKeys('cache', o, [
     'enabled',
     'global',

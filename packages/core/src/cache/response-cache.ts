@@ -40,7 +40,8 @@ const MAX_TAGS = 32;
  */
 function setOutcome(ex: Exchange, outcome: Attributes): void {
   const current = ex.metricAttributes;
-  ex.metricAttributes = current === undefined || (CACHE_OUTCOME_ATTRIBUTE in current && Object.keys(current).length === 1) ? outcome : { ...current, ...outcome };
+  ex.metricAttributes =
+    current === undefined || (CACHE_OUTCOME_ATTRIBUTE in current && Object.keys(current).length === 1) ? outcome : { ...current, ...outcome };
 }
 
 /** What to invalidate: one key (path and query), every key under a path prefix, or a tag. */
@@ -73,7 +74,7 @@ export interface ResponseCacheSnapshot {
   /** Invalidations broadcast by other instances and applied to this local tier. */
   remoteInvalidations: number;
   inflight: number;
-  store: ReturnType<OutageGuard['snapshot']> & { kind: string } | null;
+  store: (ReturnType<OutageGuard['snapshot']> & { kind: string }) | null;
 }
 
 /**
@@ -191,7 +192,13 @@ export class ResponseCache implements Feature {
     return this.lookup(ex, primaryKey(ex.path, ex.query), rule, d, cred);
   }
 
-  private lookup(ex: Exchange, key: string, rule: ResolvedRule, d: RequestDirectives | undefined, cred: boolean): Reply | undefined | Promise<Reply | undefined> {
+  private lookup(
+    ex: Exchange,
+    key: string,
+    rule: ResolvedRule,
+    d: RequestDirectives | undefined,
+    cred: boolean,
+  ): Reply | undefined | Promise<Reply | undefined> {
     let stale: MemoryEntry | undefined;
     if (d === undefined || !d.noCache) {
       const e = this.memory.lookup(key, ex.headers);
@@ -380,7 +387,11 @@ export class ResponseCache implements Feature {
     // The followers get the complete response now: a leader whose client reads slowly must not hold
     // them until its last byte is sent. The cache itself stores it only then.
     const h = fill.ex.headers;
-    this.finishFlight(fill.key, fill.flight, entry === undefined ? undefined : { entry, at: entry.vary === undefined ? fill.key : variantKey(fill.key, entry.vary, h) });
+    this.finishFlight(
+      fill.key,
+      fill.flight,
+      entry === undefined ? undefined : { entry, at: entry.vary === undefined ? fill.key : variantKey(fill.key, entry.vary, h) },
+    );
     fill.released = true;
   }
 
@@ -501,7 +512,13 @@ export class ResponseCache implements Feature {
     const store = this.store;
     if (store === undefined) return;
     const staleUntil = Math.max(e.revalidateUntil, e.errorUntil);
-    const writes: [string, StoredResponse][] = e.vary === undefined ? [[key, e]] : [[key, markerFor(e)], [variantKey(key, e.vary, headers), e]];
+    const writes: [string, StoredResponse][] =
+      e.vary === undefined
+        ? [[key, e]]
+        : [
+            [key, markerFor(e)],
+            [variantKey(key, e.vary, headers), e],
+          ];
     void this.guard!.run(async () => {
       for (const [k, entry] of writes) {
         const r = store.set(k, { value: encodeEntry(entry), expiresAt: entry.freshUntil, staleUntil, tags: entry.tags });

@@ -37,7 +37,6 @@ export interface StoredResponse {
 
 /** A stored response with the replies built from it, reused across hits. */
 export interface MemoryEntry extends StoredResponse {
-
   /** @internal the HIT reply and the Age (s) it was built for. */
   hit?: Reply;
   hitAge?: number;
@@ -139,7 +138,19 @@ export function entrySize(e: StoredResponse, key: string): number {
  */
 export function encodeEntry(e: StoredResponse): Buffer {
   const meta = Buffer.from(
-    JSON.stringify({ s: e.status, h: e.headers, e: e.etag, t0: e.storedAt, f: e.freshUntil, r: e.revalidateUntil, x: e.errorUntil, g: e.tags, v: e.vary, p: e.shareable ? 1 : 0, o: e.host }),
+    JSON.stringify({
+      s: e.status,
+      h: e.headers,
+      e: e.etag,
+      t0: e.storedAt,
+      f: e.freshUntil,
+      r: e.revalidateUntil,
+      x: e.errorUntil,
+      g: e.tags,
+      v: e.vary,
+      p: e.shareable ? 1 : 0,
+      o: e.host,
+    }),
   );
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(meta.length, 0);

@@ -67,10 +67,7 @@ export function publish<T extends Autom8EventType>(type: T, instance: string, fi
  * Listens to the given event types (all when `types` is omitted). Returns the function that stops
  * listening.
  */
-export function subscribe<T extends Autom8EventType>(
-  types: readonly T[] | undefined,
-  listener: (event: Autom8Event<T>) => void,
-): () => void {
+export function subscribe<T extends Autom8EventType>(types: readonly T[] | undefined, listener: (event: Autom8Event<T>) => void): () => void {
   const names = types ?? (ALL_TYPES as unknown as readonly T[]);
   const handler = (message: unknown) => listener(message as Autom8Event<T>);
   for (const t of names) channelOf(t).subscribe(handler);
@@ -80,9 +77,20 @@ export function subscribe<T extends Autom8EventType>(
 }
 
 /** Every known event type; features append theirs here too. */
-export const ALL_TYPES: Autom8EventType[] = ['store.degraded', 'store.recovered',
-  'slo.breached', 'slo.recovered', 'request.slow', 'breaker.opened', 'breaker.half-opened', 'breaker.closed',
-  'ratelimit.limited', 'shed.started', 'shed.stopped', 'cache.invalidated'];
+export const ALL_TYPES: Autom8EventType[] = [
+  'store.degraded',
+  'store.recovered',
+  'slo.breached',
+  'slo.recovered',
+  'request.slow',
+  'breaker.opened',
+  'breaker.half-opened',
+  'breaker.closed',
+  'ratelimit.limited',
+  'shed.started',
+  'shed.stopped',
+  'cache.invalidated',
+];
 
 /** Listens to one event type, typed; returns the function that stops listening. */
 export function onEvent<T extends Autom8EventType>(type: T, listener: (event: Autom8Event<T>) => void): () => void {

@@ -188,12 +188,7 @@ export class WindowedSeries {
   }
 }
 
-function toSnapshot(
-  hist: Histogram,
-  status: StatusCounts,
-  coveredMs: number,
-  exemplars: Exemplar[] | undefined,
-): SeriesWindowSnapshot {
+function toSnapshot(hist: Histogram, status: StatusCounts, coveredMs: number, exemplars: Exemplar[] | undefined): SeriesWindowSnapshot {
   const summary = hist.summary();
   const out: SeriesWindowSnapshot = {
     ...summary,

@@ -21,7 +21,11 @@ export function monitoringListener(engine: Autom8): (req: IncomingMessage, res: 
       return;
     }
     const reply = engine.monitoring.handle(ex);
-    if (reply instanceof Promise) reply.then((r) => send(res, r), () => send(res, { status: 500, headers: {}, body: '' }));
+    if (reply instanceof Promise)
+      reply.then(
+        (r) => send(res, r),
+        () => send(res, { status: 500, headers: {}, body: '' }),
+      );
     else send(res, reply);
   };
 }

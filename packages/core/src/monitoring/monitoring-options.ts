@@ -92,7 +92,8 @@ export function resolveMonitoringOptions(section: unknown): ResolvedMonitoringOp
   if (/[\0-\x1f\x7f]/.test(challenge)) throw new InvalidOptionError('monitoring.challenge', 'a header value without control characters', challenge);
   const routeLimit = v.positiveInteger('monitoring.routeLimit', mon.routeLimit, 50);
   const maxRouteLimit = v.positiveInteger('monitoring.maxRouteLimit', mon.maxRouteLimit, Math.max(1000, routeLimit));
-  if (maxRouteLimit < routeLimit) throw new InvalidOptionError('monitoring.maxRouteLimit', `an integer of at least monitoring.routeLimit (${routeLimit})`, maxRouteLimit);
+  if (maxRouteLimit < routeLimit)
+    throw new InvalidOptionError('monitoring.maxRouteLimit', `an integer of at least monitoring.routeLimit (${routeLimit})`, maxRouteLimit);
   return {
     enabled: v.boolean('monitoring.enabled', mon.enabled, true),
     prefix,

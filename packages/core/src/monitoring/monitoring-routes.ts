@@ -154,7 +154,11 @@ export class MonitoringRoutes {
     } catch (err) {
       return this.failed(ex, err);
     }
-    if (result instanceof Promise) return result.then((r) => headOrGet(ex, toReply(r)), (err: unknown) => this.failed(ex, err));
+    if (result instanceof Promise)
+      return result.then(
+        (r) => headOrGet(ex, toReply(r)),
+        (err: unknown) => this.failed(ex, err),
+      );
     const reply = toReply(result);
     if (key !== undefined) this.cache.set(key, reply);
     return headOrGet(ex, reply);
@@ -193,7 +197,6 @@ export class MonitoringRoutes {
 function jsonReply(status: number, body: string, extra?: Record<string, string>): Reply {
   return { status, headers: { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), ...extra }, body };
 }
-
 
 function toReply(result: unknown): Reply {
   if (isReply(result)) return result;

@@ -22,7 +22,6 @@ import type { StoreHost } from '../store/contracts.js';
 import type { Feature } from './feature.js';
 import type { Reply, RequestView, ResponseView } from './request-view.js';
 
-
 /**
  * The per-request pipeline, framework-agnostic. An adapter drives it in three calls:
  * 1. `begin(req, res, url)` at request start → an {@link Exchange};
@@ -392,7 +391,12 @@ export function createAutom8(options?: Autom8Options): Autom8 {
 
 function templateOf(pattern: string): string {
   const space = pattern.trim().indexOf(' ');
-  return space === -1 ? pattern.trim() : pattern.trim().slice(space + 1).trim();
+  return space === -1
+    ? pattern.trim()
+    : pattern
+        .trim()
+        .slice(space + 1)
+        .trim();
 }
 
 function schemeOf(socket: RequestView['socket']): string {

@@ -52,7 +52,7 @@ export function compileTrustProxy(trust: TrustProxy | undefined, optionPath = 't
 /** The socket peer's canonical address (`::ffff:127.0.0.1` from a dual-stack socket → `127.0.0.1`). */
 function socketAddress(remote: string | undefined): string {
   // Not parsable (never seen from a socket): kept as is, the kernel chose it, not the client.
-  return remote === undefined ? 'unknown' : canonicalAddress(remote) ?? remote;
+  return remote === undefined ? 'unknown' : (canonicalAddress(remote) ?? remote);
 }
 
 /**

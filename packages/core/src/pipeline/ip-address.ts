@@ -49,7 +49,13 @@ export function canonicalAddress(s: string, start = 0, end = s.length): string |
 
 /** `ffff:` in any case at `i`. */
 function isFfffColon(s: string, i: number): boolean {
-  return (s.charCodeAt(i) | 0x20) === 102 && (s.charCodeAt(i + 1) | 0x20) === 102 && (s.charCodeAt(i + 2) | 0x20) === 102 && (s.charCodeAt(i + 3) | 0x20) === 102 && s.charCodeAt(i + 4) === 58;
+  return (
+    (s.charCodeAt(i) | 0x20) === 102 &&
+    (s.charCodeAt(i + 1) | 0x20) === 102 &&
+    (s.charCodeAt(i + 2) | 0x20) === 102 &&
+    (s.charCodeAt(i + 3) | 0x20) === 102 &&
+    s.charCodeAt(i + 4) === 58
+  );
 }
 
 /**
@@ -128,7 +134,7 @@ function ipv6Text(s: string, start: number, end: number): string | undefined {
   // RFC 5952: compress the longest run (of two or more) of zero groups, the first one on a tie.
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -142,7 +148,7 @@ function ipv6Text(s: string, start: number, end: number): string | undefined {
     i = j;
   }
   let out = '';
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (i === best) {
       out += '::';
       i += bestLen;

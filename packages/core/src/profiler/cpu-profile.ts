@@ -41,10 +41,7 @@ export function isCpuProfiling(): boolean {
  * and returns it with `work`'s result. Throws `AUTOM8_ERR_PROFILER_BUSY` when another profile is
  * being recorded. Errors of `work` are rethrown after the profiler stopped.
  */
-export async function captureCpuProfile<T>(
-  work: () => T | Promise<T>,
-  options: CpuProfileOptions = {},
-): Promise<{ profile: CpuProfile; result: T }> {
+export async function captureCpuProfile<T>(work: () => T | Promise<T>, options: CpuProfileOptions = {}): Promise<{ profile: CpuProfile; result: T }> {
   if (running) throw new Autom8Error('AUTOM8_ERR_PROFILER_BUSY', 'autom8: a CPU profile is already being recorded');
   running = true;
   const session = new Session();

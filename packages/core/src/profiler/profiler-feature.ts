@@ -38,7 +38,11 @@ export function createProfilerFeature(section: unknown, engine: Autom8): Feature
   v.knownKeys('profiler', o, ['enabled', 'token', 'maxSeconds', 'defaultSeconds', 'samplingIntervalUs']);
   if (!v.boolean('profiler.enabled', o.enabled, true)) return undefined;
   if (typeof o.token !== 'string' || o.token.length < 16) {
-    throw new InvalidOptionError('profiler.token', 'a string of at least 16 characters', o.token === undefined ? undefined : typeof o.token === 'string' ? '(too short)' : o.token);
+    throw new InvalidOptionError(
+      'profiler.token',
+      'a string of at least 16 characters',
+      o.token === undefined ? undefined : typeof o.token === 'string' ? '(too short)' : o.token,
+    );
   }
   const maxSeconds = v.numberInRange('profiler.maxSeconds', o.maxSeconds, 30, 0.1, 600);
   const defaultSeconds = v.numberInRange('profiler.defaultSeconds', o.defaultSeconds, Math.min(5, maxSeconds), 0.1, maxSeconds);

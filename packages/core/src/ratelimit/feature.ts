@@ -86,7 +86,15 @@ export class RateLimitFeature implements Feature {
       const name = JSON.stringify(l.policy.name);
       return `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":${JSON.stringify(`Rate limit ${name} exceeded.`)},"policy":${name},"retryAfter":`;
     });
-    return { ...entry, headers: new HeaderSet(this.config.headers, entry.limits.map((l) => l.policy)), stats, bodyPrefix };
+    return {
+      ...entry,
+      headers: new HeaderSet(
+        this.config.headers,
+        entry.limits.map((l) => l.policy),
+      ),
+      stats,
+      bodyPrefix,
+    };
   }
 
   // A `skip` hook that throws does not exempt the request (an attacker must not earn a pass by
@@ -110,7 +118,13 @@ export class RateLimitFeature implements Feature {
     return this.consumeFrom(ex, plan, key, results, 0);
   }
 
-  private consumeFrom(ex: Exchange, plan: Plan, key: string, results: (ConsumeResult | undefined)[], from: number): Reply | undefined | Promise<Reply | undefined> {
+  private consumeFrom(
+    ex: Exchange,
+    plan: Plan,
+    key: string,
+    results: (ConsumeResult | undefined)[],
+    from: number,
+  ): Reply | undefined | Promise<Reply | undefined> {
     const limits = plan.limits;
     for (let i = from; i < limits.length; i++) {
       let r: ConsumeResult | Promise<ConsumeResult>;

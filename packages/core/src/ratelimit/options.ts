@@ -76,7 +76,24 @@ export interface ResolvedRateLimit {
   readonly routes: readonly { pattern: string; entry: ResolvedEntry }[];
 }
 
-const KEYS = ['enabled', 'name', 'global', 'routes', 'key', 'ipv6Prefix', 'skip', 'headers', 'dryRun', 'store', 'maxKeys', 'algorithm', 'rate', 'per', 'burst', 'maxDelayMs'];
+const KEYS = [
+  'enabled',
+  'name',
+  'global',
+  'routes',
+  'key',
+  'ipv6Prefix',
+  'skip',
+  'headers',
+  'dryRun',
+  'store',
+  'maxKeys',
+  'algorithm',
+  'rate',
+  'per',
+  'burst',
+  'maxDelayMs',
+];
 const ROUTE_KEYS = ['name', 'cost', 'algorithm', 'rate', 'per', 'burst', 'maxDelayMs'];
 
 /** Validates the `rateLimit` section; undefined when it turns the feature off. */

@@ -55,16 +55,16 @@ export function recommendProcessAllocation(kind: WorkloadKind, inputs: Allocatio
   const byMemory = Math.max(1, Math.floor((memoryBytes * 0.8) / perWorker));
   if (byMemory < workers) {
     workers = byMemory;
-    reasoning.push(
-      `memory caps it at ${byMemory}: ${Math.round(memoryBytes / MIB)} MiB × 0.8 / ${Math.round(perWorker / MIB)} MiB per worker`,
-    );
+    reasoning.push(`memory caps it at ${byMemory}: ${Math.round(memoryBytes / MIB)} MiB × 0.8 / ${Math.round(perWorker / MIB)} MiB per worker`);
   }
   let uvThreadpoolSize = 4;
   if (kind === 'cpu_bound') {
     reasoning.push('cpu_bound: UV_THREADPOOL_SIZE stays 4 (libuv default); JS work does not use the pool and more threads would compete for the cores');
   } else {
     uvThreadpoolSize = Math.min(UV_MAX, Math.max(4, Math.floor(cores) * 4));
-    reasoning.push(`io_bound: UV_THREADPOOL_SIZE ${uvThreadpoolSize} (4 per core): fs, dns.lookup, zlib and async crypto queue on the pool, and threads blocked on I/O do not use a core`);
+    reasoning.push(
+      `io_bound: UV_THREADPOOL_SIZE ${uvThreadpoolSize} (4 per core): fs, dns.lookup, zlib and async crypto queue on the pool, and threads blocked on I/O do not use a core`,
+    );
   }
   return { kind, workers, uvThreadpoolSize, cores, memoryBytes, reasoning };
 }

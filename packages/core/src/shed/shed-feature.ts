@@ -99,7 +99,12 @@ export class ShedFeature implements Feature {
     });
     // Created last: a throw above must not leave a sampling timer behind.
     if (o.load !== undefined) {
-      this.shedder = new LoadShedder(engine.options.name, o.load, () => engine.inFlight, (s) => this.onLoadSample(s));
+      this.shedder = new LoadShedder(
+        engine.options.name,
+        o.load,
+        () => engine.inFlight,
+        (s) => this.onLoadSample(s),
+      );
     }
   }
 
@@ -256,9 +261,13 @@ export class ShedFeature implements Feature {
   /** OTel instruments, created once on first use (the SDK is often registered after the app). */
   private instruments(): void {
     const meter = this.engine.telemetry!.getMeter();
-    this.counter = meter.createCounter('autom8.shed.requests', { description: 'Requests rejected by load shedding or the concurrency limit.', unit: '{request}' });
+    this.counter = meter.createCounter('autom8.shed.requests', {
+      description: 'Requests rejected by load shedding or the concurrency limit.',
+      unit: '{request}',
+    });
     this.attrs = [];
-    for (const reason of REASONS) for (const priority of PRIORITIES) this.attrs.push(Object.freeze({ 'autom8.shed.reason': reason, 'autom8.shed.priority': priority }));
+    for (const reason of REASONS)
+      for (const priority of PRIORITIES) this.attrs.push(Object.freeze({ 'autom8.shed.reason': reason, 'autom8.shed.priority': priority }));
     if (this.shedder !== undefined) {
       meter
         .createObservableGauge('autom8.shed.load', { description: 'Smoothed load signal (0..1) load shedding acts on.', unit: '1' })

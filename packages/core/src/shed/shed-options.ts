@@ -84,8 +84,21 @@ export interface ResolvedShedOptions {
 
 const SHED_KEYS = ['enabled', 'load', 'maxQueueDelayMs', 'critical', 'priority', 'status', 'body', 'retryAfterSec', 'concurrency', ...LOAD_KEYS];
 const CONCURRENCY_KEYS = [
-  'algorithm', 'scope', 'maxRoutes', 'initialLimit', 'minLimit', 'maxLimit', 'learningRate', 'tuneIntervalMs',
-  'minSamples', 'rttTolerance', 'backoffRatio', 'queueSize', 'queueTimeoutMs', 'partitions', 'partition',
+  'algorithm',
+  'scope',
+  'maxRoutes',
+  'initialLimit',
+  'minLimit',
+  'maxLimit',
+  'learningRate',
+  'tuneIntervalMs',
+  'minSamples',
+  'rttTolerance',
+  'backoffRatio',
+  'queueSize',
+  'queueTimeoutMs',
+  'partitions',
+  'partition',
 ];
 
 /** Validates the `shed` section; undefined when it is absent or disabled. Throws naming the option. */

@@ -228,8 +228,14 @@ export class SloFeature implements Feature {
     const meter = this.engine.telemetry?.getMeter();
     if (meter === undefined) return;
     const compliance = meter.createObservableGauge('autom8.slo.compliance', { description: 'Share of good events in the SLO window.', unit: '1' });
-    const burn = meter.createObservableGauge('autom8.slo.burn_rate', { description: 'Error-budget burn rate over the SLO window (1 = exactly on budget).', unit: '1' });
-    const remaining = meter.createObservableGauge('autom8.slo.error_budget.remaining', { description: 'Share of the SLO window error budget left.', unit: '1' });
+    const burn = meter.createObservableGauge('autom8.slo.burn_rate', {
+      description: 'Error-budget burn rate over the SLO window (1 = exactly on budget).',
+      unit: '1',
+    });
+    const remaining = meter.createObservableGauge('autom8.slo.error_budget.remaining', {
+      description: 'Share of the SLO window error budget left.',
+      unit: '1',
+    });
     this.gauges = [compliance, burn, remaining];
     meter.addBatchObservableCallback((result) => {
       const statuses = this.statuses();

@@ -80,7 +80,8 @@ export function resolveSloOptions(section: unknown, windows: readonly WindowSpec
     }
     const windowName = ob.window === undefined ? longest.name : v.string(`${path}.window`, ob.window, '');
     const window = windows.find((w) => w.name === windowName);
-    if (window === undefined) throw new InvalidOptionError(`${path}.window`, `one of the metrics windows (${windows.map((w) => `'${w.name}'`).join(', ')})`, ob.window);
+    if (window === undefined)
+      throw new InvalidOptionError(`${path}.window`, `one of the metrics windows (${windows.map((w) => `'${w.name}'`).join(', ')})`, ob.window);
     const minEvents = v.positiveInteger(`${path}.minEvents`, ob.minEvents, 10);
     const where = route ?? 'all';
     let r: Omit<ResolvedObjective, 'name' | 'route' | 'window' | 'minEvents'>;
@@ -114,7 +115,8 @@ export function resolveSloOptions(section: unknown, windows: readonly WindowSpec
 
 function percentileOf(path: string, value: unknown, dflt: number | undefined): number {
   if (value === undefined && dflt !== undefined) return dflt;
-  if (typeof value !== 'number' || !(value > 0 && value < 100)) throw new InvalidOptionError(path, 'a percentile between 0 and 100 (exclusive), e.g. 95 or 99.9', value);
+  if (typeof value !== 'number' || !(value > 0 && value < 100))
+    throw new InvalidOptionError(path, 'a percentile between 0 and 100 (exclusive), e.g. 95 or 99.9', value);
   return value;
 }
 

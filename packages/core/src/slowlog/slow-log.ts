@@ -123,7 +123,14 @@ export class SlowLogFeature implements Feature {
   }
 
   snapshot(): { slow: number; logged: number; unsampled: number; capped: number; thresholdMs: number; maxPerMinute: number } {
-    return { slow: this.slow, logged: this.logged, unsampled: this.unsampled, capped: this.capped, thresholdMs: this.thresholdMs, maxPerMinute: this.maxPerMinute };
+    return {
+      slow: this.slow,
+      logged: this.logged,
+      unsampled: this.unsampled,
+      capped: this.capped,
+      thresholdMs: this.thresholdMs,
+      maxPerMinute: this.maxPerMinute,
+    };
   }
 }
 
@@ -148,7 +155,8 @@ export function createSlowLogFeature(section: unknown, engine: Autom8): SlowLogF
   let logger = engine.options.logger;
   if (o.logger !== undefined) {
     const l = o.logger as Logger;
-    if (typeof l !== 'object' || l === null || typeof l.warn !== 'function') throw new InvalidOptionError('slowLog.logger', 'a logger with a warn method', o.logger);
+    if (typeof l !== 'object' || l === null || typeof l.warn !== 'function')
+      throw new InvalidOptionError('slowLog.logger', 'a logger with a warn method', o.logger);
     logger = l;
   }
   return new SlowLogFeature(engine, thresholdMs, routes, sampleRate, maxPerMinute, logger, Math.min(thresholdMs, ...values));

@@ -30,13 +30,7 @@ export interface StoreHost {
 export type MaybePromise<T> = T | Promise<T>;
 
 /** The rate-limit algorithms every store implements. */
-export type RateLimitAlgorithm =
-  | 'token-bucket'
-  | 'leaky-bucket'
-  | 'fixed-window'
-  | 'sliding-window'
-  | 'sliding-log'
-  | 'gcra';
+export type RateLimitAlgorithm = 'token-bucket' | 'leaky-bucket' | 'fixed-window' | 'sliding-window' | 'sliding-log' | 'gcra';
 
 /** The resolved, validated parameters of one limit, built once at construction. */
 export interface LimitPolicy {

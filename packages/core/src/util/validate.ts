@@ -36,7 +36,11 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export function timerMs(path: string, v: unknown, dflt: number, { allowZero = false, integer = false } = {}): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && !allowZero) || v > MAX_TIMER_MS || (integer && !Number.isInteger(v))) {
-    throw new InvalidOptionError(path, `a ${integer ? 'whole ' : ''}number of milliseconds ${allowZero ? 'from 0' : 'above 0'} up to ${MAX_TIMER_MS} (node's longest timer, ~24.8 days)`, v);
+    throw new InvalidOptionError(
+      path,
+      `a ${integer ? 'whole ' : ''}number of milliseconds ${allowZero ? 'from 0' : 'above 0'} up to ${MAX_TIMER_MS} (node's longest timer, ~24.8 days)`,
+      v,
+    );
   }
   return v;
 }

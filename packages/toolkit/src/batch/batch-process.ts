@@ -29,14 +29,22 @@ type Source<T> = Iterable<T> | AsyncIterable<T>;
  */
 export function batchProcess<T>(source: Source<T>, options?: BatchOptions): AsyncGenerator<T[], void, undefined>;
 export function batchProcess<T, R>(source: Source<T>, options: BatchProcessOptions<T, R>): AsyncGenerator<Awaited<R>, void, undefined>;
-export async function* batchProcess<T, R>(source: Source<T>, options: Partial<BatchProcessOptions<T, R>> = {}): AsyncGenerator<T[] | Awaited<R>, void, undefined> {
+export async function* batchProcess<T, R>(
+  source: Source<T>,
+  options: Partial<BatchProcessOptions<T, R>> = {},
+): AsyncGenerator<T[] | Awaited<R>, void, undefined> {
   const size = options.batchSize ?? 500;
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(size) || size < 1) throw new TypeError(`autom8: expected batchSize to be a positive integer, got ${String(options.batchSize)}`);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`autom8: expected concurrency to be a positive integer, got ${String(options.concurrency)}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new TypeError(`autom8: expected concurrency to be a positive integer, got ${String(options.concurrency)}`);
   const fn = options.process;
   if (fn !== undefined && typeof fn !== 'function') throw new TypeError('autom8: expected process to be a function');
-  if (source === null || source === undefined || (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] !== 'function' && typeof (source as Iterable<T>)[Symbol.iterator] !== 'function')) {
+  if (
+    source === null ||
+    source === undefined ||
+    (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] !== 'function' && typeof (source as Iterable<T>)[Symbol.iterator] !== 'function')
+  ) {
     throw new TypeError('autom8: expected source to be an iterable or async iterable');
   }
   const reader = new BatchReader(source, size);

@@ -138,7 +138,16 @@ export function benchOptions(o: BenchOptions = {}): Required<Omit<BenchOptions, 
 /** @internal Builds a {@link BenchResult} from a sampler's values. */
 export function resultOf(name: string, s: Sampler, totalMs: number): BenchResult {
   const stats = summarize(s.values);
-  return { name, ...stats, opsPerSec: stats.mean > 0 ? 1e9 / stats.mean : Infinity, iterations: s.calls, batchSize: s.batchSize, async: s.async, totalMs, concurrency: 1 };
+  return {
+    name,
+    ...stats,
+    opsPerSec: stats.mean > 0 ? 1e9 / stats.mean : Infinity,
+    iterations: s.calls,
+    batchSize: s.batchSize,
+    async: s.async,
+    totalMs,
+    concurrency: 1,
+  };
 }
 
 /**
@@ -157,7 +166,8 @@ export async function bench(name: string, fn: BenchFn, options?: BenchOptions): 
   if (typeof fn !== 'function') throw new TypeError(`autom8: expected fn of bench('${name}') to be a function`);
   const o = benchOptions(options);
   const concurrency = options?.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`autom8: expected concurrency to be a positive integer, got ${String(concurrency)}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new TypeError(`autom8: expected concurrency to be a positive integer, got ${String(concurrency)}`);
   const async = await isAsyncFn(fn);
   if (concurrency > 1 && !async) throw new TypeError('autom8: concurrency needs an async function (a sync one cannot overlap with itself)');
   const s = new Sampler(fn, async);

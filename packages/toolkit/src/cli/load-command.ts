@@ -35,34 +35,41 @@ export const LOAD_USAGE = `Usage: autom8 load <url> [options]
 
 /** Runs `autom8 load …`; returns the exit status. */
 export async function loadCommand(argv: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<number> {
-  const parsed = parseCommand('load', LOAD_USAGE, argv, {
-    rate: { type: 'string' },
-    concurrency: { type: 'string' },
-    steps: { type: 'string' },
-    step: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    slo: { type: 'string' },
-    'max-errors': { type: 'string' },
-    'keep-going': { type: 'boolean' },
-    'ids-from': { type: 'string' },
-    'ids-path': { type: 'string' },
-    ids: { type: 'string' },
-    method: { type: 'string' },
-    header: { type: 'string', multiple: true },
-    body: { type: 'string' },
-    timeout: { type: 'string' },
-    connections: { type: 'string' },
-    json: { type: 'boolean' },
-    html: { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' },
-  }, out);
+  const parsed = parseCommand(
+    'load',
+    LOAD_USAGE,
+    argv,
+    {
+      rate: { type: 'string' },
+      concurrency: { type: 'string' },
+      steps: { type: 'string' },
+      step: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      slo: { type: 'string' },
+      'max-errors': { type: 'string' },
+      'keep-going': { type: 'boolean' },
+      'ids-from': { type: 'string' },
+      'ids-path': { type: 'string' },
+      ids: { type: 'string' },
+      method: { type: 'string' },
+      header: { type: 'string', multiple: true },
+      body: { type: 'string' },
+      timeout: { type: 'string' },
+      connections: { type: 'string' },
+      json: { type: 'boolean' },
+      html: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
+    out,
+  );
   if (parsed === undefined) return 0;
   const v = parsed.values;
   const url = parsed.url;
   if (v.rate !== undefined && v.concurrency !== undefined) throw new UsageError('give --rate or --concurrency, not both');
   const steps = v.steps === undefined ? undefined : Number(v.steps);
-  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1 && steps <= 1000)) throw new UsageError(`bad --steps '${v.steps}': expected a whole number from 1 to 1000`);
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1 && steps <= 1000))
+    throw new UsageError(`bad --steps '${v.steps}': expected a whole number from 1 to 1000`);
   const step = v.step === undefined ? undefined : Number(v.step);
   if (step !== undefined && !(step > 0)) throw new UsageError(`bad --step '${v.step}': expected a positive number`);
   const closed = v.concurrency !== undefined;
@@ -77,7 +84,8 @@ export async function loadCommand(argv: string[], out: NodeJS.WriteStream, err: 
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
   const connections = v.connections === undefined ? undefined : Number(v.connections);
-  if (connections !== undefined && !(Number.isInteger(connections) && connections > 0)) throw new UsageError(`bad --connections '${v.connections}': expected a positive whole number`);
+  if (connections !== undefined && !(Number.isInteger(connections) && connections > 0))
+    throw new UsageError(`bad --connections '${v.connections}': expected a positive whole number`);
   const options: LoadTestOptions = {
     url,
     ...(closed ? { concurrency: levels } : { rates: levels }),
@@ -89,7 +97,12 @@ export async function loadCommand(argv: string[], out: NodeJS.WriteStream, err: 
     ...(v.slo !== undefined && { slo: parseSlo(v.slo) }),
     ...(v['ids-from'] !== undefined && { idsFrom: v['ids-from'] }),
     ...(v['ids-path'] !== undefined && { idsPath: v['ids-path'] }),
-    ...(v.ids !== undefined && { ids: v.ids.split(',').map((s) => s.trim()).filter((s) => s !== '') }),
+    ...(v.ids !== undefined && {
+      ids: v.ids
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    }),
     ...(v.method !== undefined && { method: v.method }),
     ...(v.body !== undefined && { body: v.body }),
     ...(v.timeout !== undefined && { timeoutMs: parseDuration(v.timeout, '--timeout') }),

@@ -30,7 +30,9 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n${cmd === 'help' && rest[0] === 'load' ? `\n${LOAD_USAGE}\n` : cmd === 'help' && rest[0] === 'profile' ? `\n${PROFILE_USAGE}\n` : ''}`);
+      process.stdout.write(
+        `${USAGE}\n${cmd === 'help' && rest[0] === 'load' ? `\n${LOAD_USAGE}\n` : cmd === 'help' && rest[0] === 'profile' ? `\n${PROFILE_USAGE}\n` : ''}`,
+      );
       return 0;
     case '--version':
     case '-v':

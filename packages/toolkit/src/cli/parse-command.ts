@@ -9,7 +9,13 @@ type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; a
  * `usage`, exactly one URL, and a one-line UsageError pointing at `--help` for anything else.
  * Returns undefined when help was printed.
  */
-export function parseCommand<O extends Options>(command: string, usage: string, argv: string[], options: O, out: NodeJS.WritableStream): { values: Values<O>; url: string } | undefined {
+export function parseCommand<O extends Options>(
+  command: string,
+  usage: string,
+  argv: string[],
+  options: O,
+  out: NodeJS.WritableStream,
+): { values: Values<O>; url: string } | undefined {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } });

@@ -21,13 +21,19 @@ enabled with the middleware's 'profiler' option) and prints the top self-time fu
 
 /** Runs `autom8 profile …`; returns the exit status. */
 export async function profileCommand(argv: string[], out: NodeJS.WriteStream): Promise<number> {
-  const parsed = parseCommand('profile', PROFILE_USAGE, argv, {
-    seconds: { type: 'string' },
-    token: { type: 'string' },
-    out: { type: 'string' },
-    top: { type: 'string' },
-    prefix: { type: 'string' },
-  }, out);
+  const parsed = parseCommand(
+    'profile',
+    PROFILE_USAGE,
+    argv,
+    {
+      seconds: { type: 'string' },
+      token: { type: 'string' },
+      out: { type: 'string' },
+      top: { type: 'string' },
+      prefix: { type: 'string' },
+    },
+    out,
+  );
   if (parsed === undefined) return 0;
   const v = parsed.values;
   const seconds = v.seconds === undefined ? 5 : Number(v.seconds);

@@ -89,7 +89,16 @@ export class HttpTarget {
     };
     const { method, headers, body, timeoutMs } = this.opts;
     const req = this.mod.request(
-      { agent: this.agent, protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port, method, path: this.pathOf(n), headers, timeout: timeoutMs },
+      {
+        agent: this.agent,
+        protocol: this.url.protocol,
+        hostname: this.url.hostname,
+        port: this.url.port,
+        method,
+        path: this.pathOf(n),
+        headers,
+        timeout: timeoutMs,
+      },
       (res) => {
         res.on('end', () => finish(res.statusCode ?? 0, undefined));
         res.on('error', (err) => finish(0, errorKind(err)));

@@ -16,7 +16,10 @@ export function extractIds(doc: unknown, path?: string): string[] {
     nodes = (arr as unknown[]).map((e) => (e !== null && typeof e === 'object' && 'id' in e ? e.id : e));
   } else {
     nodes = [doc];
-    for (const seg of path.replace(/\[\]/g, '.*').split('.').filter((s) => s !== '')) {
+    for (const seg of path
+      .replace(/\[\]/g, '.*')
+      .split('.')
+      .filter((s) => s !== '')) {
       const next: unknown[] = [];
       for (const n of nodes) {
         if (seg === '*') {

@@ -114,21 +114,24 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadReport> {
   let counter = 0;
   let current: StepRecorder | undefined;
   let stepIndex = 0;
-  const progress = o.onProgress === undefined ? undefined : setInterval(() => {
-    if (current === undefined) return;
-    o.onProgress!({
-      step: stepIndex + 1,
-      steps: levels.length,
-      level: current.level,
-      mode: report.mode,
-      elapsedMs: performance.now() - current.startedAt,
-      stepDurationMs: stepMs,
-      sent: current.sent,
-      ok: current.ok,
-      failed: current.failed,
-      inFlight: current.outstanding,
-    });
-  }, 250);
+  const progress =
+    o.onProgress === undefined
+      ? undefined
+      : setInterval(() => {
+          if (current === undefined) return;
+          o.onProgress!({
+            step: stepIndex + 1,
+            steps: levels.length,
+            level: current.level,
+            mode: report.mode,
+            elapsedMs: performance.now() - current.startedAt,
+            stepDurationMs: stepMs,
+            sent: current.sent,
+            ok: current.ok,
+            failed: current.failed,
+            inFlight: current.outstanding,
+          });
+        }, 250);
   progress?.unref();
   let failedYet = false;
   try {
@@ -161,7 +164,9 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadReport> {
         step.slo = {
           pass: latencyOk && errorsOk,
           observedMs: Math.round(observed * 1000) / 1000,
-          ...(latencyOk && errorsOk ? {} : { reason: !errorsOk ? `error rate ${(step.errorRate * 100).toFixed(1)}%` : `${o.slo.text.split('<')[0]} ${observed.toFixed(1)}ms` }),
+          ...(latencyOk && errorsOk
+            ? {}
+            : { reason: !errorsOk ? `error rate ${(step.errorRate * 100).toFixed(1)}%` : `${o.slo.text.split('<')[0]} ${observed.toFixed(1)}ms` }),
         };
         if (step.slo.pass && !failedYet) report.knee = { level, achievedRate: step.achievedRate, latencyMs: step.slo.observedMs };
         if (!step.slo.pass) failedYet = true;

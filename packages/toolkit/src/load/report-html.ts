@@ -58,14 +58,25 @@ export function renderLoadReportHtml(r: LoadReport): string {
   }
   const series = SERIES.map(({ key, color }) => {
     const pts = drawn.map((p) => `${f(px(p.x))},${f(py(p.s.latency[key]))}`);
-    const dots = pts.map((pt) => { const [cx, cy] = pt.split(','); return `<circle cx="${cx}" cy="${cy}" r="3.5" fill="${color}"/>`; }).join('');
+    const dots = pts
+      .map((pt) => {
+        const [cx, cy] = pt.split(',');
+        return `<circle cx="${cx}" cy="${cy}" r="3.5" fill="${color}"/>`;
+      })
+      .join('');
     const last = pts[pts.length - 1]?.split(',');
     const label = last === undefined ? '' : `<text x="${f(Number(last[0]) + 8)}" y="${f(labelY.get(key)!)}" fill="${color}" class="label">${key}</text>`;
     return `<g class="series" data-series="${key}"><polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="2.2"/>${dots}${label}</g>`;
   }).join('\n');
-  const slo = r.slo === null ? '' : `<g class="slo"><line x1="${M.left}" x2="${W - M.right}" y1="${f(py(r.slo.thresholdMs))}" y2="${f(py(r.slo.thresholdMs))}" stroke="#c92a2a" stroke-dasharray="6 4" stroke-width="1.5"/><text x="${M.left + 6}" y="${f(py(r.slo.thresholdMs) - 5)}" fill="#c92a2a">SLO ${esc(r.slo.text)}</text></g>`;
+  const slo =
+    r.slo === null
+      ? ''
+      : `<g class="slo"><line x1="${M.left}" x2="${W - M.right}" y1="${f(py(r.slo.thresholdMs))}" y2="${f(py(r.slo.thresholdMs))}" stroke="#c92a2a" stroke-dasharray="6 4" stroke-width="1.5"/><text x="${M.left + 6}" y="${f(py(r.slo.thresholdMs) - 5)}" fill="#c92a2a">SLO ${esc(r.slo.text)}</text></g>`;
   const kneeX = r.knee === null ? undefined : open ? r.knee.level : r.knee.achievedRate;
-  const knee = kneeX === undefined ? '' : `<g class="knee"><line x1="${f(px(kneeX))}" x2="${f(px(kneeX))}" y1="${M.top}" y2="${H - M.bottom}" stroke="#5f3dc4" stroke-width="1.5" stroke-dasharray="2 3"/><text x="${f(px(kneeX) + 4)}" y="${M.top + 12}" fill="#5f3dc4">knee ${kneeX}</text></g>`;
+  const knee =
+    kneeX === undefined
+      ? ''
+      : `<g class="knee"><line x1="${f(px(kneeX))}" x2="${f(px(kneeX))}" y1="${M.top}" y2="${H - M.bottom}" stroke="#5f3dc4" stroke-width="1.5" stroke-dasharray="2 3"/><text x="${f(px(kneeX) + 4)}" y="${M.top + 12}" fill="#5f3dc4">knee ${kneeX}</text></g>`;
   const svg = `<svg id="latency-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="Latency percentiles against ${open ? 'offered' : 'achieved'} rate">
 <rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="#fff" stroke="#ced4da"/>
 ${grid.join('\n')}
@@ -76,8 +87,22 @@ ${series}
 <text transform="translate(16 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle" class="axis">latency (ms, log scale)</text>
 </svg>`;
 
-  const rows = r.steps.map((s) => `<tr class="${s.slo === undefined ? '' : s.slo.pass ? 'pass' : 'fail'}"><td>${s.level}</td><td>${s.achievedRate.toFixed(1)}</td><td>${s.sent}</td><td>${s.ok}</td><td>${esc(Object.entries(s.errors).map(([k, n]) => `${k}×${n}`).join(' ') || '0')}</td><td>${fmtMs(s.latency.p50)}</td><td>${fmtMs(s.latency.p95)}</td><td>${fmtMs(s.latency.p99)}</td><td>${fmtMs(s.latency.max)}</td>${r.slo === null ? '' : `<td>${s.slo === undefined ? 'partial' : s.slo.pass ? 'pass' : `FAIL ${esc(s.slo.reason ?? '')}`}</td>`}</tr>`).join('\n');
-  const verdict = r.slo === null ? '' : r.knee === null ? `<p class="verdict fail">No step met the SLO ${esc(r.slo.text)}.</p>` : `<p class="verdict">Knee: <strong>${r.knee.level}${open ? ' req/s offered' : ' clients'}</strong> (${r.knee.achievedRate} req/s achieved), the highest level meeting ${esc(r.slo.text)} with errors ≤ ${(r.maxErrorRate * 100).toFixed(1)}%.</p>`;
+  const rows = r.steps
+    .map(
+      (s) =>
+        `<tr class="${s.slo === undefined ? '' : s.slo.pass ? 'pass' : 'fail'}"><td>${s.level}</td><td>${s.achievedRate.toFixed(1)}</td><td>${s.sent}</td><td>${s.ok}</td><td>${esc(
+          Object.entries(s.errors)
+            .map(([k, n]) => `${k}×${n}`)
+            .join(' ') || '0',
+        )}</td><td>${fmtMs(s.latency.p50)}</td><td>${fmtMs(s.latency.p95)}</td><td>${fmtMs(s.latency.p99)}</td><td>${fmtMs(s.latency.max)}</td>${r.slo === null ? '' : `<td>${s.slo === undefined ? 'partial' : s.slo.pass ? 'pass' : `FAIL ${esc(s.slo.reason ?? '')}`}</td>`}</tr>`,
+    )
+    .join('\n');
+  const verdict =
+    r.slo === null
+      ? ''
+      : r.knee === null
+        ? `<p class="verdict fail">No step met the SLO ${esc(r.slo.text)}.</p>`
+        : `<p class="verdict">Knee: <strong>${r.knee.level}${open ? ' req/s offered' : ' clients'}</strong> (${r.knee.achievedRate} req/s achieved), the highest level meeting ${esc(r.slo.text)} with errors ≤ ${(r.maxErrorRate * 100).toFixed(1)}%.</p>`;
   const data = JSON.stringify(r).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

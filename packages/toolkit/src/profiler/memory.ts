@@ -94,14 +94,22 @@ export async function profileMemory(options: MemoryProfileOptions = {}): Promise
   }
   const top = [...sites.values()].sort((a, b) => b.bytes - a.bytes).slice(0, topN);
   for (const s of top) s.percent = total === 0 ? 0 : Math.round((s.bytes / total) * 10000) / 100;
-  const spaces = v8.getHeapSpaceStatistics().map((s) => ({ name: s.space_name, size: s.space_size, used: s.space_used_size, available: s.space_available_size }));
+  const spaces = v8
+    .getHeapSpaceStatistics()
+    .map((s) => ({ name: s.space_name, size: s.space_size, used: s.space_used_size, available: s.space_available_size }));
   const mb = (b: number) => `${(b / 1048576).toFixed(2)} MB`;
   const text = [
     'Heap spaces:',
-    formatTable(['space', 'size', 'used', 'available'], spaces.map((s) => [s.name, mb(s.size), mb(s.used), mb(s.available)])),
+    formatTable(
+      ['space', 'size', 'used', 'available'],
+      spaces.map((s) => [s.name, mb(s.size), mb(s.used), mb(s.available)]),
+    ),
     '',
     `Top allocation sites (sampled, ${mb(total)} in all):`,
-    formatTable(['bytes', '%', 'function', 'location'], top.map((s) => [mb(s.bytes), `${s.percent.toFixed(1)}%`, s.functionName, s.url === '' ? '' : `${s.url}:${s.line}`])),
+    formatTable(
+      ['bytes', '%', 'function', 'location'],
+      top.map((s) => [mb(s.bytes), `${s.percent.toFixed(1)}%`, s.functionName, s.url === '' ? '' : `${s.url}:${s.line}`]),
+    ),
   ].join('\n');
   return { heap: v8.getHeapStatistics(), spaces, top, text };
 }

@@ -47,7 +47,12 @@ export async function profile<T>(fn: () => T | Promise<T>, options: ProfileOptio
 
 /** A {@link CpuProfileSummary} as a text table. */
 export function formatCpuSummary(s: CpuProfileSummary): string {
-  const rows = s.top.map((e) => [`${e.selfMs.toFixed(1)} ms`, `${e.selfPercent.toFixed(1)}%`, e.functionName, e.url === '' ? '' : `${shortUrl(e.url)}:${e.line}`]);
+  const rows = s.top.map((e) => [
+    `${e.selfMs.toFixed(1)} ms`,
+    `${e.selfPercent.toFixed(1)}%`,
+    e.functionName,
+    e.url === '' ? '' : `${shortUrl(e.url)}:${e.line}`,
+  ]);
   return `CPU profile: ${s.durationMs.toFixed(0)} ms, ${s.samples} samples. Top self time:\n${formatTable(['self', '%', 'function', 'location'], rows)}`;
 }
 
@@ -61,7 +66,10 @@ function shortUrl(url: string): string {
  * Wraps `fn` so each call is profiled into `options.outputFile` (overwritten per call). A call made
  * while another profile runs is not profiled (it runs plainly), so nested or concurrent calls work.
  */
-export function withProfile<A extends unknown[], R>(fn: (...args: A) => R, options: ProfileOptions & { onProfile?: (r: ProfileResult<Awaited<R>>) => void } = {}): (...args: A) => Promise<Awaited<R>> {
+export function withProfile<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options: ProfileOptions & { onProfile?: (r: ProfileResult<Awaited<R>>) => void } = {},
+): (...args: A) => Promise<Awaited<R>> {
   return async function profiledCall(this: unknown, ...args: A): Promise<Awaited<R>> {
     if (isCpuProfiling()) return await fn.apply(this, args);
     const r = await profile(() => fn.apply(this, args), options);
