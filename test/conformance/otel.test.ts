@@ -1,6 +1,7 @@
 // OpenTelemetry conformance on every adapter, with the real SDK and in-memory exporters:
 // SERVER spans named `{method} {route}` with HTTP semantic-convention attributes, continuing an
 // incoming W3C traceparent, and the http.server.request.duration histogram.
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { context, createNoopMeter, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -90,6 +91,48 @@ for (const adapter of ADAPTERS) {
       assert.equal(span!.attributes['http.request.method_original'], 'PURGE');
       // The span name's method MUST be HTTP then (the route is not known: no route takes PURGE).
       assert.match(span!.name, /^HTTP( |$)/);
+    });
+
+    test('recommended attributes: server, client and peer addresses, protocol version', async () => {
+      spans.reset();
+      const port = Number(new URL(base).port);
+      await (await fetch(`${base}/users/5`)).text();
+      const [span] = await waitForSpans(1);
+      const a = span!.attributes;
+      assert.equal(a['server.address'], '127.0.0.1');
+      assert.equal(a['server.port'], port);
+      assert.equal(a['client.address'], '127.0.0.1');
+      assert.equal(a['network.peer.address'], '127.0.0.1');
+      assert.equal(typeof a['network.peer.port'], 'number');
+      assert.notEqual(a['network.peer.port'], port);
+      assert.equal(a['network.protocol.version'], '1.1');
+    });
+
+    test('client.address follows trustProxy; network.peer.address stays the socket peer', async () => {
+      const proxied = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(proxied)] });
+      const behind = buildApp(adapter, { trustProxy: ['127.0.0.1'], telemetry: { tracerProvider: provider } });
+      const url = await listen(behind.server);
+      try {
+        // fetch() may not set Host: node's http client does.
+        await new Promise<void>((resolve, reject) => {
+          const req = http.get(`${url}/users/6`, { headers: { 'x-forwarded-for': '203.0.113.9', host: 'shop.example:8443' } }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          });
+          req.on('error', reject);
+        });
+        for (let i = 0; i < 200 && proxied.getFinishedSpans().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+        const a = proxied.getFinishedSpans()[0]!.attributes;
+        assert.equal(a['client.address'], '203.0.113.9');
+        assert.equal(a['network.peer.address'], '127.0.0.1');
+        assert.equal(a['server.address'], 'shop.example');
+        assert.equal(a['server.port'], 8443);
+      } finally {
+        await close(behind.server);
+        await behind.engine.close();
+        await provider.shutdown();
+      }
     });
 
     test('url.query is set when the request has a query, with signed-URL credentials redacted', async () => {

@@ -7,7 +7,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface RequestView {
   method?: string | undefined;
   headers: IncomingHttpHeaders;
-  socket?: { remoteAddress?: string | undefined; encrypted?: boolean } | null | undefined;
+  /** `'1.1'`, `'1.0'`, `'2.0'` (node's `IncomingMessage.httpVersion`). */
+  httpVersion?: string | undefined;
+  socket?: { remoteAddress?: string | undefined; remotePort?: number | undefined; localPort?: number | undefined; encrypted?: boolean } | null | undefined;
 }
 
 /**

@@ -87,7 +87,11 @@ export class HttpTelemetry {
   /** In-flight requests per (scheme, method), reported by an observable up-down counter. */
   private readonly active = new Map<string, { attributes: Attributes; n: number }>();
 
-  constructor(private readonly config: TelemetryConfig) {
+  constructor(
+    private readonly config: TelemetryConfig,
+    /** The engine's client address under `trustProxy`, for `client.address`. */
+    private readonly clientAddress?: (ex: Exchange) => string,
+  ) {
     this.tracer = (config.tracerProvider ?? trace.getTracerProvider()).getTracer('@autom8/core', VERSION);
   }
 
@@ -161,6 +165,8 @@ export class HttpTelemetry {
     if (span.isRecording()) {
       (span as { [kOwnSpan]?: true })[kOwnSpan] = true;
       ex.otelContext = trace.setSpan(parent, span);
+      // Recommended attributes, built only for a span that records them.
+      this.addConnectionAttributes(span, ex);
     } else {
       // Without an SDK every span carries the API's shared invalid context: the identity test
       // spares the no-op path the hex validation of its ids.
@@ -170,6 +176,30 @@ export class HttpTelemetry {
       // rather than start traces of their own.
       ex.otelContext = trace.setSpan(parent, span);
     }
+  }
+
+  /**
+   * The HTTP semantic conventions' recommended server-span attributes: where the request was sent
+   * (`server.address`/`server.port` from the Host header, else the listener's port), who sent it
+   * (`client.address`, the address the rate limiter counts, under `trustProxy`), the connection's
+   * peer, and the protocol version.
+   */
+  private addConnectionAttributes(span: Span, ex: Exchange): void {
+    const socket = ex.socket;
+    const host = ex.headers.host;
+    const attrs: Attributes = {};
+    if (host !== undefined && host.length > 0) {
+      const { address, port } = splitHost(host);
+      attrs['server.address'] = address;
+      if (port !== undefined) attrs['server.port'] = port;
+    }
+    if (attrs['server.port'] === undefined && socket?.localPort !== undefined) attrs['server.port'] = socket.localPort;
+    if (this.clientAddress !== undefined) attrs['client.address'] = this.clientAddress(ex);
+    if (socket?.remoteAddress !== undefined) attrs['network.peer.address'] = socket.remoteAddress;
+    if (socket?.remotePort !== undefined) attrs['network.peer.port'] = socket.remotePort;
+    const version = ex.req.httpVersion;
+    if (version !== undefined) attrs['network.protocol.version'] = version === '2.0' ? '2' : version;
+    span.setAttributes(attrs);
   }
 
   /** At response end: finishes the span and records the duration metric. */
@@ -234,4 +264,24 @@ const SIGNED_PARAM = /(^|&)(AWSAccessKeyId|Signature|sig|X-Goog-Signature)=[^&]*
 /** `url.query` as the conventions want it: as received, signed-URL credentials redacted. */
 export function redactQuery(query: string): string {
   return query.indexOf('ig') === -1 && query.indexOf('AWSAccessKeyId') === -1 ? query : query.replace(SIGNED_PARAM, '$1$2=REDACTED');
+}
+
+/** `example.com:8080` → address and port; `[::1]:3000` → `::1` and 3000; a bad port is left out. */
+export function splitHost(host: string): { address: string; port: number | undefined } {
+  let end = host.length;
+  let address: string;
+  if (host.charCodeAt(0) === 0x5b /* [ */) {
+    const close = host.indexOf(']');
+    if (close === -1) return { address: host, port: undefined };
+    address = host.slice(1, close);
+    end = close + 1;
+  } else {
+    const colon = host.lastIndexOf(':');
+    address = colon === -1 ? host : host.slice(0, colon);
+    end = colon === -1 ? host.length : colon;
+  }
+  if (end >= host.length || host.charCodeAt(end) !== 0x3a /* : */) return { address, port: undefined };
+  const text = host.slice(end + 1);
+  const port = Number(text);
+  return { address, port: text.length > 0 && text.length <= 5 && Number.isInteger(port) && port >= 0 && port <= 65535 ? port : undefined };
 }
