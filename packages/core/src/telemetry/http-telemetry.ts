@@ -219,12 +219,15 @@ export class HttpTelemetry {
     if (this.config.mode === 'enrich' || (span !== undefined && !ex.ownsSpan)) return;
     const attrs = this.durationAttributes(series, ex.method, status, scheme, route, ex.req.httpVersion);
     const extra = ex.metricAttributes;
-    this.duration!.record((ex.endTime - ex.startTime) / 1000, extra === undefined ? attrs : { ...attrs, ...extra });
+    // The request's own context, not whatever is active when the response closes: an SDK that
+    // samples exemplars takes their trace and span ids from it.
+    const ctx = ex.otelContext;
+    this.duration!.record((ex.endTime - ex.startTime) / 1000, extra === undefined ? attrs : { ...attrs, ...extra }, ctx);
     if (this.requestBodySize !== undefined) {
       const reqLen = Number(ex.headers['content-length']);
-      if (reqLen >= 0) this.requestBodySize.record(reqLen, attrs);
+      if (reqLen >= 0) this.requestBodySize.record(reqLen, attrs, ctx);
       const resLen = Number(ex.res.getHeader('content-length'));
-      if (resLen >= 0) this.responseBodySize!.record(resLen, attrs);
+      if (resLen >= 0) this.responseBodySize!.record(resLen, attrs, ctx);
     }
   }
 
