@@ -12,6 +12,7 @@ import {
 } from '../support/otel-reference-instrumentation';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -222,6 +223,13 @@ async function listen6(server: Server): Promise<string> {
 function target(base: string, base6: string): Target {
   return { base, base6, port: Number(new URL(base).port), port6: Number(new URL(base6).port) };
 }
+
+test('docs/telemetry.md lists as many differences as ALLOWED', () => {
+  const doc = readFileSync(new URL('../../docs/telemetry.md', `file://${__filename}`), 'utf8');
+  const section = doc.split('### Differences from `@opentelemetry/instrumentation-http`')[1]?.split(/\n#/)[0] ?? '';
+  const rows = section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| request') && !l.startsWith('| ---'));
+  assert.equal(rows.length, ALLOWED.length, 'one table row per ALLOWED entry');
+});
 
 const reference = new Map<string, Observed>();
 
