@@ -2,6 +2,7 @@
 // SERVER spans named `{method} {route}` with HTTP semantic-convention attributes, continuing an
 // incoming W3C traceparent, and the http.server.request.duration histogram.
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { context, createNoopMeter, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -186,8 +187,46 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(users.value.buckets.boundaries, [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
       const boom = duration.dataPoints.find((p) => p.attributes['http.route'] === '/boom')!;
       assert.equal(boom.attributes['error.type'], '500');
+      // The stable conventions' set: required, conditionally required when there is one, and the
+      // recommended protocol version; server.* are opt-in and network.protocol.name is only for
+      // protocols other than http.
+      assert.deepEqual(Object.keys(users.attributes).sort(), [
+        'http.request.method',
+        'http.response.status_code',
+        'http.route',
+        'network.protocol.version',
+        'url.scheme',
+      ]);
+      assert.equal(users.attributes['network.protocol.version'], '1.1');
+      assert.deepEqual(Object.keys(boom.attributes).sort(), [
+        'error.type',
+        'http.request.method',
+        'http.response.status_code',
+        'http.route',
+        'network.protocol.version',
+        'url.scheme',
+      ]);
       const active = all.find((m) => m.descriptor.name === 'http.server.active_requests');
       assert.ok(active, 'http.server.active_requests exported');
+    });
+
+    test('an HTTP/1.0 request is its own duration series, network.protocol.version 1.0', async () => {
+      const { port } = new URL(base);
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => socket.write('GET /users/10 HTTP/1.0\r\nHost: x\r\n\r\n'));
+        socket.on('data', () => {});
+        socket.on('end', resolve);
+        socket.on('error', reject);
+      });
+      await reader.forceFlush();
+      const all = metricExporter
+        .getMetrics()
+        .at(-1)!
+        .scopeMetrics.flatMap((s) => s.metrics);
+      const duration = all.find((m) => m.descriptor.name === 'http.server.request.duration') as HistogramMetricData;
+      const users = duration.dataPoints.filter((p) => p.attributes['http.route'] === '/users/:id' && p.attributes['http.response.status_code'] === 200);
+      assert.deepEqual(users.map((p) => p.attributes['network.protocol.version']).sort(), ['1.0', '1.1']);
+      assert.equal(users.find((p) => p.attributes['network.protocol.version'] === '1.0')!.value.count, 1);
     });
 
     test('http.server.active_requests goes up while a request is in flight and back to 0 after it', async () => {

@@ -217,14 +217,17 @@ export class HttpTelemetry {
     }
     // With an outer http instrumentation, it records the duration metric; we must not double-count.
     if (this.config.mode === 'enrich' || (span !== undefined && !ex.ownsSpan)) return;
-    const attrs = this.durationAttributes(series, ex.method, status, scheme, route);
+    const attrs = this.durationAttributes(series, ex.method, status, scheme, route, ex.req.httpVersion);
     const extra = ex.metricAttributes;
-    this.duration!.record((ex.endTime - ex.startTime) / 1000, extra === undefined ? attrs : { ...attrs, ...extra });
+    // The request's own context, not whatever is active when the response closes: an SDK that
+    // samples exemplars takes their trace and span ids from it.
+    const ctx = ex.otelContext;
+    this.duration!.record((ex.endTime - ex.startTime) / 1000, extra === undefined ? attrs : { ...attrs, ...extra }, ctx);
     if (this.requestBodySize !== undefined) {
       const reqLen = Number(ex.headers['content-length']);
-      if (reqLen >= 0) this.requestBodySize.record(reqLen, attrs);
+      if (reqLen >= 0) this.requestBodySize.record(reqLen, attrs, ctx);
       const resLen = Number(ex.res.getHeader('content-length'));
-      if (resLen >= 0) this.responseBodySize!.record(resLen, attrs);
+      if (resLen >= 0) this.responseBodySize!.record(resLen, attrs, ctx);
     }
   }
 
@@ -241,19 +244,54 @@ export class HttpTelemetry {
     span.end(ex.endTime);
   }
 
-  // One frozen attribute object per (route, status, scheme): no allocation per request.
-  private durationAttributes(series: RouteSeries, method: string, status: number, scheme: string, route: string | undefined): Attributes {
-    const key = scheme === 'https' ? -status : status;
+  /**
+   * The attribute set the HTTP semantic conventions give `http.server.request.duration` and the body
+   * size histograms: required method and scheme; status, route and error.type when there is one;
+   * the recommended protocol version. `network.protocol.name` is required only when it is not
+   * `http`, and `server.address`/`server.port` are opt-in (they come from the Host header, which a
+   * client picks): neither is set. One frozen object per (route, status, scheme, version): no
+   * allocation per request.
+   */
+  private durationAttributes(
+    series: RouteSeries,
+    method: string,
+    status: number,
+    scheme: string,
+    route: string | undefined,
+    httpVersion: string | undefined,
+  ): Attributes {
+    const v = protocolVersionCode(httpVersion);
+    const key = (scheme === 'https' ? -1 : 1) * (v * 1000 + status);
     // The overflow series mixes methods, so its attributes are not cached.
     let attrs = series.method === method ? series.otelAttributes.get(key) : undefined;
     if (attrs === undefined) {
       attrs = { 'http.request.method': method, 'url.scheme': scheme, 'http.response.status_code': status };
       if (route !== undefined) attrs['http.route'] = route;
       if (status >= 500) attrs['error.type'] = String(status);
+      if (v !== 0) attrs['network.protocol.version'] = PROTOCOL_VERSIONS[v]!;
       Object.freeze(attrs);
       if (series.method === method) series.otelAttributes.set(key, attrs);
     }
     return attrs;
+  }
+}
+
+// `network.protocol.version` values as the conventions spell them (HTTP/2 is `2`), indexed by
+// protocolVersionCode. Only these: the version is in the request line, so a metric attribute taken
+// from it verbatim would let clients add series.
+const PROTOCOL_VERSIONS = [undefined, '1.1', '1.0', '2'] as const;
+
+/** Index in PROTOCOL_VERSIONS of Node's `httpVersion`, 0 for none or another. */
+function protocolVersionCode(httpVersion: string | undefined): number {
+  switch (httpVersion) {
+    case '1.1':
+      return 1;
+    case '1.0':
+      return 2;
+    case '2.0':
+      return 3;
+    default:
+      return 0;
   }
 }
 
