@@ -121,7 +121,9 @@ export async function openLoop(url, { rate, durationMs, graceMs = 2000, probeUrl
   const total = Math.round((rate * durationMs) / 1000);
   await new Promise((resolve) => {
     const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
+      // Request i is due at i / rate: request 0 at once (the `+ 1`; without it every request went
+      // out one interval late, and that interval was added to its latency).
+      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
       while (sent < due) {
         const dueAt = (sent * 1000) / rate;
         const rec = { due: dueAt, status: -1, ms: Infinity };
