@@ -99,7 +99,7 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
       next();
       return;
     }
-    decide(engine, ex, res, next, () => next());
+    decide(engine, ex, res, next, next);
   } as Autom8ExpressMiddleware;
 
   const front = (app: ExpressApp) => {
@@ -146,24 +146,29 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
  * decision itself fails, the failure is reported once and `withoutAutom8` serves the request.
  */
 function decide(engine: Autom8, ex: Exchange, res: ServerResponse, proceed: () => unknown, withoutAutom8: () => void): void {
-  const failed = (err: unknown) => {
-    engine.reportFailure('request-start decision', err);
-    withoutAutom8();
-  };
   let decision: Reply | undefined | Promise<Reply | undefined>;
   try {
     decision = engine.admit(ex);
   } catch (err) {
-    failed(err);
+    decisionFailed(engine, err, withoutAutom8);
     return;
   }
   if (decision === undefined) {
     runDispatching(engine, ex, proceed);
   } else if (isPromise(decision)) {
-    decision.then((reply) => (reply === undefined ? runDispatching(engine, ex, proceed) : send(res, reply)), failed);
+    decision.then(
+      (reply) => (reply === undefined ? runDispatching(engine, ex, proceed) : send(res, reply)),
+      (err: unknown) => decisionFailed(engine, err, withoutAutom8),
+    );
   } else {
     send(res, decision);
   }
+}
+
+// Not a closure made in decide(): that would cost an allocation on every request, failing or not.
+function decisionFailed(engine: Autom8, err: unknown, withoutAutom8: () => void): void {
+  engine.reportFailure('request-start decision', err);
+  withoutAutom8();
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -55,24 +55,32 @@ export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
     // The route is read at the end (also when the client leaves before `next()` settles).
     ex.context = ctx;
     ex.lateRoute = matchedRoute;
-    const failed = (err: unknown): Promise<void> => {
-      engine.reportFailure('request-start decision', err);
-      return proceed(engine, ex, next);
-    };
     let decision: Reply | undefined | Promise<Reply | undefined>;
     try {
       decision = engine.admit(ex);
     } catch (err) {
-      return failed(err);
+      return decisionFailed(engine, ex, next, err);
     }
     if (decision === undefined) return proceed(engine, ex, next);
-    if (isPromise(decision)) return decision.then((reply) => (reply === undefined ? proceed(engine, ex, next) : send(ctx, reply)), failed);
+    if (isPromise(decision)) {
+      return decision.then(
+        (reply) => (reply === undefined ? proceed(engine, ex, next) : send(ctx, reply)),
+        (err: unknown) => decisionFailed(engine, ex, next, err),
+      );
+    }
     send(ctx, decision);
     return Promise.resolve();
   } as Autom8KoaMiddleware;
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
   Object.defineProperty(middleware, 'close', { value: () => engine.close() });
   return middleware;
+}
+
+// autom8's decision failed: reported once, and the app serves the request without it. A function of
+// its own, not a closure made per request.
+function decisionFailed(engine: Autom8, ex: Exchange, next: Next, err: unknown): Promise<void> {
+  engine.reportFailure('request-start decision', err);
+  return proceed(engine, ex, next);
 }
 
 function proceed(engine: Autom8, ex: Exchange, next: Next): Promise<void> {

@@ -10,12 +10,11 @@ import type { Exchange } from '../pipeline/exchange.js';
 export type ExemptMatcher = string | ((req: RequestView, path: string) => boolean);
 
 /**
- * The one rule that says a request is never rate-limited, shed or cached: the monitoring routes
- * (whatever the prefix), plus what the user lists. Every feature asks this rule (through
- * `Exchange.exempt`, set once per request by the engine), never a copy of its own.
+ * The one rule that says a request is never rate-limited, shed or cached: what the user lists (the
+ * monitoring endpoints, looked up first by the engine, are exempt too). Every feature asks this
+ * rule (through `Exchange.exempt`, set once per request by the engine), never a copy of its own.
  */
 export class ExemptRule {
-  private readonly monitoringPaths = new Set<string>();
   private readonly patterns = new RouteTable<true>();
   private readonly predicates: ((req: RequestView, path: string) => boolean)[] = [];
 
@@ -26,19 +25,8 @@ export class ExemptRule {
     });
   }
 
-  /** Registers a monitoring endpoint path (the engine does this for each endpoint it serves). */
-  addMonitoringPath(path: string): void {
-    this.monitoringPaths.add(path);
-  }
-
-  /** True when `path` is one of the monitoring endpoints. */
-  isMonitoring(path: string): boolean {
-    return this.monitoringPaths.has(path);
-  }
-
   /** True when the request must never be limited, shed or cached. */
   isExempt(ex: Exchange): boolean {
-    if (this.monitoringPaths.has(ex.path)) return true;
     if (this.patterns.size > 0 && this.patterns.lookup(ex) !== undefined) return true;
     for (let i = 0; i < this.predicates.length; i++) {
       try {

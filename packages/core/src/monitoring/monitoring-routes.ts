@@ -1,4 +1,3 @@
-import type { ExemptRule } from '../exempt/exempt-rule.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
@@ -33,8 +32,8 @@ const AUTHORIZE_LOG_EVERY_MS = 60_000;
 
 /**
  * The monitoring endpoints (`{prefix}/metrics`, `{prefix}/metrics/system`, and what features add).
- * Served by core for every adapter, answered before any feature runs, and registered with the
- * exempt rule so the app's limits, shedding and cache never apply to them. Each request goes
+ * Served by core for every adapter and answered before any feature runs: the engine looks them up
+ * first and marks them exempt, so the app's limits, shedding and cache never apply. Each request goes
  * through `authorize` (401), the endpoints' own token bucket (429) and the method check (405)
  * before its handler; a cacheable endpoint's answer is then shared for `cacheMs`.
  */
@@ -55,7 +54,6 @@ export class MonitoringRoutes {
 
   constructor(
     private readonly options: ResolvedMonitoringOptions,
-    private readonly exemptRule: ExemptRule,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly clientAddress: (ex: Exchange) => string,
@@ -79,8 +77,6 @@ export class MonitoringRoutes {
     const full = this.prefix + path;
     this.handlers.set(full, { handler, cache: options?.cache === true });
     this.table.add(full, full, 'monitoring endpoint');
-    // Moved off the app (serveOnApp: false): the app's requests to these paths are the app's own.
-    if (this.onApp) this.exemptRule.addMonitoringPath(full);
   }
 
   /**

@@ -87,7 +87,7 @@ export class Autom8 {
     this.customMetrics = new CustomMetrics(o.metrics.windows, o.metrics.maxSeries);
     this.allRoutes = new WindowedSeries(o.metrics.windows, now);
     this.telemetry = o.telemetry.enabled ? new HttpTelemetry(o.telemetry, (ex) => this.clientAddress(ex)) : undefined;
-    this.monitoring = new MonitoringRoutes(o.monitoring, this.exemptRule, o.clock, o.logger, (ex) => this.clientAddress(ex));
+    this.monitoring = new MonitoringRoutes(o.monitoring, o.clock, o.logger, (ex) => this.clientAddress(ex));
     if (o.monitoring.enabled) {
       this.monitoring.add('/metrics', metricsEndpoint(this), { cache: true });
       this.monitoring.add('/metrics/system', () => this.system.snapshot(), { cache: true });
