@@ -4,7 +4,7 @@
 // - With autom8's load shedding, in steady state (after a 1.5 s warm-up): admitted requests keep
 //   p99 under 5× the unloaded p99, goodput stays ≥ 80% of capacity, and /api/v1/metrics answers in
 //   under 100 ms throughout. Then, measured and asserted on its own, recovery: a second after the
-//   overload ends the shedder rejects no more than it did before it, and capacity is back.
+//   overload ends one client at a time is answered as before it (nothing rejected), and capacity is back.
 // The host is a shared 2-core machine: a neighbour taking the CPU changes capacity under our feet.
 // Whether the host was crowded is judged only by the CPU the server got (before the overload and
 // during it), never by what the shedder did: an attempt where the saturated server got less than
@@ -64,7 +64,7 @@ test('with autom8 load shedding at 3× capacity: bounded p99, ≥ 80% goodput, r
       const line =
         `attempt ${attempt}: offered ${fmt(s.offered)}/s, goodput ${fmt(s.goodput)}/s, shed ${fmt(s.shedRate * 100)}%, p50 ${fmt(s.p50)} p99 ${fmt(s.p99)} ms ` +
         `(unloaded p99 ${fmt(base.p99)}), metrics max ${fmt(probeMax)} ms; server CPU ${fmt(base.cpuShare * 100)}% before, ${fmt(runShare * 100)}% during; ` +
-        `after: ${fmt(after.capacity)} req/s (before ${fmt(base.capacity)}), rejected ${fmt(after.rejectedShare * 100)}% (before ${fmt(base.rejectedShare * 100)}%)`;
+        `after: ${fmt(after.capacity)} req/s (before ${fmt(base.capacity)}), rejected one at a time ${after.sequentialRejected} (before ${base.sequentialRejected}), saturated ${fmt(after.rejectedShare * 100)}% (before ${fmt(base.rejectedShare * 100)}%)`;
       t.diagnostic(line);
       if (!(base.cpuShare >= MIN_SHARE && runShare >= MIN_SHARE)) {
         crowded.push(`${line}: void, the host was crowded`);
@@ -77,9 +77,11 @@ test('with autom8 load shedding at 3× capacity: bounded p99, ≥ 80% goodput, r
       if (!(probes.length >= 10 && probes.every((p) => p.status === 200)))
         problems.push(`metrics probes: ${probes.length}, statuses ${[...new Set(probes.map((p) => p.status))]}`);
       if (!(probeMax < 100)) problems.push(`/api/v1/metrics took ${fmt(probeMax)} ms`);
-      // Recovery: the overload is over, so the shedder must be back to what it did before it.
-      if (!(after.rejectedShare <= base.rejectedShare + 0.02))
-        problems.push(`still shedding after the overload: ${fmt(after.rejectedShare * 100)}% rejected (before ${fmt(base.rejectedShare * 100)}%)`);
+      // Recovery: the overload is over, so one client at a time (no queue, nothing stale) must get
+      // every answer, as it did before. The saturated phase queues four requests behind each other,
+      // so stale shedding rejects some of it before and after alike (5–15% here): too noisy a measure.
+      if (!(after.sequentialRejected <= base.sequentialRejected))
+        problems.push(`still shedding after the overload: ${after.sequentialRejected} of one-at-a-time requests rejected (before ${base.sequentialRejected})`);
       if (!(after.capacity >= 0.6 * base.capacity))
         problems.push(`capacity after the overload ${fmt(after.capacity)}/s < 60% of before ${fmt(base.capacity)}/s`);
       assert.equal(problems.length, 0, `${line}: ${problems.join('; ')}`);

@@ -68,10 +68,12 @@ export function get(agent, url, timeoutMs = 10_000) {
 export async function baseline(url, durationMs, connections = 4, pid = undefined) {
   const seq = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const lat = [];
+  let sequentialRejected = 0;
   let start = performance.now();
   while (performance.now() - start < durationMs) {
     const r = await get(seq, url);
     if (r.status === 200) lat.push(r.ms);
+    else sequentialRejected++;
   }
   seq.destroy();
   const par = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -91,11 +93,15 @@ export async function baseline(url, durationMs, connections = 4, pid = undefined
   par.destroy();
   // Share of one core the saturated server got: near 1 on a quiet host, low when neighbours crowd it.
   const cpuShare = (cpuSeconds(pid) - cpu0) / (elapsed / 1000);
-  // rejected: answers other than 200 in the saturated phase (a shedder's 503s).
+  // rejected: answers other than 200 in the saturated phase (a shedder's 503s). Requests queue
+  // there, so a shedder may reject some of them; one connection at a time never queues, so a
+  // healthy shedder rejects none of the sequential phase.
   return {
     p50: pct(lat, 50),
     p99: pct(lat, 99),
     n: lat.length,
+    sequentialRejected,
+    sequentialRejectedShare: sequentialRejected / Math.max(1, lat.length + sequentialRejected),
     capacity: (done * 1000) / elapsed,
     cpuShare,
     rejected,
