@@ -60,7 +60,11 @@ for (const name of ['express-app', 'koa-app']) {
         });
         const base = `http://127.0.0.1:${port}`;
         for (let i = 1; i <= 5; i++)
-          await (await fetch(`${base}/users/${i}`, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })).text();
+          await (
+            await fetch(`${base}/users/${i}?fields=name`, {
+              headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'user-agent': 'otlp-test/1.0' },
+            })
+          ).text();
 
         // Traces: /v1/traces, ExportTraceServiceRequest → ResourceSpans(1) → ScopeSpans(2) → Span(2)
         const spans = await waitFor('spans', () => {
@@ -85,6 +89,18 @@ for (const name of ['express-app', 'koa-app']) {
         assert.equal(a['http.route'], '/users/:id');
         assert.equal(a['http.response.status_code'], 200);
         assert.equal(a['url.scheme'], 'http');
+        // Conditionally required and recommended attributes, as the collector received them.
+        assert.match(String(a['url.path']), /^\/users\/[1-5]$/);
+        assert.equal(a['url.query'], 'fields=name');
+        assert.equal(a['user_agent.original'], 'otlp-test/1.0');
+        assert.equal(a['server.address'], '127.0.0.1');
+        assert.equal(a['server.port'], port);
+        // The example listens on '::', so loopback IPv4 arrives IPv4-mapped, as the socket reports it.
+        assert.match(String(a['network.peer.address']), /^(::ffff:)?127\.0\.0\.1$/);
+        // client.address is the address the rate limiter counts: IPv4-mapped folded to plain IPv4.
+        assert.equal(a['client.address'], '127.0.0.1');
+        assert.equal(typeof a['network.peer.port'], 'number');
+        assert.equal(a['network.protocol.version'], '1.1');
 
         // Metrics: /v1/metrics → ResourceMetrics(1) → ScopeMetrics(2) → Metric(2): name 1, unit 3, histogram 9
         const duration = await waitFor('duration metric', () => {
@@ -102,8 +118,17 @@ for (const name of ['express-app', 'koa-app']) {
         });
         assert.equal(str(duration.m, 3), 's');
         const pointAttrs = attributes(duration.users, 9);
+        // The metric carries the spec's low-cardinality set only: no path, query, client or peer.
+        assert.deepEqual(Object.keys(pointAttrs).sort(), [
+          'http.request.method',
+          'http.response.status_code',
+          'http.route',
+          'network.protocol.version',
+          'url.scheme',
+        ]);
         assert.equal(pointAttrs['http.request.method'], 'GET');
         assert.equal(pointAttrs['http.response.status_code'], 200);
+        assert.equal(pointAttrs['network.protocol.version'], '1.1');
       } finally {
         await new Promise<void>((resolve) => {
           if (child.exitCode !== null) return resolve();

@@ -206,6 +206,30 @@ describe('Prometheus scraping the examples (OTEL_METRICS_EXPORTER=prometheus)', 
       assert.ok(sent.count('/slow', 503) > 0, `a burst of ${BURST} over a limit of ${SHED_CONCURRENCY} is shed`);
     });
 
+    test(`${name}: the duration series carry the protocol version and no per-request attribute`, async () => {
+      const series = await query(prom, `http_server_request_duration_count{${sel}}`);
+      assert.ok(series.length > 0);
+      const perRequest = [
+        'url_path',
+        'url_query',
+        'client_address',
+        'network_peer_address',
+        'network_peer_port',
+        'user_agent_original',
+        'server_address',
+        'server_port',
+      ];
+      for (const { metric } of series) {
+        assert.equal(metric.network_protocol_version, '1.1', JSON.stringify(metric));
+        assert.equal(metric.url_scheme, 'http', JSON.stringify(metric));
+        assert.deepEqual(
+          perRequest.filter((l) => l in metric),
+          [],
+          JSON.stringify(metric),
+        );
+      }
+    });
+
     test(`${name}: the histogram puts GET /slow (100-300 ms) where it belongs`, async () => {
       const slow = `{${sel}, http_route="/slow", http_response_status_code="200"}`;
       const [p50] = await query(prom, `histogram_quantile(0.5, sum by (le) (http_server_request_duration_bucket${slow}))`);
