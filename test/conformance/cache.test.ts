@@ -14,7 +14,7 @@ import { autom8Koa } from '@autom8/koa';
 import { close, listen } from '../support/http';
 
 const require = createRequire(__filename);
-const ADAPTERS = ['express5', 'express4', 'koa3', 'koa2', 'express5-front'] as const;
+const ADAPTERS = ['express5', 'express4', 'koa3', 'koa2', 'express5-front', 'express4-front'] as const;
 type Adapter = (typeof ADAPTERS)[number];
 const quiet = { info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
