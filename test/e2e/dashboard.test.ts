@@ -180,9 +180,13 @@ for (const [name, build] of [
       }
     });
 
-    for (const width of [390, 1400]) {
-      test(`at ${width} px: routes table, charts from server history, no overflow, nothing leaves the origin`, async () => {
-        const context = await browser.newContext({ viewport: { width, height: 1000 }, httpCredentials: { username: USER, password: PASSWORD } });
+    for (const [width, colorScheme] of [
+      [390, 'light'],
+      [1400, 'light'],
+      [1920, 'dark'],
+    ] as const) {
+      test(`at ${width} px (${colorScheme}): routes table, charts from server history, no overflow, nothing leaves the origin`, async () => {
+        const context = await browser.newContext({ viewport: { width, height: 1000 }, colorScheme, httpCredentials: { username: USER, password: PASSWORD } });
         const page = await context.newPage();
         const errors: string[] = [];
         const foreign: string[] = [];
@@ -201,6 +205,11 @@ for (const [name, build] of [
         await page.waitForFunction(() => Number(document.body.getAttribute('data-polls')) >= 1, undefined, { timeout: 15_000 });
         assert.ok(Number(await page.locator('body').getAttribute('data-history-points')) >= 30, 'history on first load');
         await page.waitForFunction(() => Number(document.body.getAttribute('data-polls')) >= 3, undefined, { timeout: 15_000 });
+
+        // The theme follows prefers-color-scheme.
+        const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        const lightness = (bg.match(/\d+/g) ?? []).slice(0, 3).reduce((a, b) => a + Number(b), 0) / 3;
+        assert.ok(colorScheme === 'dark' ? lightness < 60 : lightness > 200, `${colorScheme} background ${bg}`);
 
         // Routes first: one row per route, each with a sparkline of the server history.
         const rows = page.locator('#routes tbody tr.route');
@@ -278,7 +287,7 @@ for (const [name, build] of [
         await page.locator('#detail').screenshot({ path: join(SHOTS, `dashboard-${name}-${width}-detail.png`) });
         const size = statSync(join(SHOTS, `dashboard-${name}-${width}.png`)).size;
         assert.ok(size > 10_000, `screenshot size ${size}`);
-        console.log(`# screenshot ${join(SHOTS, `dashboard-${name}-${width}.png`)} ${size} bytes`);
+        console.log(`# screenshot ${join(SHOTS, `dashboard-${name}-${width}.png`)} ${size} bytes (${colorScheme})`);
         await context.close();
       });
     }
