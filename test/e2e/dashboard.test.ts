@@ -293,3 +293,38 @@ for (const [name, build] of [
     }
   });
 }
+
+describe('dashboard in headless Chromium: a fresh app with nothing else on', () => {
+  test('no traffic, no features: an empty routes table and no error', async () => {
+    if (missingChromium !== undefined) throw new Error(missingChromium);
+    const express = require('express');
+    const app = express();
+    const mw = autom8Express({ dashboard: true });
+    app.use(mw);
+    const server = http.createServer(app);
+    const base = await listen(server);
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 390, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      await page.goto(`${base}/api/v1/metrics/dashboard?poll=250`);
+      await page.waitForFunction(() => Number(document.body.getAttribute('data-polls')) >= 3, undefined, { timeout: 15_000 });
+      assert.equal(await page.locator('#routes tbody tr').count(), 0);
+      assert.equal(await page.locator('#routes-note').textContent(), '0 routes');
+      assert.ok(await page.locator('#traffic-chart canvas').isVisible());
+      for (const id of ['f-ratelimit', 'f-shed', 'f-cache', 'f-breakers', 'f-slo']) assert.equal(await page.locator(`#${id}`).count(), 0, id);
+      assert.match((await page.locator('#f-system .summary').textContent()) ?? '', /CPU [\d.]+ %/);
+      assert.ok((await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)) <= 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await close(server);
+      await mw.engine.close();
+    }
+  });
+});

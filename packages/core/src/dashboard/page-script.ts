@@ -187,7 +187,12 @@ export const PAGE_SCRIPT = String.raw`(function () {
     document.body.setAttribute('data-history-points', String(state.t.length));
   }
   function lastT() { return state.t.length ? state.t[state.t.length - 1] : null; }
-  function historyDue() { var t = lastT(); return t === null || Date.now() >= t + 2 * state.intervalMs; }
+  // By the server's clock (the browser's may be off): a point is due once its interval has ended.
+  function historyDue() {
+    var t = lastT();
+    var now = state.metrics ? Date.parse(state.metrics.generatedAt) : Date.now();
+    return t === null || now >= t + 2 * state.intervalMs;
+  }
 
   // ---------- overview ----------
   function windowName() { return state.metrics ? state.metrics.windows[0].name : ''; }
