@@ -78,6 +78,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
         if (v === null) return '';
         if (unit === 'bytes') return bytes(v);
         if (unit === '%') return num(v, Math.abs(v) < 10 ? 1 : 0) + '%';
+        if (unit === 'ms' && Math.abs(v) >= 1000) return num(v / 1000, Math.abs(v) >= 10000 ? 0 : 1) + ' s';
         var a = Math.abs(v), s = a >= 1e6 ? num(v / 1e6, 1) + 'M' : a >= 1e4 ? num(v / 1e3, 0) + 'k' : num(v, a >= 100 ? 0 : a >= 10 ? 1 : 2);
         return unit ? s + ' ' + unit : s;
       });
