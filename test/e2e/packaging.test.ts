@@ -146,6 +146,29 @@ describe('packages installed from their npm pack tarballs into a fresh app', { t
     }
   });
 
+  test("the dashboard serves its chart library from the installed @autom8/core's dependencies", async () => {
+    writeFileSync(
+      join(app, 'dashboard-assets.mjs'),
+      `import http from 'node:http';
+import { createAutom8 } from '@autom8/core';
+const engine = createAutom8({ dashboard: true });
+const server = http.createServer(engine.monitoringHandler()).listen(0, '127.0.0.1', async () => {
+  const base = 'http://127.0.0.1:' + server.address().port + '/api/v1/metrics';
+  const page = await (await fetch(base + '/dashboard')).text();
+  const src = /<script src="([^"]+)"/.exec(page)[1];
+  const js = await fetch('http://127.0.0.1:' + server.address().port + src);
+  const history = await fetch(base + '/history');
+  console.log(js.status, js.headers.get('content-type'), (await js.text()).length, history.status);
+  server.close();
+  await engine.close();
+});
+`,
+    );
+    const r = await run(process.execPath, ['dashboard-assets.mjs'], { cwd: app, timeoutMs: 30_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^200 text\/javascript; charset=utf-8 \d{5,} 200$/m);
+  });
+
   test('the toolkit CLI runs from the tarball: npx autom8 --help', async () => {
     const r = await run('npx', ['--no-install', 'autom8', '--help'], { cwd: app, env: userEnv({ PATH: pathWithThisNode() }) });
     assert.equal(r.code, 0, r.stderr);

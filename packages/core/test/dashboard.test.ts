@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createAutom8, InvalidOptionError, ManualClock } from '@autom8/core';
 import { PERF_ADAPTERS, startPerfApp, type PerfApp } from './perf-support';
 
@@ -14,7 +15,10 @@ for (const adapter of PERF_ADAPTERS) {
     let app: PerfApp;
     let off: PerfApp;
     before(async () => {
-      app = await startPerfApp(adapter, new ManualClock(), { dashboard: { pollMs: 1500, title: 'Shop <prod>' }, slo: { objectives: [{ errorRate: 0.01 }] } });
+      app = await startPerfApp(adapter, new ManualClock(), {
+        dashboard: { pollMs: 1500, title: 'Shop <prod>', traceUrl: 'https://jaeger.example/trace/{traceId}' },
+        slo: { objectives: [{ errorRate: 0.01 }] },
+      });
       off = await startPerfApp(adapter, new ManualClock(), {});
     });
     after(async () => {
@@ -29,22 +33,46 @@ for (const adapter of PERF_ADAPTERS) {
       assert.equal(res.headers.get('cache-control'), 'no-store');
       const html = res.body;
       assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(html));
-      // nothing loaded from anywhere (the empty data: icon keeps browsers from asking the app for /favicon.ico)
-      assert.deepEqual(
-        [...html.matchAll(/\b(?:src|href)="([^"]*)"/gi)].map((m) => m[1]),
-        ['data:,'],
-      );
+      // nothing loaded from elsewhere: uPlot from the monitoring routes (versioned URLs), and the empty
+      // data: icon keeps browsers from asking the app for /favicon.ico
+      const resources = [...html.matchAll(/\b(?:src|href)="([^"]*)"/gi)].map((m) => m[1]!);
+      assert.equal(resources.length, 3);
+      assert.equal(resources[0], 'data:,');
+      assert.match(resources[1]!, /^\/api\/v1\/metrics\/dashboard\/uplot\.css\?v=[0-9a-f]{12}$/);
+      assert.match(resources[2]!, /^\/api\/v1\/metrics\/dashboard\/uplot\.js\?v=[0-9a-f]{12}$/);
       const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
       const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!);
       assert.equal(scripts.length, 1);
       assert.equal(styles.length, 1);
       const csp = res.headers.get('content-security-policy')!;
-      assert.ok(csp.includes(`script-src ${sha(scripts[0]!)}`), csp);
-      assert.ok(csp.includes(`style-src ${sha(styles[0]!)}`), csp);
+      assert.ok(csp.includes(`script-src 'self' ${sha(scripts[0]!)}`), csp);
+      assert.ok(csp.includes(`style-src 'self' ${sha(styles[0]!)}`), csp);
       assert.ok(csp.includes("default-src 'none'") && csp.includes("connect-src 'self'"));
       const config = JSON.parse(/<script id="autom8-config" type="application\/json">(.*?)<\/script>/.exec(html)![1]!);
-      assert.deepEqual(config, { prefix: '/api/v1', pollMs: 1500, title: 'Shop <prod>', slo: true });
+      const { uplotJs, uplotCss, ...rest } = config;
+      assert.deepEqual(rest, {
+        prefix: '/api/v1',
+        pollMs: 1500,
+        title: 'Shop <prod>',
+        slo: true,
+        traceUrl: 'https://jaeger.example/trace/{traceId}',
+        intervalMs: 10_000,
+      });
+      assert.deepEqual([uplotCss, uplotJs], resources.slice(1));
       assert.ok(html.includes('<title>Shop &#60;prod&#62;</title>'), 'title escaped');
+    });
+
+    test('serves uPlot from the package, cacheable for good under its versioned URL', async () => {
+      for (const [path, type, file] of [
+        ['/api/v1/metrics/dashboard/uplot.js', 'text/javascript; charset=utf-8', 'uplot/dist/uPlot.iife.min.js'],
+        ['/api/v1/metrics/dashboard/uplot.css', 'text/css; charset=utf-8', 'uplot/dist/uPlot.min.css'],
+      ] as const) {
+        const res = await app.get(`${path}?v=x`);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('content-type'), type);
+        assert.equal(res.headers.get('cache-control'), 'private, max-age=31536000, immutable');
+        assert.equal(res.body, readFileSync(require.resolve(file), 'utf8'));
+      }
     });
 
     test('HEAD answers without a body; other methods get 405; the page is not counted as traffic', async () => {
@@ -76,6 +104,16 @@ describe('dashboard options', () => {
     bad({ dashboard: { colour: 'red' } }, 'dashboard.colour');
     bad({ dashboard: 'yes' }, 'dashboard');
     bad({ dashboard: true, monitoring: { enabled: false } }, 'dashboard');
+    for (const traceUrl of [
+      42,
+      'https://jaeger.example/trace/',
+      'ftp://x.example/{traceId}',
+      'javascript:alert({traceId})',
+      '/trace/{traceId}',
+      'not a url {traceId}',
+    ])
+      bad({ dashboard: { traceUrl } }, 'dashboard.traceUrl');
+    for (const historyPoints of [0, 1.5, 8641, '360']) bad({ dashboard: { historyPoints } }, 'dashboard.historyPoints');
   });
   test('dashboard: { enabled: false } serves nothing', async () => {
     const engine = createAutom8({ dashboard: { enabled: false } });

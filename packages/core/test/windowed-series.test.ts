@@ -30,6 +30,27 @@ describe('WindowedSeries', () => {
     assert.equal(snap.total.status['2xx'], 10);
   });
 
+  test('intervalAt reads one past interval of the finest window while its ring holds it', () => {
+    // the 1m window (10 s slots) is the finest whatever the order the windows are given in
+    let now = 1_000_000_000; // a multiple of 10 s
+    const s = new WindowedSeries([...windows].reverse(), now);
+    s.record(5_000, 1, now);
+    s.record(7_000, 4, now + 9_999);
+    now += 10_000;
+    s.record(50_000, 1, now);
+    const first = s.intervalAt(1_000_000_000, now)!;
+    assert.equal(first.hist.count, 2);
+    assert.deepEqual([...first.status], [0, 1, 0, 0, 1]);
+    assert.equal(s.intervalAt(1_000_010_000, now)!.hist.count, 1, 'the current interval, so far');
+    assert.equal(s.intervalAt(1_000_005_000, now), undefined, 'not an interval start');
+    assert.equal(s.intervalAt(1_000_020_000, now), undefined, 'not begun');
+    now += 40_000; // 6 slots, the current one and 5 past: the first is the oldest still held
+    assert.equal(s.intervalAt(1_000_000_000, now)!.hist.count, 2);
+    now += 10_000;
+    assert.equal(s.intervalAt(1_000_000_000, now), undefined, 'dropped by the ring');
+    assert.equal(s.intervalAt(1_000_010_000, now)!.hist.count, 1);
+  });
+
   test('rate per second is over the time the window covers', () => {
     let now = 2_000_000_000;
     const s = new WindowedSeries(windows, now);

@@ -14,6 +14,11 @@ export interface WindowSpec {
   slots: number;
 }
 
+/** The shortest interval among `windows`: the resolution of the history kept for the dashboard. */
+export function collectionIntervalMs(windows: readonly WindowSpec[]): number {
+  return windows.reduce((min, w) => Math.min(min, w.intervalMs), Infinity);
+}
+
 /** Default windows: 1 min at 10 s resolution, 5 min at 1 min, 1 h at 10 min. */
 export const DEFAULT_WINDOWS: readonly WindowSpec[] = Object.freeze([
   { name: '1m', intervalMs: 10_000, slots: 6 },
@@ -98,6 +103,17 @@ class Ring {
     return this.slots[this.head]!;
   }
 
+  /**
+   * The slot of the interval starting at `start` (a multiple of the interval), or undefined when
+   * the ring no longer holds it (or it has not begun).
+   */
+  slotStarting(start: number, now: number): Slot | undefined {
+    this.current(now);
+    const back = (this.headStart - start) / this.spec.intervalMs;
+    if (!Number.isInteger(back) || back < 0 || back >= this.slots.length) return undefined;
+    return this.slots[(this.head - back + this.slots.length) % this.slots.length];
+  }
+
   /** Milliseconds the window really covers at `now` (the oldest slot start to now). */
   coveredMs(now: number, since: number): number {
     const start = this.headStart - (this.slots.length - 1) * this.spec.intervalMs;
@@ -142,10 +158,22 @@ export class WindowedSeries {
   readonly lifetimeStatus: StatusCounts = new Uint32Array(5);
   private readonly rings: Ring[];
   private readonly createdAt: number;
+  /** The ring with the shortest interval (the collection interval), for history. */
+  private readonly finest: Ring;
 
   constructor(windows: readonly WindowSpec[], now: number) {
     this.rings = windows.map((w) => new Ring(w, now));
     this.createdAt = now;
+    this.finest = this.rings.reduce((a, b) => (b.spec.intervalMs < a.spec.intervalMs ? b : a));
+  }
+
+  /**
+   * The histogram and status counts of one past interval of the finest window (the one starting at
+   * `start`, a multiple of {@link collectionIntervalMs}), or undefined once the ring has dropped it.
+   * Read-only: the caller must not change what it gets.
+   */
+  intervalAt(start: number, now: number): { readonly hist: Histogram; readonly status: StatusCounts } | undefined {
+    return this.finest.slotStarting(start, now);
   }
 
   /**

@@ -39,8 +39,8 @@ export class Autom8 {
   readonly customMetrics: CustomMetrics;
   readonly system: SystemMetrics;
   readonly telemetry: HttpTelemetry | undefined;
-  /** All requests together (the `totals` of the metrics JSON). */
-  private readonly allRoutes: WindowedSeries;
+  /** All requests together (the `totals` of the metrics JSON); read by the dashboard's history. */
+  readonly allRoutes: WindowedSeries;
   private readonly knownRoutes = new RouteTable<string>();
   private readonly features: Feature[] = [];
   private readonly requestStages: Feature[] = [];
@@ -338,8 +338,7 @@ export class Autom8 {
   metricsSnapshot(routes?: RouteQuery): MetricsSnapshot {
     const now = this.options.clock.now();
     const page = routes === undefined ? undefined : selectRoutes(this.routeMetrics, now, routes);
-    const features: Record<string, unknown> = {};
-    for (const f of this.features) if (f.snapshot !== undefined) features[f.name] = f.snapshot();
+    const features = this.featureSnapshots();
     const all = this.allRoutes.snapshot(now);
     return {
       instance: this.options.name,
@@ -355,6 +354,13 @@ export class Autom8 {
       clientAddress: { invalidForwardedFor: this.invalidForwardedFor },
       features,
     };
+  }
+
+  /** Each feature's figures (the `features` of the metrics JSON), keyed by feature name. */
+  featureSnapshots(): Record<string, unknown> {
+    const features: Record<string, unknown> = {};
+    for (const f of this.features) if (f.snapshot !== undefined) features[f.name] = f.snapshot();
+    return features;
   }
 
   /** Stops timers and closes features. Idempotent. */
