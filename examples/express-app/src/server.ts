@@ -6,6 +6,7 @@
  * Environment: PORT; the OTEL_* variables of ./telemetry.ts (e.g. OTEL_METRICS_EXPORTER=prometheus);
  * SHED_CONCURRENCY=N → at most N requests in flight per route, the rest answered 503 at once (no
  * queue); off by default, it makes shedding easy to see (the Prometheus end-to-end test uses it).
+ * AUTOM8_PROFILER_TOKEN (16+ characters) → the CPU-profile endpoint, for `npx autom8 profile`;
  * DEFAULT_LIMIT=off → no per-client default limit (5,000/min), only the login limit: for load tests
  * from one machine, which would otherwise measure that limit rather than the server (docs/toolkit.md).
  */
@@ -40,6 +41,8 @@ app.use(
     },
     slowLog: { thresholdMs: 250 },
     dashboard: true, // GET /api/v1/metrics/dashboard
+    // GET /api/v1/profile (CPU profiles; `npx autom8 profile`) only when a token is given
+    ...(process.env.AUTOM8_PROFILER_TOKEN ? { profiler: { token: process.env.AUTOM8_PROFILER_TOKEN } } : {}),
   }),
 );
 
