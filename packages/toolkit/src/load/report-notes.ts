@@ -22,15 +22,12 @@ export function refusalNote(r: LoadReport): string | undefined {
     }
   }
   if (failures === 0 || (limited + shed) * 2 <= failures) return undefined;
-  const what =
-    limited >= shed
-      ? { status: '429', doing: 'rate limiting', fix: 'exempt the load generator from the limit or raise it' }
-      : { status: '503', doing: 'shedding load from', fix: 'look at its load-shedding thresholds' };
-  return (
-    `${limited + shed} of ${failures} failures were HTTP ${limited > 0 && shed > 0 ? '429/503' : what.status}: ` +
-    `the server is ${what.doing} this client, so ${r.slo === null ? 'the figures below show' : 'the knee below is'} that limit, not capacity ` +
-    `(to measure capacity, ${what.fix})`
-  );
+  const statuses = `${limited + shed} of ${failures} failures were HTTP ${limited > 0 && shed > 0 ? '429/503' : limited > 0 ? '429' : '503'}`;
+  const below = r.slo === null ? 'the figures below show' : 'the knee below is';
+  // A limit is a setting; shedding starts at thresholds that may lie below what the server could serve.
+  return limited >= shed
+    ? `${statuses}: the server is rate limiting this client, so ${below} that limit, not capacity (to measure capacity, exempt the load generator from the limit or raise it)`
+    : `${statuses}: the server is shedding load from this client, so ${below} where shedding starts, not necessarily capacity (its load-shedding thresholds decide it)`;
 }
 
 /** Where the knee sits: the run stopped past it, or every step met the SLO (it is above the range). */
