@@ -8,18 +8,21 @@ import { freePort } from '../support/redis-server';
 
 const root = join(__dirname, '..', '..');
 
-async function startExample(name: string): Promise<{ base: string; stop: () => Promise<void> }> {
+async function startExample(name: string, env: Record<string, string> = {}): Promise<{ base: string; banner: () => string; stop: () => Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(root, 'examples', name, 'dist', 'server.js')], {
-    env: { ...process.env, PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_CONSOLE: '' },
+    env: { ...process.env, PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_CONSOLE: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let banner = '';
+  child.stdout.on('data', (d) => (banner += String(d)));
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d) => String(d).includes('example on') && resolve());
+    child.stdout.on('data', () => banner.includes('dashboard') && resolve());
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
   return {
     base: `http://127.0.0.1:${port}`,
+    banner: () => banner,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -71,6 +74,40 @@ for (const name of ['express-app', 'koa-app']) {
         assert.match(dash.headers.get('content-type') ?? '', /text\/html/);
         const m: any = await (await fetch(`${app.base}/api/v1/metrics`)).json();
         for (const f of ['rateLimit', 'shed', 'cache', 'slo']) assert.ok(f in m.features, `features.${f}`);
+      } finally {
+        await app.stop();
+      }
+    });
+
+    test('the banner suggests what shows each feature; one SLO is met, one breached (issue #21)', async () => {
+      const app = await startExample(name);
+      try {
+        const banner = app.banner();
+        assert.match(banner, /\/users \| grep -i x-cache .*MISS, then HIT/);
+        assert.match(banner, /for i in 1 2 3 4 5 6; do .*-X POST \S+\/login; done/);
+        assert.match(banner, /for i in \$\(seq 10\); do curl .*\/slow; done/);
+        assert.doesNotMatch(banner, /\/users\/1\b/, 'an uncached route shows no X-Cache');
+        for (let i = 1; i <= 20; i++) await (await fetch(`${app.base}/users/${i}`)).text();
+        // An objective needs 10 requests (minEvents) before it can be breached.
+        for (let i = 0; i < 10; i++) await (await fetch(`${app.base}/slow`)).text();
+        const slo: any = await (await fetch(`${app.base}/api/v1/metrics/slo`)).json();
+        const byName = Object.fromEntries(slo.objectives.map((o: any) => [o.name, o]));
+        assert.equal(byName['user-lookup-latency'].status, 'ok', JSON.stringify(byName['user-lookup-latency']));
+        assert.equal(byName['slow-route-latency'].status, 'breached', JSON.stringify(byName['slow-route-latency']));
+      } finally {
+        await app.stop();
+      }
+    });
+
+    test('DEFAULT_LIMIT=off drops the per-client default limit (for load tests), not the login limit', async () => {
+      const app = await startExample(name, { DEFAULT_LIMIT: 'off' });
+      try {
+        const users = await fetch(`${app.base}/users/1`);
+        assert.equal(users.headers.get('ratelimit-policy'), null);
+        await users.text();
+        const logins = [];
+        for (let i = 0; i < 6; i++) logins.push((await fetch(`${app.base}/login`, { method: 'POST' })).status);
+        assert.deepEqual(logins, [204, 204, 204, 204, 204, 429]);
       } finally {
         await app.stop();
       }

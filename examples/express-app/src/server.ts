@@ -1,11 +1,14 @@
 /**
  * autom8 example: a small Express API.
  *   npm start            (from the repo root; PORT defaults to 3000)
- *   curl localhost:3000/users/1
+ *   curl -si localhost:3000/users | grep -i x-cache   (twice: MISS, then HIT)
  *   curl localhost:3000/api/v1/metrics
  * Environment: PORT; the OTEL_* variables of ./telemetry.ts (e.g. OTEL_METRICS_EXPORTER=prometheus);
  * SHED_CONCURRENCY=N → at most N requests in flight per route, the rest answered 503 at once (no
  * queue); off by default, it makes shedding easy to see (the Prometheus end-to-end test uses it).
+ * AUTOM8_PROFILER_TOKEN (16+ characters) → the CPU-profile endpoint, for `npx autom8 profile`;
+ * DEFAULT_LIMIT=off → no per-client default limit (5,000/min), only the login limit: for load tests
+ * from one machine, which would otherwise measure that limit rather than the server (docs/toolkit.md).
  */
 import { startTelemetry } from './telemetry.js';
 startTelemetry('autom8-example-express');
@@ -15,22 +18,31 @@ import { autom8Express } from '@autom8/express';
 import { sleep, users } from './users.js';
 
 const shedConcurrency = Number(process.env.SHED_CONCURRENCY ?? 0);
+const defaultLimit = process.env.DEFAULT_LIMIT !== 'off';
 
 const app = express();
 app.use(
   autom8Express({
     exempt: ['/health'], // never limited, shed or cached (the monitoring endpoints never are)
-    // 5,000 requests per minute per client by default; logins much less.
-    rateLimit: { routes: { 'POST /login': { name: 'login', rate: 5, per: 'minute' } } },
+    // 5,000 requests per minute per client by default (DEFAULT_LIMIT=off: none); logins much less.
+    rateLimit: { global: defaultLimit, routes: { 'POST /login': { name: 'login', rate: 5, per: 'minute' } } },
     // 503 + Retry-After before work when the process is overloaded
     shed:
       shedConcurrency > 0
         ? { concurrency: { scope: 'route', initialLimit: shedConcurrency, minLimit: shedConcurrency, maxLimit: shedConcurrency, queueSize: 0 } }
         : true,
     cache: { routes: { 'GET /users': { ttl: 30_000 } } }, // X-Cache: HIT | MISS | STALE
-    slo: { objectives: [{ name: 'api-latency', latency: { percentile: 95, thresholdMs: 150 } }] },
+    // One objective met (a fast route) and one breached (/slow takes 100-300 ms): both on the dashboard.
+    slo: {
+      objectives: [
+        { name: 'user-lookup-latency', route: 'GET /users/:id', latency: { percentile: 95, thresholdMs: 50 } },
+        { name: 'slow-route-latency', route: 'GET /slow', latency: { percentile: 95, thresholdMs: 150 } },
+      ],
+    },
     slowLog: { thresholdMs: 250 },
     dashboard: true, // GET /api/v1/metrics/dashboard
+    // GET /api/v1/profile (CPU profiles; `npx autom8 profile`) only when a token is given
+    ...(process.env.AUTOM8_PROFILER_TOKEN ? { profiler: { token: process.env.AUTOM8_PROFILER_TOKEN } } : {}),
   }),
 );
 
@@ -59,10 +71,13 @@ app.get('/slow', async (_req, res) => {
 
 const port = Number(process.env.PORT ?? 3000);
 const server = app.listen(port, () => {
-  console.log(`autom8 Express example on http://localhost:${port}`);
-  console.log(`  try: curl http://localhost:${port}/users/1`);
-  console.log(`       curl http://localhost:${port}/api/v1/metrics`);
-  console.log(`       curl http://localhost:${port}/api/v1/metrics/system`);
-  console.log(`       open http://localhost:${port}/api/v1/metrics/dashboard`);
+  const base = `http://localhost:${port}`;
+  console.log(`autom8 Express example on ${base}${defaultLimit ? '' : ' (DEFAULT_LIMIT=off: no per-client default limit)'}`);
+  console.log(`  try: curl -si ${base}/users | grep -i x-cache         # twice: MISS, then HIT (cached 30 s)`);
+  console.log(`       for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' -X POST ${base}/login; done   # login limit 5/min: the 6th is 429`);
+  console.log(`       for i in $(seq 10); do curl -s -o /dev/null ${base}/slow; done   # 100-300 ms each: breaches the slow-route-latency SLO`);
+  console.log(`       curl ${base}/api/v1/metrics                      # per route: rate, errors, p50/p95/p99`);
+  console.log(`       curl ${base}/api/v1/metrics/system`);
+  console.log(`       open ${base}/api/v1/metrics/dashboard`);
 });
 process.once('SIGTERM', () => server.close());

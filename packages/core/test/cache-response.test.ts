@@ -72,6 +72,8 @@ describe('keys and directives', () => {
       host: 'a.example',
     };
     assert.deepEqual(decodeEntry(encodeEntry(e)), e);
+    // the route template it was filled for travels with it (issue #21)
+    assert.deepEqual(decodeEntry(encodeEntry({ ...e, route: '/users/:id' })), { ...e, route: '/users/:id' });
     assert.equal(decodeEntry(Buffer.from('nonsense')), undefined);
     // a record carrying a cookie (another writer, an older version) never replays it
     const withCookie = decodeEntry(encodeEntry({ ...e, headers: { ...e.headers, 'set-cookie': ['sid=x'] } }))!;

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LoadReport } from '@autom8/toolkit';
 import { close, listen } from '../../../test/support/http.js';
@@ -29,7 +32,21 @@ const BAD_INPUT: [string, string[], RegExp][] = [
   ['bad URL', ['not a url', '--rate', '10'], /^autom8: bad URL 'not a url'/],
   ['placeholder without IDs', ['URL/users/:id', '--rate', '10'], /^autom8: the URL has :id but no IDs/],
   ['ID list that 404s', ['URL/users/:id', '--ids-from', '/missing'], /^autom8: cannot fetch IDs from .*\/missing: HTTP 404$/],
-  ['unknown flag', ['URL/users/u1', '--rats', '10'], /^autom8: Unknown option '--rats'/],
+  ['unknown flag', ['URL/users/u1', '--rats', '10'], /^autom8: unknown option '--rats' \(see autom8 load --help\)$/],
+  // Issue #21: errors say what is wrong and quote what was typed.
+  ['mistyped scheme', ['htp://127.0.0.1:3000/users'], /^autom8: bad URL 'htp:\/\/127\.0\.0\.1:3000\/users': the scheme must be http:\/\/ or https:\/\//],
+  ['negative rate', ['URL/users/u1', '--rate', '-5'], /^autom8: bad --rate '-5': a rate cannot be negative$/],
+  ['negative rate, inline', ['URL/users/u1', '--rate=-5..10'], /^autom8: bad --rate '-5\.\.10': a rate cannot be negative$/],
+  ['zero rate', ['URL/users/u1', '--rate', '0'], /^autom8: bad --rate '0': a rate must be above 0$/],
+  ['option without its value', ['URL/users/u1', '--rate', '--json'], /^autom8: option '--rate' needs a value \(the next argument, '--json', is an option\)/],
+  ['value for a flag', ['URL/users/u1', '--json=yes'], /^autom8: option '--json' takes no value/],
+  [
+    'HTML report in a missing directory',
+    ['URL/users/u1', '--html', '/nonexistent-dir/x.html'],
+    /^autom8: bad --html '\/nonexistent-dir\/x\.html': the directory \/nonexistent-dir does not exist$/,
+  ],
+  ['HTML report onto a directory', ['URL/users/u1', '--html', '/tmp'], /^autom8: bad --html '\/tmp': it is a directory$/],
+  ['two URLs', ['URL/a', 'URL/b'], /^autom8: give exactly one URL, got '.*\/a', '.*\/b'/],
   ['both models', ['URL/users/u1', '--rate', '10', '--concurrency', '2'], /^autom8: give --rate or --concurrency, not both$/],
   ['no URL', [], /^autom8: give exactly one URL/],
 ];
@@ -43,8 +60,40 @@ for (const [name, args, expected] of BAD_INPUT) {
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, expected);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.equal((lines[0]!.match(/'/g) ?? []).length % 2, 0, `unbalanced quotes: ${lines[0]}`);
   });
 }
+
+test('a bad --html path is refused before the run: the server sees no request (issue #21)', async () => {
+  const before = (await server.stats()).requests;
+  const r = await runCli(['load', `${server.url}/users/u1`, '--rate', '20', '--duration', '500ms', '--html', '/nonexistent-dir/x.html']);
+  assert.equal(r.code, 2);
+  // The /stats request itself counts one.
+  assert.equal((await server.stats()).requests, before + 1, 'no probe and no load before the check');
+});
+
+test('when most failures are 429s, the CLI says the knee is the rate limit, not capacity (issue #21)', async () => {
+  // Allows 20 requests, then answers 429 like a rate limiter.
+  let served = 0;
+  const limited = createServer((_req, res) => {
+    res.writeHead(++served <= 20 ? 200 : 429).end();
+  });
+  const base = await listen(limited);
+  const dir = mkdtempSync(join(tmpdir(), 'autom8-cli-'));
+  try {
+    const file = join(dir, 'r.html');
+    const r = await runCli(['load', `${base}/x`, '--rate', '50..100', '--steps', '2', '--duration', '1s', '--slo', 'p99<2s', '--html', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^warning: \d+ of \d+ failures were HTTP 429: the server is rate limiting this client, so the knee below is that limit, not capacity/,
+    );
+    assert.match(readFileSync(file, 'utf8'), /class="warning"[^>]*>\d+ of \d+ failures were HTTP 429: the server is rate limiting this client/);
+  } finally {
+    await close(limited);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('an unknown command is bad input too', async () => {
   const r = await runCli(['lode']);

@@ -215,6 +215,7 @@ export class ResponseCache implements Feature {
   private serve(ex: Exchange, e: MemoryEntry, key: string, now: number, d: RequestDirectives | undefined): Reply | undefined {
     if (now < e.freshUntil && (d === undefined || acceptable(e, now, d))) {
       setOutcome(ex, ATTR_HIT);
+      routeFromEntry(ex, e);
       this.n.hits++;
       const inm = ex.headers['if-none-match'];
       if (inm !== undefined && e.etag !== undefined && etagMatches(inm, e.etag)) {
@@ -231,6 +232,7 @@ export class ResponseCache implements Feature {
 
   private staleReply(ex: Exchange, e: MemoryEntry, now: number): Reply {
     setOutcome(ex, ATTR_STALE);
+    routeFromEntry(ex, e);
     this.n.stale++;
     return hitReply(e, now, 'STALE');
   }
@@ -402,8 +404,11 @@ export class ResponseCache implements Feature {
    */
   private settle(fill: Fill): void {
     fill.settled = true;
-    const entry = fill.entry;
+    const built = fill.entry;
     fill.entry = undefined;
+    // Built when the body ended; the route the engine counted the request under is known only now.
+    const route = fill.ex.finalRoute;
+    const entry = built === undefined || route === undefined ? built : { ...built, route };
     const aborted = !fill.finished && !fill.capture!.replaced;
     try {
       if (entry === undefined) return;
@@ -742,6 +747,14 @@ function portFrom(host: string, at: number): boolean {
 }
 
 /** `host` without a trailing `:port` (`[::1]:80` → `[::1]`). */
+/**
+ * A reply from the cache never reaches the router: the request is counted under the route its
+ * entry was filled for, which this instance's router may not have handled yet (a fleet's shared tier).
+ */
+function routeFromEntry(ex: Exchange, e: StoredResponse): void {
+  if (ex.route === undefined && e.route !== undefined) ex.setRoute(e.route);
+}
+
 function hostWithoutPort(host: string): string {
   const i = host.lastIndexOf(':');
   return i !== -1 && portFrom(host, i) ? host.slice(0, i) : host;

@@ -33,6 +33,12 @@ export interface StoredResponse {
    * redirects). Undefined for a record written before hosts were recorded.
    */
   readonly host: string | undefined;
+  /**
+   * The route template the request that stored it was counted under (undefined: unmatched, or a
+   * record written before routes were recorded). A hit served before this instance's router has
+   * handled that route is counted under it rather than as `unmatched`.
+   */
+  readonly route?: string | undefined;
 }
 
 /** A stored response with the replies built from it, reused across hits. */
@@ -150,6 +156,7 @@ export function encodeEntry(e: StoredResponse): Buffer {
       v: e.vary,
       p: e.shareable ? 1 : 0,
       o: e.host,
+      u: e.route,
     }),
   );
   const head = Buffer.allocUnsafe(4);
@@ -175,6 +182,7 @@ export function decodeEntry(buf: Buffer): StoredResponse | undefined {
       v?: string[];
       p?: number;
       o?: string;
+      u?: string;
     };
     if (typeof m.s !== 'number' || typeof m.h !== 'object' || m.h === null) return undefined;
     // whoever wrote the record, a cookie is never replayed from the cache
@@ -192,6 +200,7 @@ export function decodeEntry(buf: Buffer): StoredResponse | undefined {
       vary: m.v,
       shareable: m.p === 1,
       host: typeof m.o === 'string' ? m.o : undefined,
+      ...(typeof m.u === 'string' && { route: m.u }),
     };
   } catch {
     return undefined;

@@ -3,6 +3,7 @@ import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { roundJsonNumber } from './json-numbers.js';
 import { MonitoringBucket } from './monitoring-bucket.js';
 import type { MonitoringRequest, ResolvedMonitoringOptions } from './monitoring-options.js';
 import { ReplyCache } from './reply-cache.js';
@@ -196,7 +197,7 @@ function jsonReply(status: number, body: string, extra?: Record<string, string>)
 
 function toReply(result: unknown): Reply {
   if (isReply(result)) return result;
-  return jsonReply(200, JSON.stringify(result));
+  return jsonReply(200, JSON.stringify(result, roundJsonNumber));
 }
 
 function headOrGet(ex: Exchange, reply: Reply): Reply {

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { ELD_RESOLUTION_MS, eventLoopDelayMs } from '../system/event-loop-delay.js';
 
 /** What the load signal compares against; a limit of 0 leaves that signal out. */
 export interface LoadLimits {
@@ -50,8 +51,6 @@ export interface LoadSamplerOptions {
   /** Called after each sample (the shed feature recomputes its probabilities there). */
   onSample?: (sampler: LoadSampler) => void;
 }
-
-const ELD_RESOLUTION_MS = 10;
 
 /**
  * The load signal in [0, 1]: each signal is smoothed (EWMA with time constant `smoothingMs`, so one
@@ -125,7 +124,7 @@ export class LoadSampler {
     const count = eld.count;
     const sum = count > 0 ? eld.mean * count : 0;
     if (count > this.eldCount) {
-      const mean = (sum - this.eldSum) / (count - this.eldCount) / 1e6 - ELD_RESOLUTION_MS;
+      const mean = eventLoopDelayMs((sum - this.eldSum) / (count - this.eldCount));
       if (mean > delayMs) delayMs = mean;
     }
     this.eldCount = count;

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { statfs } from 'node:fs';
 import * as os from 'node:os';
+import { ELD_RESOLUTION_MS, eventLoopDelayMs } from './event-loop-delay.js';
 
 /** Process and host gauges, as `/api/v1/metrics/system` shows them. */
 export interface SystemSnapshot {
@@ -16,7 +17,10 @@ export interface SystemSnapshot {
    * The path itself is left out: the answer would tell any reader where the app is installed.
    */
   disk: { freeBytes: number; totalBytes: number } | undefined;
-  /** Event-loop delay over the last sample interval, ms. */
+  /**
+   * Event-loop delay over the last sample interval, ms: how late the loop ran a due timer, with
+   * the sampler's resolution subtracted (an idle loop reads about 0; see `event-loop-delay.ts`).
+   */
   eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number; meanMs: number };
   /** Event-loop utilisation over the last sample interval (0..1). */
   eventLoopUtilization: number;
@@ -42,7 +46,7 @@ export class SystemMetrics {
     readonly intervalMs: number,
     private readonly diskPath = process.cwd(),
   ) {
-    this.eld = monitorEventLoopDelay({ resolution: 10 });
+    this.eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
     this.eld.enable();
     this.latest = this.read();
     this.timer = setInterval(() => this.sample(), intervalMs);
@@ -73,7 +77,7 @@ export class SystemMetrics {
     this.lastElu = performance.eventLoopUtilization();
     const mem = process.memoryUsage();
     const cpuPercent = ((cpu.user + cpu.system) / elapsedUs) * 100;
-    const ns = (v: number) => (Number.isFinite(v) ? Math.round(v / 1000) / 1000 : 0);
+    const ms = (ns: number) => Math.round(eventLoopDelayMs(ns) * 1000) / 1000;
     return {
       cpuPercent: Math.round(cpuPercent * 100) / 100,
       cpuShare: Math.round((cpuPercent / 100 / this.cores) * 10000) / 10000,
@@ -82,10 +86,10 @@ export class SystemMetrics {
       host: { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), loadAverage1m: os.loadavg()[0]! },
       disk: this.latest?.disk,
       eventLoopDelay: {
-        p50Ms: this.eld.count > 0 ? ns(this.eld.percentile(50)) : 0,
-        p99Ms: this.eld.count > 0 ? ns(this.eld.percentile(99)) : 0,
-        maxMs: this.eld.count > 0 ? ns(this.eld.max) : 0,
-        meanMs: this.eld.count > 0 ? ns(this.eld.mean) : 0,
+        p50Ms: this.eld.count > 0 ? ms(this.eld.percentile(50)) : 0,
+        p99Ms: this.eld.count > 0 ? ms(this.eld.percentile(99)) : 0,
+        maxMs: this.eld.count > 0 ? ms(this.eld.max) : 0,
+        meanMs: this.eld.count > 0 ? ms(this.eld.mean) : 0,
       },
       eventLoopUtilization: Math.round(elu.utilization * 10000) / 10000,
       uptimeSec: Math.round(process.uptime()),

@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
+import { checkWritable } from './check-writable.js';
 import { HttpTarget } from '../load/http-target.js';
 import { describeNetworkError } from '../load/ids.js';
 import { runLoadTest, type LoadTestOptions } from '../load/load-test.js';
-import { parseDuration, parseRange, parseSlo, rampLevels, UsageError } from '../load/parse.js';
+import { parseDuration, parseRange, parseSlo, parseTargetUrl, rampLevels, UsageError } from '../load/parse.js';
 import { parseCommand } from './parse-command.js';
 import { renderLoadReportHtml } from '../load/report-html.js';
 import { formatLoadReport } from '../load/report-text.js';
@@ -66,6 +67,8 @@ export async function loadCommand(argv: string[], out: NodeJS.WriteStream, err: 
   if (parsed === undefined) return 0;
   const v = parsed.values;
   const url = parsed.url;
+  const origin = parseTargetUrl(url).origin;
+  if (v.html !== undefined) checkWritable(v.html, '--html');
   if (v.rate !== undefined && v.concurrency !== undefined) throw new UsageError('give --rate or --concurrency, not both');
   const steps = v.steps === undefined ? undefined : Number(v.steps);
   if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1 && steps <= 1000))
@@ -73,7 +76,7 @@ export async function loadCommand(argv: string[], out: NodeJS.WriteStream, err: 
   const step = v.step === undefined ? undefined : Number(v.step);
   if (step !== undefined && !(step > 0)) throw new UsageError(`bad --step '${v.step}': expected a positive number`);
   const closed = v.concurrency !== undefined;
-  const range = closed ? parseRange(v.concurrency!, '--concurrency', true) : parseRange(v.rate ?? '100', '--rate');
+  const range = closed ? parseRange(v.concurrency!, '--concurrency', true, 'concurrency level') : parseRange(v.rate ?? '100', '--rate', false, 'rate');
   if (!closed && range.to > 100_000) throw new UsageError(`bad --rate '${v.rate}': at most 100000 req/s`);
   const levels = rampLevels(range, steps, step, closed);
   const maxErrors = v['max-errors'] === undefined ? 0.01 : parsePercent(v['max-errors']);
@@ -109,7 +112,7 @@ export async function loadCommand(argv: string[], out: NodeJS.WriteStream, err: 
     ...(connections !== undefined && { connections }),
   };
   // Fail fast, in one line, on a URL nothing answers at (before any discovery or ramp).
-  await probe(url);
+  await probe(origin);
 
   const progress = v.quiet || v.json ? undefined : progressPrinter(err);
   const abort = new AbortController();
@@ -122,15 +125,17 @@ export async function loadCommand(argv: string[], out: NodeJS.WriteStream, err: 
     process.off('SIGINT', onSigint);
     progress?.clear();
   }
+  // The results go out first: a report file that cannot be written must not cost a finished run.
+  if (v.json) out.write(`${JSON.stringify(report, null, 2)}\n`);
+  else out.write(`${formatLoadReport(report)}\n`);
   if (v.html !== undefined) {
     try {
       writeFileSync(v.html, renderLoadReportHtml(report));
     } catch (e) {
-      throw new UsageError(`cannot write ${v.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`cannot write the HTML report to ${v.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (the results are above)`);
     }
+    if (!v.json) out.write(`HTML report: ${v.html}\n`);
   }
-  if (v.json) out.write(`${JSON.stringify(report, null, 2)}\n`);
-  else out.write(`${formatLoadReport(report)}\n${v.html !== undefined ? `HTML report: ${v.html}\n` : ''}`);
   return 0;
 }
 
@@ -141,14 +146,8 @@ function parsePercent(text: string): number {
   return n;
 }
 
-/** Connects to the URL's origin once; throws a one-line UsageError when nothing answers. */
-async function probe(url: string): Promise<void> {
-  let origin: string;
-  try {
-    origin = new URL(url).origin;
-  } catch {
-    throw new UsageError(`bad URL '${url}': expected e.g. http://127.0.0.1:3000/users/:id`);
-  }
+/** Connects to the origin once; throws a one-line UsageError when nothing answers. */
+async function probe(origin: string): Promise<void> {
   const target = new HttpTarget(`${origin}/`, { timeoutMs: 5000, connections: 1 });
   try {
     const error = await new Promise<string | undefined>((resolve) => target.send(0, (_status, e) => resolve(e)));

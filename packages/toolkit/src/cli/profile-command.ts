@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { summarizeCpuProfile, type CpuProfile } from '@autom8/core';
 import { describeNetworkError } from '../load/ids.js';
-import { UsageError } from '../load/parse.js';
+import { parseTargetUrl, UsageError } from '../load/parse.js';
+import { checkWritable } from './check-writable.js';
 import { parseCommand } from './parse-command.js';
 import { formatCpuSummary } from '../profiler/profile.js';
 
@@ -42,12 +43,8 @@ export async function profileCommand(argv: string[], out: NodeJS.WriteStream): P
   if (!(Number.isInteger(top) && top > 0)) throw new UsageError(`bad --top '${v.top}': expected a positive whole number`);
   const token = v.token ?? process.env.AUTOM8_PROFILER_TOKEN;
   if (token === undefined || token === '') throw new UsageError('no token: set AUTOM8_PROFILER_TOKEN (or give --token)');
-  let url: URL;
-  try {
-    url = new URL(parsed.url);
-  } catch {
-    throw new UsageError(`bad URL '${parsed.url}': expected e.g. http://127.0.0.1:3000`);
-  }
+  let url = parseTargetUrl(parsed.url);
+  if (v.out !== undefined) checkWritable(v.out, '--out');
   if (!url.pathname.endsWith('/profile')) url = new URL(`${(v.prefix ?? '/api/v1').replace(/\/$/, '')}/profile`, url.origin);
   url.searchParams.set('seconds', String(seconds));
 
@@ -61,13 +58,15 @@ export async function profileCommand(argv: string[], out: NodeJS.WriteStream): P
   if (res.status === 404) throw new UsageError(`no profiler endpoint at ${url.pathname} (is the middleware's 'profiler' option set?)`);
   if (!res.ok) throw new UsageError(`${url.href}: HTTP ${res.status} ${(await res.text()).slice(0, 200).replace(/\s+/g, ' ')}`);
   const profile = (await res.json()) as CpuProfile;
+  // The summary goes out first: a file that cannot be written must not cost the recorded profile's summary.
+  out.write(`${formatCpuSummary(summarizeCpuProfile(profile, top))}\n`);
   if (v.out !== undefined) {
     try {
       writeFileSync(v.out, JSON.stringify(profile));
     } catch (e) {
-      throw new UsageError(`cannot write ${v.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`cannot write ${v.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
+    out.write(`profile written to ${v.out}\n`);
   }
-  out.write(`${formatCpuSummary(summarizeCpuProfile(profile, top))}\n${v.out !== undefined ? `profile written to ${v.out}\n` : ''}`);
   return 0;
 }

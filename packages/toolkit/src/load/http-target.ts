@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { UsageError } from './parse.js';
+import { parseTargetUrl, UsageError } from './parse.js';
 
 /** How one request ended: an HTTP status, or a transport error kind (`ECONNREFUSED`, `timeout`…). */
 export type Outcome = (status: number, error: string | undefined) => void;
@@ -37,13 +37,7 @@ export class HttpTarget {
   private readonly opts: Required<Omit<HttpTargetOptions, 'ids' | 'body'>> & { body: string | undefined };
 
   constructor(template: string, o: HttpTargetOptions = {}) {
-    let url: URL;
-    try {
-      url = new URL(template);
-    } catch {
-      throw new UsageError(`bad URL '${template}': expected e.g. http://127.0.0.1:3000/users/:id`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`bad URL '${template}': only http and https are supported`);
+    const url = parseTargetUrl(template);
     this.url = url;
     this.mod = url.protocol === 'https:' ? https : http;
     const pathTemplate = decodeURI(url.pathname) + url.search;

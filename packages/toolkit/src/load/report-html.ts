@@ -1,4 +1,5 @@
 import type { LoadReport } from './load-test.js';
+import { kneeCaveat, refusalNote } from './report-notes.js';
 
 const SERIES = [
   { key: 'p50', color: '#2b8a3e' },
@@ -97,12 +98,15 @@ ${series}
         )}</td><td>${fmtMs(s.latency.p50)}</td><td>${fmtMs(s.latency.p95)}</td><td>${fmtMs(s.latency.p99)}</td><td>${fmtMs(s.latency.max)}</td>${r.slo === null ? '' : `<td>${s.slo === undefined ? 'partial' : s.slo.pass ? 'pass' : `FAIL ${esc(s.slo.reason ?? '')}`}</td>`}</tr>`,
     )
     .join('\n');
+  const caveat = kneeCaveat(r);
   const verdict =
     r.slo === null
       ? ''
       : r.knee === null
         ? `<p class="verdict fail">No step met the SLO ${esc(r.slo.text)}.</p>`
-        : `<p class="verdict">Knee: <strong>${r.knee.level}${open ? ' req/s offered' : ' clients'}</strong> (${r.knee.achievedRate} req/s achieved), the highest level meeting ${esc(r.slo.text)} with errors ≤ ${(r.maxErrorRate * 100).toFixed(1)}%.</p>`;
+        : `<p class="verdict">Knee: <strong>${r.knee.level}${open ? ' req/s offered' : ' clients'}</strong> (${r.knee.achievedRate} req/s achieved), the highest level meeting ${esc(r.slo.text)} with errors ≤ ${(r.maxErrorRate * 100).toFixed(1)}%${caveat === undefined ? '' : `; <span class="caveat">${esc(caveat)}</span>`}.</p>`;
+  const refused = refusalNote(r);
+  const warning = refused === undefined ? '' : `<p class="warning" role="alert">${esc(refused)}.</p>`;
   const data = JSON.stringify(r).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -114,9 +118,11 @@ svg text{font-size:12px}svg text:not([fill]){fill:#495057}svg .axis{font-size:13
 .grid{stroke:#e9ecef}.grid.major{stroke:#ced4da}
 table{border-collapse:collapse;margin-top:16px}th,td{padding:4px 10px;text-align:right;border-bottom:1px solid #dee2e6}
 th{background:#f1f3f5}tr.fail td{color:#c92a2a}.verdict{font-size:15px}.verdict.fail{color:#c92a2a}
+.warning{background:#fff4e6;border-left:4px solid #e8590c;padding:8px 12px;font-size:15px}
 </style></head><body>
 <h1>Load test: ${esc(r.url)}</h1>
 <p class="meta">${open ? 'Open model (constant arrival rate; latency counted from the scheduled send time)' : 'Closed model (fixed concurrency)'} · ${r.stepDurationMs / 1000}s per step · started ${esc(r.startedAt)}${r.ids > 0 ? ` · ${r.ids} discovered IDs` : ''}</p>
+${warning}
 ${verdict}
 ${svg}
 <table id="steps"><thead><tr><th>${open ? 'offered/s' : 'clients'}</th><th>achieved/s</th><th>sent</th><th>ok</th><th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>max</th>${r.slo === null ? '' : '<th>SLO</th>'}</tr></thead>

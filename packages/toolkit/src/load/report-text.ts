@@ -1,5 +1,6 @@
 import { formatTable } from '../util/table.js';
 import type { LoadReport } from './load-test.js';
+import { kneeCaveat, refusalNote } from './report-notes.js';
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
@@ -27,15 +28,18 @@ export function formatLoadReport(r: LoadReport): string {
     if (r.slo !== null) row.push(s.slo === undefined ? 'partial' : s.slo.pass ? 'pass' : `FAIL (${s.slo.reason ?? ''})`);
     return row;
   });
+  const refused = refusalNote(r);
   const lines = [
+    ...(refused === undefined ? [] : [`warning: ${refused}`]),
     `${r.mode === 'open' ? 'open model (constant arrival rate)' : 'closed model (fixed concurrency)'}: ${r.url}${r.ids > 0 ? ` over ${r.ids} IDs` : ''}, ${r.stepDurationMs / 1000}s per step`,
     formatTable(header, rows),
   ];
   if (r.slo !== null) {
+    const caveat = kneeCaveat(r);
     lines.push(
       r.knee === null
         ? `knee: none. The first step already missed the SLO ${r.slo.text} (errors ≤ ${(r.maxErrorRate * 100).toFixed(1)}%)`
-        : `knee: ${r.knee.level}${open ? ' req/s offered' : ' clients'} (${r.knee.achievedRate} req/s achieved) is the highest level meeting ${r.slo.text} (errors ≤ ${(r.maxErrorRate * 100).toFixed(1)}%)${r.stoppedEarly ? '; stopped at the first step that missed it' : r.steps.every((s) => s.slo?.pass) ? '; every step met it, so the knee is above the tested range' : ''}`,
+        : `knee: ${r.knee.level}${open ? ' req/s offered' : ' clients'} (${r.knee.achievedRate} req/s achieved) is the highest level meeting ${r.slo.text} (errors ≤ ${(r.maxErrorRate * 100).toFixed(1)}%)${caveat === undefined ? '' : `; ${caveat}`}`,
     );
   }
   if (r.interrupted) lines.push('interrupted: the last step is partial');
