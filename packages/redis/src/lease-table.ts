@@ -55,12 +55,17 @@ export class LeaseEntry {
 }
 
 /**
- * The local lease table: key → {@link LeaseEntry}, at most `maxKeys` entries; the oldest entry is
- * evicted first (Map insertion order; a key is re-inserted when it takes a new lease, so hot keys
- * stay). Evicted entries with unserved units are handed to `onEvict`, which gives them back.
+ * The local lease table: key → {@link LeaseEntry}, at most `maxKeys` entries, in two generations
+ * as core's memory store keeps its keys (and for the same V8 reasons: a fresh Map iterator steps
+ * over every entry deleted since the last rehash, so "evict the first key of one Map" costs O(cap)
+ * per eviction). New keys and keys taking a new lease go to `young`; eviction takes the oldest of
+ * `old` through one forward-only iterator, and when `old` is spent `young` becomes `old`. Evicted
+ * entries with unserved units are handed to `onEvict`, which gives them back.
  */
 export class LeaseTable {
-  private readonly map = new Map<string, LeaseEntry>();
+  private young = new Map<string, LeaseEntry>();
+  private old = new Map<string, LeaseEntry>();
+  private cursor: IterableIterator<[string, LeaseEntry]> | undefined = undefined;
 
   constructor(
     private readonly maxKeys: number,
@@ -68,38 +73,77 @@ export class LeaseTable {
   ) {}
 
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
   }
 
   get(key: string): LeaseEntry | undefined {
-    return this.map.get(key);
+    return this.young.get(key) ?? this.old.get(key);
   }
 
-  /** Inserts (or moves to the young end) `key`, evicting the oldest entry past the cap. */
-  put(key: string, entry: LeaseEntry): void {
-    this.map.delete(key);
-    this.map.set(key, entry);
-    if (this.map.size > this.maxKeys) {
-      const oldest = this.map.keys().next().value as string;
-      const e = this.map.get(oldest)!;
-      this.map.delete(oldest);
-      e.evicted = true;
-      if (e.units > 0) this.onEvict(oldest, e);
+  /** Adds a key not in the table, evicting the oldest entry past the cap. */
+  add(key: string, entry: LeaseEntry): void {
+    if (this.size >= this.maxKeys) this.evictOne();
+    this.young.set(key, entry);
+  }
+
+  /** Keeps a key that took a new lease among the young (it moves at most once per generation). */
+  touch(key: string, entry: LeaseEntry): void {
+    if (this.old.get(key) === entry) {
+      this.old.delete(key);
+      this.young.set(key, entry);
     }
+  }
+
+  /** Forgets `key` without giving its units back (the key itself is being reset). */
+  delete(key: string): void {
+    const e = this.get(key);
+    if (e === undefined) return;
+    if (!this.young.delete(key)) this.old.delete(key);
+    e.evicted = true;
+    e.units = 0;
   }
 
   /** Unserved leased units over every key (counts expired leases too: their units are not back yet). */
   units(): number {
     let n = 0;
-    for (const e of this.map.values()) n += e.units;
+    for (const e of this.young.values()) n += e.units;
+    for (const e of this.old.values()) n += e.units;
     return n;
   }
 
   /** Every entry, emptying the table (close). */
   drain(): [string, LeaseEntry][] {
-    const all = [...this.map];
-    this.map.clear();
+    const all = [...this.old, ...this.young];
+    this.young = new Map();
+    this.old = new Map();
+    this.cursor = undefined;
     for (const [, e] of all) e.evicted = true;
     return all;
+  }
+
+  private evictOne(): void {
+    for (;;) {
+      if (this.cursor === undefined) {
+        if (this.old.size === 0) {
+          if (this.young.size === 0) return;
+          this.old = this.young;
+          this.young = new Map();
+        }
+        this.cursor = this.old.entries();
+      }
+      const next = this.cursor.next();
+      if (next.done === true) {
+        this.cursor = undefined;
+        // Spent (every entry moved or evicted): flip on the next turn.
+        if (this.old.size !== 0) this.old = new Map([...this.old]);
+        continue;
+      }
+      const [k, e] = next.value;
+      if (this.old.get(k) !== e) continue;
+      this.old.delete(k);
+      e.evicted = true;
+      if (e.units > 0) this.onEvict(k, e);
+      return;
+    }
   }
 }

@@ -319,7 +319,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     const table = this.leases!;
     let e = table.get(rk);
     if (e === undefined) {
-      table.put(rk, (e = new LeaseEntry(now, policy)));
+      table.add(rk, (e = new LeaseEntry(now, policy)));
     } else {
       const r = e.take(cost, now) ?? e.refusal(cost, now);
       if (r !== undefined) return r;
@@ -327,7 +327,10 @@ export class RedisRateLimitStore implements RateLimitStore {
     return this.ask(key, rk, e, policy, cost);
   }
 
-  /** The Redis call of leased mode, one per key at a time: concurrent requests wait for it and retry. */
+  /**
+   * The Redis call of leased mode. A hot key has one lease call in flight at a time: concurrent
+   * requests for it wait for that call and serve from its lease, or ask again.
+   */
   private async ask(key: string, rk: string, e: LeaseEntry, policy: LimitPolicy, cost: number): Promise<ConsumeResult> {
     const l = this.lease!;
     if (this.offlineQueueAdvice) this.adviseOnce();
@@ -375,12 +378,14 @@ export class RedisRateLimitStore implements RateLimitStore {
             )
           : this.scripts[policy.algorithm](rk, policy.limit, policy.windowMs, policy.burst, cost, policy.maxDelayMs ?? 0),
       );
-      e.pending = call;
+      // Only a lease call is waited for: a cold key's concurrent checks go to Redis side by side, as in exact mode.
+      const leasing = e.hot;
+      if (leasing) e.pending = call;
       let reply: number[] | typeof STORE_UNAVAILABLE;
       try {
         reply = await call;
       } finally {
-        e.pending = undefined;
+        if (leasing) e.pending = undefined;
       }
       if (reply === STORE_UNAVAILABLE) return this.unavailable(key, policy, cost);
       const r = toResult(reply);
@@ -388,14 +393,15 @@ export class RedisRateLimitStore implements RateLimitStore {
       e.limit = r.limit;
       e.resetMs = r.resetMs;
       if (r.allowed) {
-        if (e.hot) {
+        if (leasing) {
           e.units = reply[6]! - cost;
           e.expiresAt = now + reply[7]!;
           e.redisAt = reply[8]!;
           e.since = now;
           e.used = 0;
           e.deniedUntil = 0;
-          if (!e.evicted) this.leases!.put(rk, e);
+          if (!e.evicted) this.leases!.touch(rk, e);
+          else if (e.units > 0) this.giveBack(rk, e); // evicted while asking: nothing may serve these
           // Remaining as the fleet sees it: the units this lease holds are not spent yet.
           r.remaining += e.units;
         }
@@ -431,6 +437,7 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   async reset(key: string, policy: LimitPolicy): Promise<void> {
     this.fallback.reset(key, policy);
+    this.leases?.delete(this.keyOf(key, policy)); // its lease must not outlive the key
     await this.guard.run(() => this.client.del(this.keyOf(key, policy)));
   }
 

@@ -177,6 +177,19 @@ describe('RedisRateLimitStore leased mode', () => {
     }
   });
 
+  test('reset() drops the local lease with the key', async () => {
+    const p = policy('reset', 'fixed-window', 100_000, DAY);
+    const [store] = stores({ minRequests: 2 });
+    for (let i = 0; i < 20; i++) await settle(store!.consume('k', p, 1));
+    assert.ok(store!.snapshot().leasedUnits > 0, 'a lease is held');
+    await store!.reset('k', p);
+    assert.equal(store!.snapshot().leasedUnits, 0);
+    const r = store!.consume('k', p, 1);
+    assert.ok(isPromise(r), 'after reset the key asks Redis again');
+    assert.equal((await r).remaining, 100_000 - 1, 'a fresh count');
+    await store!.close();
+  });
+
   test('sliding log and the leaky-bucket shaper cannot lease and are served exactly', async () => {
     const [store] = stores({});
     const log = policy('log', 'sliding-log', 100_000, DAY);
