@@ -538,7 +538,83 @@ if (results.scale) {
   p();
 }
 
-const known = new Set(['scale', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name), ...instructionRuns.map(({ name }) => name)]);
+p('## Leased mode (`benchmarks/lease.bench.mjs`)');
+p();
+if (results.lease) {
+  const d = results.lease;
+  p(`_${machineLine(d)}._`);
+  p();
+  p('The Redis rate-limit store in exact mode (one Redis call per check) and in leased mode (`lease: true`, defaults),');
+  p('side by side in one run on one redis-server on loopback, with 1 and 4 app processes (each its own ioredis');
+  p(`client and store, ${d.config?.inflight ?? 64} checks in flight). Cases interleaved (exact, leased; then leased, exact), the median`);
+  p(
+    `of ${d.config?.rounds ?? '?'} rounds, ${(d.config?.measureMs ?? 0) / 1000} s each after ${(d.config?.warmMs ?? 0) / 1000} s of warm-up. **hot**: every process checks one key`,
+  );
+  p('(a token bucket far above the load, so every check is admitted); **cold**: every check is a new key (the per-IP');
+  p('case; leasing must not cost more). Redis calls from `INFO commandstats` (EVALSHA + EVAL); Redis and client CPU');
+  p('from /proc; latency of one `consume()` as the caller sees it. Wall-clock figures on a machine shared with other');
+  p('work: compare the modes within a run, not with other sections.');
+  p();
+  const sum = (d.rows ?? []).filter((r) => r.section === 'lease-summary');
+  p(
+    mdTable(
+      [
+        'keys',
+        'mode',
+        'processes',
+        'checks/s',
+        'Redis calls/check',
+        'Redis CPU µs/check',
+        'Redis CPU share',
+        'client CPU µs/check',
+        'p50 ms',
+        'p99 ms',
+        'store failures',
+      ],
+      sum.map((r) => [
+        r.population,
+        r.mode,
+        num(r.processes),
+        num(r.checksPerSec, 0),
+        num(r.redisCallsPerCheck, 4),
+        num(r.redisCpuUsPerCheck, 2),
+        num(r.redisCpuShare, 2),
+        num(r.appCpuUsPerCheck, 2),
+        num(r.p50Ms, 3),
+        num(r.p99Ms, 3),
+        num(r.storeFailures),
+      ]),
+    ),
+  );
+  p();
+  p('**Admitted against the limit**: one key, a quota per day (no refill during the run), 4 processes with 64 checks');
+  p('in flight each, stopping after different numbers of checks (the first ones still holding leased units);');
+  p('`close()` then gives the unserved units back.');
+  p();
+  const q = (d.rows ?? []).filter((r) => r.section === 'lease-quota');
+  p(
+    mdTable(
+      ['mode', 'processes', 'limit', 'attempts', 'admitted', 'over the limit', 'held in leases at stop', 'left in Redis after close', 'Redis calls'],
+      q.map((r) => [
+        r.mode,
+        num(r.processes),
+        num(r.limit),
+        num(r.attempts),
+        num(r.admitted),
+        num(r.overLimit),
+        num(r.strandedAtStop),
+        num(r.leftInRedisAfterClose),
+        num(r.redisCalls),
+      ]),
+    ),
+  );
+  p();
+} else {
+  p('No results yet: run `npm run bench -- lease`.');
+  p();
+}
+
+const known = new Set(['scale', 'lease', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name), ...instructionRuns.map(({ name }) => name)]);
 for (const [name, d] of Object.entries(results)) {
   if (known.has(name)) continue;
   p(`## ${name} (\`benchmarks/${name}.bench.mjs\`)`);
