@@ -587,6 +587,18 @@ if (results.lease) {
     ),
   );
   p();
+  const pick = (pop, mode, procs) => sum.find((r) => r.population === pop && r.mode === mode && r.processes === procs);
+  for (const procs of [...new Set(sum.map((r) => r.processes))]) {
+    const [he, hl, ce, cl] = [pick('hot', 'exact', procs), pick('hot', 'leased', procs), pick('cold', 'exact', procs), pick('cold', 'leased', procs)];
+    if (!he || !hl || !ce || !cl) continue;
+    p(
+      `- ${procs} process${procs > 1 ? 'es' : ''}: hot key ${num(hl.redisCallsPerCheck, 4)} Redis calls per check leased (target ≤ 0.05), ` +
+        `Redis CPU per check ×${num(hl.redisCpuUsPerCheck / he.redisCpuUsPerCheck, 3)} of exact, client CPU ${num(hl.appCpuUsPerCheck, 2)} µs per check ` +
+        `(the whole process, harness included); cold keys ${num(cl.redisCallsPerCheck, 4)} vs ${num(ce.redisCallsPerCheck, 4)} Redis calls per check, ` +
+        `Redis CPU ×${num(cl.redisCpuUsPerCheck / ce.redisCpuUsPerCheck, 2)} and client CPU ×${num(cl.appCpuUsPerCheck / ce.appCpuUsPerCheck, 2)} of exact.`,
+    );
+  }
+  p();
   p('**Admitted against the limit**: one key, a quota per day (no refill during the run), 4 processes with 64 checks');
   p('in flight each, stopping after different numbers of checks (the first ones still holding leased units);');
   p('`close()` then gives the unserved units back.');
@@ -609,6 +621,21 @@ if (results.lease) {
     ),
   );
   p();
+  const ir = (d.rows ?? []).filter((r) => r.section === 'lease-ir');
+  if (ir.length > 0) {
+    p('**Client instructions per check** under callgrind (repeatable under load): one process, one check at a time,');
+    p('(count at 1,600 − count at 400 checks) / 1,200, after 400 warm-up checks. So few checks run mostly before V8');
+    p('optimises the code, so the counts are far above what optimised code executes: read them as ratios. cold =');
+    p('a new key per check (the exact script in both modes); hot = one key, leased mode against the in-memory store.');
+    p();
+    p(
+      mdTable(
+        ['case', 'instructions/check'],
+        ir.map((r) => [r.case, num(r.instructionsPerCheck)]),
+      ),
+    );
+    p();
+  }
 } else {
   p('No results yet: run `npm run bench -- lease`.');
   p();
