@@ -538,7 +538,110 @@ if (results.scale) {
   p();
 }
 
-const known = new Set(['scale', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name), ...instructionRuns.map(({ name }) => name)]);
+p('## Leased mode (`benchmarks/lease.bench.mjs`)');
+p();
+if (results.lease) {
+  const d = results.lease;
+  p(`_${machineLine(d)}._`);
+  p();
+  p('The Redis rate-limit store in exact mode (one Redis call per check) and in leased mode (`lease: true`, defaults),');
+  p('side by side in one run on one redis-server on loopback, with 1 and 4 app processes (each its own ioredis');
+  p(`client and store, ${d.config?.inflight ?? 64} checks in flight). Cases interleaved (exact, leased; then leased, exact), the median`);
+  p(
+    `of ${d.config?.rounds ?? '?'} rounds, ${(d.config?.measureMs ?? 0) / 1000} s each after ${(d.config?.warmMs ?? 0) / 1000} s of warm-up. **hot**: every process checks one key`,
+  );
+  p('(a token bucket far above the load, so every check is admitted); **cold**: every check is a new key (the per-IP');
+  p('case; leasing must not cost more). Redis calls from `INFO commandstats` (EVALSHA + EVAL); Redis and client CPU');
+  p('from /proc; latency of one `consume()` as the caller sees it. Wall-clock figures on a machine shared with other');
+  p('work: compare the modes within a run, not with other sections.');
+  p();
+  const sum = (d.rows ?? []).filter((r) => r.section === 'lease-summary');
+  p(
+    mdTable(
+      [
+        'keys',
+        'mode',
+        'processes',
+        'checks/s',
+        'Redis calls/check',
+        'Redis CPU µs/check',
+        'Redis CPU share',
+        'client CPU µs/check',
+        'p50 ms',
+        'p99 ms',
+        'store failures',
+      ],
+      sum.map((r) => [
+        r.population,
+        r.mode,
+        num(r.processes),
+        num(r.checksPerSec, 0),
+        num(r.redisCallsPerCheck, 4),
+        num(r.redisCpuUsPerCheck, 2),
+        num(r.redisCpuShare, 2),
+        num(r.appCpuUsPerCheck, 2),
+        num(r.p50Ms, 3),
+        num(r.p99Ms, 3),
+        num(r.storeFailures),
+      ]),
+    ),
+  );
+  p();
+  const pick = (pop, mode, procs) => sum.find((r) => r.population === pop && r.mode === mode && r.processes === procs);
+  for (const procs of [...new Set(sum.map((r) => r.processes))]) {
+    const [he, hl, ce, cl] = [pick('hot', 'exact', procs), pick('hot', 'leased', procs), pick('cold', 'exact', procs), pick('cold', 'leased', procs)];
+    if (!he || !hl || !ce || !cl) continue;
+    p(
+      `- ${procs} process${procs > 1 ? 'es' : ''}: hot key ${num(hl.redisCallsPerCheck, 4)} Redis calls per check leased (target ≤ 0.05), ` +
+        `Redis CPU per check ×${num(hl.redisCpuUsPerCheck / he.redisCpuUsPerCheck, 3)} of exact, client CPU ${num(hl.appCpuUsPerCheck, 2)} µs per check ` +
+        `(the whole process, harness included); cold keys ${num(cl.redisCallsPerCheck, 4)} vs ${num(ce.redisCallsPerCheck, 4)} Redis calls per check, ` +
+        `Redis CPU ×${num(cl.redisCpuUsPerCheck / ce.redisCpuUsPerCheck, 2)} and client CPU ×${num(cl.appCpuUsPerCheck / ce.appCpuUsPerCheck, 2)} of exact.`,
+    );
+  }
+  p();
+  p('**Admitted against the limit**: one key, a quota per day (no refill during the run), 4 processes with 64 checks');
+  p('in flight each, stopping after different numbers of checks (the first ones still holding leased units);');
+  p('`close()` then gives the unserved units back.');
+  p();
+  const q = (d.rows ?? []).filter((r) => r.section === 'lease-quota');
+  p(
+    mdTable(
+      ['mode', 'processes', 'limit', 'attempts', 'admitted', 'over the limit', 'held in leases at stop', 'left in Redis after close', 'Redis calls'],
+      q.map((r) => [
+        r.mode,
+        num(r.processes),
+        num(r.limit),
+        num(r.attempts),
+        num(r.admitted),
+        num(r.overLimit),
+        num(r.strandedAtStop),
+        num(r.leftInRedisAfterClose),
+        num(r.redisCalls),
+      ]),
+    ),
+  );
+  p();
+  const ir = (d.rows ?? []).filter((r) => r.section === 'lease-ir');
+  if (ir.length > 0) {
+    p('**Client instructions per check** under callgrind (repeatable under load): one process, one check at a time,');
+    p('(count at 1,600 − count at 400 checks) / 1,200, after 400 warm-up checks. So few checks run mostly before V8');
+    p('optimises the code, so the counts are far above what optimised code executes: read them as ratios. cold =');
+    p('a new key per check (the exact script in both modes); hot = one key, leased mode against the in-memory store.');
+    p();
+    p(
+      mdTable(
+        ['case', 'instructions/check'],
+        ir.map((r) => [r.case, num(r.instructionsPerCheck)]),
+      ),
+    );
+    p();
+  }
+} else {
+  p('No results yet: run `npm run bench -- lease`.');
+  p();
+}
+
+const known = new Set(['scale', 'lease', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name), ...instructionRuns.map(({ name }) => name)]);
 for (const [name, d] of Object.entries(results)) {
   if (known.has(name)) continue;
   p(`## ${name} (\`benchmarks/${name}.bench.mjs\`)`);

@@ -95,7 +95,7 @@ async function shutdown(): Promise<void> {
     });
   }
   await autom8.close();
-  rateLimitStore.close();
+  await rateLimitStore.close();
   cacheStore.close();
   await redis.quit().catch(() => redis.disconnect());
   await sdk?.shutdown().catch(() => undefined); // flushes the last metrics

@@ -7,5 +7,5 @@ export {};
 export { RedisCacheStore } from './cache-store.js';
 export type { RedisCacheStoreOptions } from './cache-store.js';
 export { RedisRateLimitStore, createRedisRateLimitStore } from './rate-limit-store.js';
-export type { RedisRateLimitStoreOptions, RedisOutageOptions } from './rate-limit-store.js';
+export type { RedisRateLimitStoreOptions, RedisOutageOptions, RedisLeaseOptions } from './rate-limit-store.js';
 export { RATE_LIMIT_SCRIPTS } from './rate-limit-scripts.js';

@@ -11,7 +11,7 @@ import type { RateLimitAlgorithm } from '@autom8/core';
  *
  * State is written with %.17g: Lua's tostring keeps 14 digits, too few for epoch ms with fractions.
  */
-const PRELUDE = `
+export const PRELUDE = `
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])

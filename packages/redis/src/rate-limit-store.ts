@@ -19,6 +19,8 @@ import {
   type StoreHost,
 } from '@autom8/core';
 import type { Cluster, Redis } from 'ioredis';
+import { LEASE_SCRIPTS, type LeasingAlgorithm } from './lease-scripts.js';
+import { LeaseEntry, LeaseTable } from './lease-table.js';
 import { RATE_LIMIT_SCRIPTS } from './rate-limit-scripts.js';
 
 /** What to do while Redis is down or slow, and how to notice it is back. */
@@ -37,6 +39,29 @@ export interface RedisOutageOptions {
   /** How many instances share the limits; the fallback enforces limit ÷ this locally. Default 1. */
   expectedInstances?: number;
   /** Most keys of the fallback memory store. Default 100 000. */
+  maxKeys?: number;
+}
+
+/**
+ * Leased mode (opt-in): a key busy enough takes a lease of several units from Redis in one atomic
+ * call and serves them in process, so a hot key costs a fraction of a round trip per request.
+ * A unit is only ever served after Redis granted it, so the total admitted never exceeds what
+ * exact mode admits over the long run; see docs/fleet.md for the bound on bursts.
+ */
+export interface RedisLeaseOptions {
+  /** Lifetime of a lease, ms: unserved units are given back after it. Default 1000. */
+  ttlMs?: number;
+  /** Most units one lease takes. Default 1000. */
+  maxUnits?: number;
+  /**
+   * Largest share of the quota left (after the request's own cost) that one lease may take, in
+   * (0, 1]. The bound on overshoot: each process holds at most this share of a key's capacity.
+   * Default 0.01.
+   */
+  maxShare?: number;
+  /** Units a key must be asked for within one `ttlMs` before it leases (cold keys stay exact). Default 8. */
+  minRequests?: number;
+  /** Most keys in the local lease table (oldest evicted, their units given back). Default 10 000. */
   maxKeys?: number;
 }
 
@@ -60,9 +85,35 @@ export interface RedisRateLimitStoreOptions {
    * (none when its telemetry is off), else the global provider.
    */
   meterProvider?: MeterProvider;
+  /**
+   * Lease quota instead of asking Redis on every request (`true` for the defaults). Off by
+   * default: exact mode makes one Redis call per request and admits exactly the limit.
+   */
+  lease?: boolean | RedisLeaseOptions;
 }
 
 type ScriptFn = (key: string, limit: number, windowMs: number, burst: number, cost: number, maxDelayMs: number) => Promise<number[]>;
+type LeaseFn = (
+  key: string,
+  limit: number,
+  windowMs: number,
+  burst: number,
+  cost: number,
+  maxDelayMs: number,
+  want: number,
+  share: number,
+  back: number,
+  backAt: number,
+  ttl: number,
+) => Promise<number[]>;
+
+interface LeaseConfig {
+  ttlMs: number;
+  maxUnits: number;
+  maxShare: number;
+  minRequests: number;
+  maxKeys: number;
+}
 
 /**
  * Rate-limit counters in Redis, shared by every instance: one atomic Lua script per algorithm,
@@ -85,6 +136,15 @@ export class RedisRateLimitStore implements RateLimitStore {
   /** Whether `options.logger` was given (an engine's logger does not replace it). */
   private readonly ownLogger: boolean;
   private host: StoreHost | undefined;
+  private readonly clock: Clock;
+  /** Leased mode's settings, table and scripts; undefined in exact mode. */
+  private readonly lease: LeaseConfig | undefined;
+  private readonly leases: LeaseTable | undefined;
+  private readonly leaseScripts: Partial<Record<LeasingAlgorithm, LeaseFn>> = {};
+  /** Per policy: whether it leases (its algorithm can, and a lease can hold more than one unit). */
+  private readonly leasing = new Map<LimitPolicy, boolean>();
+  /** Give-back calls in flight (eviction), awaited by close(). */
+  private readonly givingBack = new Set<Promise<unknown>>();
   /** The enableOfflineQueue advice, said once through the logger in effect (see attach). */
   private offlineQueueAdvice: boolean;
 
@@ -116,6 +176,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.expected = num('expectedInstances', 1, true);
     this.ownLogger = options.logger !== undefined;
     const clock = options.clock ?? systemClock;
+    this.clock = clock;
     this.guard = new OutageGuard({
       name: 'ratelimit:redis',
       policy: this.policy,
@@ -143,6 +204,47 @@ export class RedisRateLimitStore implements RateLimitStore {
       scripts[name] = fn.bind(client);
     }
     this.scripts = scripts;
+
+    this.lease = leaseConfig(options.lease);
+    if (this.lease !== undefined) {
+      for (const name of Object.keys(LEASE_SCRIPTS) as LeasingAlgorithm[]) {
+        const { command, lua } = LEASE_SCRIPTS[name];
+        if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') client.defineCommand(command, { numberOfKeys: 1, lua });
+        this.leaseScripts[name] = (client as unknown as Record<string, LeaseFn>)[command]!.bind(client);
+      }
+      this.leases = new LeaseTable(this.lease.maxKeys, (key, e) => this.giveBack(key, e));
+    }
+  }
+
+  /** Whether this store leases (`options.lease`). */
+  get leased(): boolean {
+    return this.lease !== undefined;
+  }
+
+  /** Keys in the local lease table (0 in exact mode). */
+  get leaseKeys(): number {
+    return this.leases === undefined ? 0 : this.leases.size;
+  }
+
+  /**
+   * Whether `policy` leases in this store: its algorithm has a lease script (not the sliding log,
+   * not the leaky-bucket shaper) and a lease may hold more than one unit (`maxShare` × capacity
+   * ≥ 2); the others are served exactly, as without `lease`.
+   */
+  canLease(policy: LimitPolicy): boolean {
+    let v = this.leasing.get(policy);
+    if (v === undefined) {
+      const l = this.lease;
+      const capacity = policy.algorithm === 'fixed-window' || policy.algorithm === 'sliding-window' ? policy.limit : policy.burst;
+      v =
+        l !== undefined &&
+        policy.algorithm !== 'sliding-log' &&
+        !(policy.algorithm === 'leaky-bucket' && (policy.maxDelayMs ?? 0) > 0) &&
+        Math.floor(l.maxShare * capacity) >= 2 &&
+        l.maxUnits >= 2;
+      this.leasing.set(policy, v);
+    }
+    return v;
   }
 
   /**
@@ -181,10 +283,20 @@ export class RedisRateLimitStore implements RateLimitStore {
     );
   }
 
-  async consume(key: string, policy: LimitPolicy, cost: number): Promise<ConsumeResult> {
+  consume(key: string, policy: LimitPolicy, cost: number): ConsumeResult | Promise<ConsumeResult> {
+    if (this.leases !== undefined && this.canLease(policy)) return this.consumeLeased(key, policy, cost);
+    return this.consumeExact(key, policy, cost);
+  }
+
+  private async consumeExact(key: string, policy: LimitPolicy, cost: number): Promise<ConsumeResult> {
     if (this.offlineQueueAdvice) this.adviseOnce();
     const reply = await this.guard.run(() => this.call(key, policy, cost));
     if (reply !== STORE_UNAVAILABLE) return toResult(reply);
+    return this.unavailable(key, policy, cost);
+  }
+
+  /** The outage policy's answer while Redis cannot be asked. */
+  private unavailable(key: string, policy: LimitPolicy, cost: number): ConsumeResult {
     switch (this.policy) {
       case 'fail-open':
         return { allowed: true, remaining: policy.limit, limit: policy.limit, resetMs: 0, retryAfterMs: 0, delayMs: 0 };
@@ -197,6 +309,127 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
   }
 
+  /**
+   * Leased mode: serve from the key's lease when it holds the units (synchronously, no Redis);
+   * else repeat a cached refusal; else ask Redis, exactly for a cold key, for a lease for a hot one.
+   */
+  private consumeLeased(key: string, policy: LimitPolicy, cost: number): ConsumeResult | Promise<ConsumeResult> {
+    const rk = this.keyOf(key, policy);
+    const now = this.clock.now();
+    const table = this.leases!;
+    let e = table.get(rk);
+    if (e === undefined) {
+      table.add(rk, (e = new LeaseEntry(now, policy)));
+    } else {
+      const r = e.take(cost, now) ?? e.refusal(cost, now);
+      if (r !== undefined) return r;
+    }
+    return this.ask(key, rk, e, policy, cost);
+  }
+
+  /**
+   * The Redis call of leased mode. A hot key has one lease call in flight at a time: concurrent
+   * requests for it wait for that call and serve from its lease, or ask again.
+   */
+  private async ask(key: string, rk: string, e: LeaseEntry, policy: LimitPolicy, cost: number): Promise<ConsumeResult> {
+    const l = this.lease!;
+    if (this.offlineQueueAdvice) this.adviseOnce();
+    for (;;) {
+      if (e.pending !== undefined) {
+        await e.pending;
+        const now = this.clock.now();
+        const r = e.take(cost, now) ?? e.refusal(cost, now);
+        if (r !== undefined) return r;
+        if (e.evicted) return this.consumeExact(key, policy, cost);
+        if (e.pending !== undefined) continue;
+      }
+      const now = this.clock.now();
+      // The rate sample: units asked for since the lease (or the sample) began.
+      e.used += cost;
+      const elapsed = now - e.since;
+      if (!e.hot) {
+        if (elapsed >= l.ttlMs) {
+          e.since = now;
+          e.used = cost;
+        } else if (e.used >= l.minRequests) {
+          e.hot = true;
+        }
+      }
+      const want = e.hot ? Math.max(cost, Math.min(l.maxUnits, Math.ceil((e.used * l.ttlMs) / Math.max(elapsed, 1)))) : cost;
+      // Unserved units of an expired (or too small) lease go back in the same call.
+      const back = e.units;
+      const backAt = e.redisAt;
+      e.units = 0;
+      // A cold key asks exactly what exact mode asks (the same script); a hot one asks for a lease.
+      const call = this.guard.run(() =>
+        e.hot
+          ? this.leaseScripts[policy.algorithm as LeasingAlgorithm]!(
+              rk,
+              policy.limit,
+              policy.windowMs,
+              policy.burst,
+              cost,
+              policy.maxDelayMs ?? 0,
+              want,
+              l.maxShare,
+              back,
+              backAt,
+              l.ttlMs,
+            )
+          : this.scripts[policy.algorithm](rk, policy.limit, policy.windowMs, policy.burst, cost, policy.maxDelayMs ?? 0),
+      );
+      // Only a lease call is waited for: a cold key's concurrent checks go to Redis side by side, as in exact mode.
+      const leasing = e.hot;
+      if (leasing) e.pending = call;
+      let reply: number[] | typeof STORE_UNAVAILABLE;
+      try {
+        reply = await call;
+      } finally {
+        if (leasing) e.pending = undefined;
+      }
+      if (reply === STORE_UNAVAILABLE) return this.unavailable(key, policy, cost);
+      const r = toResult(reply);
+      e.remaining = r.remaining;
+      e.limit = r.limit;
+      e.resetMs = r.resetMs;
+      if (r.allowed) {
+        if (leasing) {
+          e.units = reply[6]! - cost;
+          e.expiresAt = now + reply[7]!;
+          e.redisAt = reply[8]!;
+          e.since = now;
+          e.used = 0;
+          e.deniedUntil = 0;
+          if (!e.evicted) this.leases!.touch(rk, e);
+          else if (e.units > 0) this.giveBack(rk, e); // evicted while asking: nothing may serve these
+          // Remaining as the fleet sees it: the units this lease holds are not spent yet.
+          r.remaining += e.units;
+        }
+      } else {
+        // A refusal holds until a retry could succeed (at most one lease lifetime): nothing is admitted by it.
+        e.deniedUntil = now + Math.min(r.retryAfterMs, l.ttlMs);
+        e.deniedCost = cost;
+      }
+      return r;
+    }
+  }
+
+  /** Gives an evicted entry's unserved units back to Redis, in the background. */
+  private giveBack(rk: string, e: LeaseEntry): void {
+    const units = e.units;
+    e.units = 0;
+    const p = this.returnUnits(rk, e.policy, units, e.redisAt);
+    this.givingBack.add(p);
+    void p.finally(() => this.givingBack.delete(p));
+  }
+
+  /** One give-back call (cost 0, want 0): never rejects. */
+  private returnUnits(rk: string, policy: LimitPolicy, units: number, redisAt: number): Promise<unknown> {
+    return this.guard
+      .run(() => this.leaseScripts[policy.algorithm as LeasingAlgorithm]!(rk, policy.limit, policy.windowMs, policy.burst, 0, 0, 0, 0, units, redisAt, 0))
+      .catch(() => undefined);
+  }
+
   /** Runs the algorithm's script; exposed for pipelined use (`client.pipeline()` has the same commands). */
   call(key: string, policy: LimitPolicy, cost: number): Promise<number[]> {
     return this.scripts[policy.algorithm](this.keyOf(key, policy), policy.limit, policy.windowMs, policy.burst, cost, policy.maxDelayMs ?? 0);
@@ -204,17 +437,32 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   async reset(key: string, policy: LimitPolicy): Promise<void> {
     this.fallback.reset(key, policy);
+    this.leases?.delete(this.keyOf(key, policy)); // its lease must not outlive the key
     await this.guard.run(() => this.client.del(this.keyOf(key, policy)));
   }
 
-  /** Outage figures for `/metrics` (under `features.rateLimit.storeStatus`). */
-  snapshot(): ReturnType<OutageGuard['snapshot']> & { fallbackKeys: number } {
-    return { ...this.guard.snapshot(), fallbackKeys: this.fallback.size };
+  /**
+   * Outage figures for `/metrics` (under `features.rateLimit.storeStatus`); in leased mode also the
+   * keys in the lease table and the leased units not yet served (what this process could still
+   * admit without asking Redis: its share of the overshoot bound).
+   */
+  snapshot(): ReturnType<OutageGuard['snapshot']> & { fallbackKeys: number; leaseKeys: number; leasedUnits: number } {
+    return { ...this.guard.snapshot(), fallbackKeys: this.fallback.size, leaseKeys: this.leaseKeys, leasedUnits: this.leases?.units() ?? 0 };
   }
 
-  /** Clears the fallback. The client is yours: it is not closed. */
-  close(): void {
+  /**
+   * Clears the fallback and, in leased mode, gives every unserved leased unit back to Redis
+   * (await it before you disconnect the client). The client is yours: it is not closed.
+   */
+  async close(): Promise<void> {
     this.fallback.clear();
+    if (this.leases === undefined) return;
+    const calls: Promise<unknown>[] = [...this.givingBack];
+    for (const [rk, e] of this.leases.drain()) {
+      if (e.units > 0) calls.push(this.returnUnits(rk, e.policy, e.units, e.redisAt));
+      e.units = 0;
+    }
+    await Promise.all(calls);
   }
 
   private dividedOf(policy: LimitPolicy): LimitPolicy {
@@ -222,6 +470,27 @@ export class RedisRateLimitStore implements RateLimitStore {
     if (p === undefined) this.divided.set(policy, (p = dividePolicy(policy, this.expected)));
     return p;
   }
+}
+
+function leaseConfig(o: boolean | RedisLeaseOptions | undefined): LeaseConfig | undefined {
+  if (o === undefined || o === false) return undefined;
+  if (o !== true && (o === null || typeof o !== 'object')) throw new InvalidOptionError('lease', 'a boolean or an object { ttlMs, maxUnits, ... }', o);
+  const given: RedisLeaseOptions = o === true ? {} : o;
+  const num = (name: keyof RedisLeaseOptions, dflt: number, integer: boolean, max = Infinity): number => {
+    const val = given[name];
+    if (val === undefined) return dflt;
+    if (typeof val !== 'number' || !(val > 0) || !(val <= max) || !Number.isFinite(val) || (integer && !Number.isInteger(val))) {
+      throw new InvalidOptionError(`lease.${name}`, max === 1 ? 'a number in (0, 1]' : integer ? 'a positive integer' : 'a positive number', val);
+    }
+    return val;
+  };
+  return {
+    ttlMs: num('ttlMs', 1000, false),
+    maxUnits: num('maxUnits', 1000, true),
+    maxShare: num('maxShare', 0.01, false, 1),
+    minRequests: num('minRequests', 8, true),
+    maxKeys: num('maxKeys', 10_000, true),
+  };
 }
 
 function toResult(r: number[]): ConsumeResult {

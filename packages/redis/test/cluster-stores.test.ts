@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis, { type Cluster } from 'ioredis';
-import { ManualClock, responseCacheOf, type Autom8, type CacheRecord, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { isPromise, ManualClock, responseCacheOf, type Autom8, type CacheRecord, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
 import { autom8Express } from '@autom8/express';
 import { RedisCacheStore, RedisRateLimitStore } from '@autom8/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server';
@@ -126,12 +126,60 @@ describe('RedisRateLimitStore on Redis Cluster', () => {
       const policy: LimitPolicy = { name: 'cl-shared', algorithm: 'gcra', limit: 25, windowMs: 86_400_000, burst: 25, maxDelayMs: 0 };
       const keys = Array.from({ length: 6 }, (_, i) => `shared-${i}-${Date.now()}`);
       for (const key of keys) {
-        const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? s1 : s2).consume(key, policy, 1)));
+        const results = await Promise.all(Array.from({ length: 60 }, (_, i) => Promise.resolve((i % 2 === 0 ? s1 : s2).consume(key, policy, 1))));
         assert.equal(results.filter((r) => r.allowed).length, 25, key);
       }
       assert.equal(s1.guard.failures + s2.guard.failures, 0);
     } finally {
       cc2.disconnect();
+    }
+  });
+});
+
+describe('RedisRateLimitStore leased mode on Redis Cluster', () => {
+  test('three leased stores on three Cluster clients, keys on every master: never above the limit, leases given back', async () => {
+    const extra = [await clusterClient(cluster), await clusterClient(cluster)];
+    try {
+      const stores = [cc, ...extra].map((cl) => new RedisRateLimitStore({ client: cl, logger: quiet, outage: roomy, lease: { maxShare: 0.05 } }));
+      const L = 2000;
+      const run = `${Date.now()}`;
+      for (const algorithm of ['token-bucket', 'fixed-window'] as const) {
+        const policy: LimitPolicy = { name: `cl-lease-${algorithm}`, algorithm, limit: L, windowMs: 86_400_000, burst: L, maxDelayMs: 0 };
+        const keys = Array.from({ length: 6 }, (_, i) => `lease-${i}-${run}`);
+        let local = 0;
+        const admitted = await Promise.all(
+          keys.map(async (key) => {
+            let n = 0;
+            // Instance i stops after 400 × (i + 2) checks: the first ones stop holding leased units.
+            await Promise.all(
+              stores.map(async (store, i) => {
+                for (let j = 0; j < 400 * (i + 2); j++) {
+                  const r = store.consume(key, policy, 1);
+                  if (!isPromise(r)) local++;
+                  if ((isPromise(r) ? await r : r).allowed) n++;
+                  if (j % 16 === 0) await new Promise((res) => setImmediate(res));
+                }
+              }),
+            );
+            return n;
+          }),
+        );
+        for (const n of admitted) assert.ok(n <= L, `admitted ${n} ≤ ${L}`);
+        assert.ok(local > admitted.reduce((a, b) => a + b, 0) / 2, `most admissions served from leases (${local})`);
+        await Promise.all(stores.map((x) => x.close()));
+        const owners = await ownersOf(keys.map((k) => stores[0]!.keyOf(k, policy)));
+        assert.equal(owners.size, 3, 'keys on every master');
+        // After close every leased unit is back: an exact store admits exactly what is left.
+        const exact = new RedisRateLimitStore({ client: cc, logger: quiet, outage: roomy });
+        for (let k = 0; k < keys.length; k++) {
+          const left = await exact.consume(keys[k]!, policy, L);
+          const remaining = left.allowed ? L : left.remaining;
+          assert.equal(admitted[k]! + remaining, L, `${keys[k]}: admitted ${admitted[k]} + left ${remaining}`);
+        }
+      }
+      for (const x of stores) assert.equal(x.guard.failures, 0);
+    } finally {
+      for (const x of extra) x.disconnect();
     }
   });
 });

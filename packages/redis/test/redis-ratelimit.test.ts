@@ -1,5 +1,5 @@
 // The Redis rate-limit store on a real redis-server the test starts (and kills) on a spare port:
-// every algorithm's script, NOSCRIPT reload, hash-tagged keys, exact admission across two app
+// every algorithm’s script, NOSCRIPT reload, hash-tagged keys, exact admission across two app
 // instances, and each outage policy with Redis killed mid-run and brought back.
 import http, { type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -232,6 +232,50 @@ describe('RedisRateLimitStore', () => {
       await stop(a);
       await stop(b);
       c2.disconnect();
+    }
+  });
+});
+
+describe('leased mode behind the engines', () => {
+  test('3,000 concurrent requests over Express and Koa instances with leased stores: at most the limit, within the bound of it', async () => {
+    const redis = await startRedis();
+    const c1 = await client(redis.port);
+    const c2 = await client(redis.port);
+    const rateLimit = (cl: Redis) => ({
+      rate: 1000,
+      per: 'day' as const,
+      algorithm: 'gcra' as const,
+      name: 'leased',
+      store: new RedisRateLimitStore({ client: cl, logger: quiet, outage: roomy, lease: { maxShare: 0.05, minRequests: 4 } }),
+    });
+    const ra = rateLimit(c1);
+    const rb = rateLimit(c2);
+    const a = await app('express', { rateLimit: ra });
+    const b = await app('koa', { rateLimit: rb });
+    try {
+      const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await c1.info('commandstats'))?.[1] ?? 0);
+      const calls0 = await calls();
+      const [sa, sb] = await Promise.all([burst(a.base, 1500, 50), burst(b.base, 1500, 50)]);
+      const ok = [...sa, ...sb].filter((x) => x === 200).length;
+      assert.ok(ok <= 1000, `admitted ${ok} ≤ 1000`);
+      const used = (await calls()) - calls0;
+      assert.ok(used < ok / 2, `leased: ${used} Redis calls for ${ok} admissions`);
+      // Each instance holds at most one lease of ⌊0.05 × 1000⌋ units.
+      assert.ok(ok >= 1000 - 2 * 50, `admitted ${ok} ≥ 1000 − 2 × 50`);
+      assert.equal([...sa, ...sb].filter((x) => x !== 200 && x !== 429).length, 0, 'only 200 and 429');
+      // Headers on a refusal still name the policy and its quota.
+      const res = await fetch(`${a.base}/r`);
+      assert.equal(res.status, 429);
+      assert.match(res.headers.get('ratelimit-policy') ?? '', /q=1000/);
+      assert.equal(ra.store.snapshot().failures + rb.store.snapshot().failures, 0);
+    } finally {
+      await stop(a);
+      await stop(b);
+      await ra.store.close();
+      await rb.store.close();
+      c1.disconnect();
+      c2.disconnect();
+      await redis.stop();
     }
   });
 });
