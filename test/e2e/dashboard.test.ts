@@ -8,7 +8,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Autom8, Autom8Options } from '@autom8/core';
+import type { Autom8Options } from '@autom8/core';
+import { engineOf, type Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { close, listen } from '../support/http';
@@ -50,7 +51,7 @@ function expressApp(): { server: Server; engine: Autom8 } {
   const api = express.Router();
   api.get('/items/:itemId', (req: any, res: any) => res.json({ item: req.params.itemId }));
   app.use('/api', api);
-  return { server: http.createServer(app), engine: mw.engine };
+  return { server: http.createServer(app), engine: engineOf(mw)! };
 }
 
 function koaApp(): { server: Server; engine: Autom8 } {
@@ -73,7 +74,7 @@ function koaApp(): { server: Server; engine: Autom8 } {
   api.get('/items/:itemId', (ctx: any) => (ctx.body = { item: ctx.params.itemId }));
   app.use(router.routes());
   app.use(api.routes());
-  return { server: http.createServer(app.callback()), engine: mw.engine };
+  return { server: http.createServer(app.callback()), engine: engineOf(mw)! };
 }
 
 for (const [name, build] of [

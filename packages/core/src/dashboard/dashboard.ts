@@ -1,4 +1,4 @@
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Reply } from '../pipeline/request-view.js';
 import { InvalidOptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
@@ -23,21 +23,21 @@ export const DASHBOARD_PATH = '/metrics/dashboard';
  * monitoring endpoint it is exempt from limiting, shedding and caching. Returns no feature: there
  * is nothing to do per request.
  */
-export function createDashboard(section: unknown, engine: Autom8): undefined {
+export function createDashboard(section: unknown, engine: FeatureHost): undefined {
   if (section === undefined || section === false) return undefined;
   const o = section === true ? {} : v.optionalObject('dashboard', section)!;
   v.knownKeys('dashboard', o, ['enabled', 'pollMs', 'title']);
   if (!v.boolean('dashboard.enabled', o.enabled, true)) return undefined;
   const pollMs = v.positiveInteger('dashboard.pollMs', o.pollMs, 2000);
   const title = v.string('dashboard.title', o.title, 'autom8 dashboard');
-  if (!engine.options.monitoring.enabled) {
+  if (engine.monitoringPrefix === undefined) {
     throw new InvalidOptionError('dashboard', 'off while monitoring.enabled is false (the page reads the monitoring endpoints)', section);
   }
   // Built on first request, when every feature has registered its endpoints (is /metrics/slo there?).
   let reply: Reply | undefined;
   const build = (): Reply => {
-    const prefix = engine.options.monitoring.prefix;
-    const { html, csp } = renderDashboard({ prefix, pollMs, title, slo: engine.monitoring.serves(`${prefix}/metrics/slo`) });
+    const prefix = engine.monitoringPrefix!;
+    const { html, csp } = renderDashboard({ prefix, pollMs, title, slo: engine.servesMonitoring(`${prefix}/metrics/slo`) });
     const body = Buffer.from(html, 'utf8');
     const headers = Object.freeze({
       'content-type': 'text/html; charset=utf-8',
