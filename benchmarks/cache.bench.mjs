@@ -5,7 +5,7 @@
 // the machine does not land on one variant only.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { createAutom8, responseCacheOf, Exchange, isPromise } from '@autom8/core';
+import { createEngine, Exchange, isPromise } from '@autom8/core/adapter';
 import { startServer, measure, table, fmt } from './lib/http-bench.mjs';
 import { writeResults, round } from './lib/results.mjs';
 
@@ -13,7 +13,7 @@ import { writeResults, round } from './lib/results.mjs';
 // One real request fills the entry through a bare node server driving the engine; then the cache
 // feature's onRequest is timed on hits.
 async function microHit() {
-  const engine = createAutom8({ cache: true, telemetry: { enabled: false }, logger: { info() {}, warn() {}, error() {} } });
+  const engine = createEngine({ cache: true, telemetry: { enabled: false }, logger: { info() {}, warn() {}, error() {} } });
   const server = http.createServer((req, res) => {
     const ex = engine.begin(req, res, req.url);
     const d = engine.admit(ex);
@@ -28,7 +28,7 @@ async function microHit() {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   await fetch(`http://127.0.0.1:${server.address().port}/catalog?a=1`).then((r) => r.text());
   server.close();
-  const cache = responseCacheOf(engine);
+  const cache = engine.feature('cache');
   const req = { method: 'GET', headers: { host: 'x', accept: '*/*' }, socket: null };
   const res = { statusCode: 200, headersSent: false, getHeader() {}, setHeader() {}, on() {} };
   const run = (n) => {

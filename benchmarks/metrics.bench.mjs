@@ -1,7 +1,9 @@
 // Issue #2's benchmark: histogram record ops/s, and HTTP requests/s + server CPU µs/request of each
 // framework bare vs with autom8 metrics (and with a real OTel SDK), measured side by side in one run.
 import { performance } from 'node:perf_hooks';
-import { Histogram, WindowedSeries, DEFAULT_WINDOWS } from '@autom8/core';
+// Internals measured on their own: from the build, not the package's entry points.
+import { Histogram } from '../packages/core/dist/metrics/histogram.js';
+import { WindowedSeries, DEFAULT_WINDOWS } from '../packages/core/dist/metrics/windowed-series.js';
 import { startServer, measure, table, fmt } from './lib/http-bench.mjs';
 import { writeResults, round } from './lib/results.mjs';
 

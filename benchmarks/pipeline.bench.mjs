@@ -4,7 +4,7 @@
 import http from 'node:http';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createAutom8 } from '@autom8/core';
+import { createEngine } from '@autom8/core/adapter';
 import { table, fmt } from './lib/http-bench.mjs';
 import { writeResults } from './lib/results.mjs';
 import { startOtelSdk } from './lib/otel-sdk.mjs';
@@ -19,7 +19,7 @@ function makePair() {
 }
 
 async function run(label, options, n) {
-  const engine = createAutom8({ ...options, logger: { info() {}, warn() {}, error() {} } });
+  const engine = createEngine({ ...options, logger: { info() {}, warn() {}, error() {} } });
   const pairs = Array.from({ length: 2000 }, makePair);
   const once = (i) => {
     const { req, res } = pairs[i % pairs.length];

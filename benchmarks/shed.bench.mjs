@@ -7,7 +7,7 @@
 // of its README (maxEventLoopDelay 1000 ms, maxEventLoopUtilization 0.98, sampled each second).
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { createAutom8 } from '@autom8/core';
+import { createEngine } from '@autom8/core/adapter';
 import { baseline, cpuSeconds, openLoop, startApp, summarize, pct } from '../test/e2e/overload/open-loop.mjs';
 import { fmt, measure, table } from './lib/http-bench.mjs';
 
@@ -100,7 +100,7 @@ const micro = [
   { name: 'engine, no shed', options: {} },
   { name: 'engine + shed (load)', options: { shed: true } },
   { name: 'engine + shed (load + concurrency)', options: { shed: { concurrency: true } } },
-].map((m) => ({ ...m, engine: createAutom8({ ...m.options, telemetry: { enabled: false }, monitoring: { enabled: false } }), best: Infinity }));
+].map((m) => ({ ...m, engine: createEngine({ ...m.options, telemetry: { enabled: false }, monitoring: { enabled: false } }), best: Infinity }));
 for (let round = 0; round < 5; round++) for (const m of micro) m.best = Math.min(m.best, engineLoop(m.engine, 100_000));
 for (const m of micro) await m.engine.close();
 console.log('\nIn-process, per request (best of 5 rounds of 100k):');

@@ -2,7 +2,11 @@
 // CPU µs/request, Express 5, measured side by side in one run), and the circuit breaker's cost
 // per call against a bare async call.
 import { performance } from 'node:perf_hooks';
-import { createAutom8, createCircuitBreaker, createSloFeature, createSlowLogFeature, CountRing, Exchange } from '@autom8/core';
+import { createCircuitBreaker } from '@autom8/core';
+// Internals measured on their own: from the build, not the package's entry points.
+import { createSloFeature, CountRing } from '../packages/core/dist/slo/index.js';
+import { createSlowLogFeature } from '../packages/core/dist/slowlog/index.js';
+import { createEngine, Exchange } from '@autom8/core/adapter';
 import { startServer, measure, table, fmt } from './lib/http-bench.mjs';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -27,7 +31,7 @@ for (let i = 0; i < M; i++) ring.record(t + i / 1e5, (i & 63) === 0, false);
 const ringOps = M / ((performance.now() - t0) / 1000);
 // The per-request hooks alone, in process (the HTTP figures below are at the mercy of a shared machine):
 // onResponse of 3 SLO objectives, and of the slow log for a fast request, on finished exchanges.
-const engine = createAutom8({ telemetry: { enabled: false }, metrics: { systemIntervalMs: 3_600_000 } });
+const engine = createEngine({ telemetry: { enabled: false }, metrics: { systemIntervalMs: 3_600_000 } });
 const slo = createSloFeature(
   {
     objectives: [
@@ -45,7 +49,7 @@ const req = { method: 'GET', headers: {} };
 const now0 = Date.now();
 const pool = Array.from({ length: 1024 }, (_, i) => {
   const ex = new Exchange(req, res, `/users/${i}`, 'GET', now0 + i);
-  ex.route = '/users/:id';
+  ex.setRoute('/users/:id');
   ex.endTime = now0 + i + (i % 50) / 10;
   return ex;
 });

@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { ManualClock, responseCacheOf, type Autom8, type Autom8Options } from '@autom8/core';
+import { ManualClock, type Autom8Options } from '@autom8/core';
+import { type Autom8, engineOf, controlsOf } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { close, listen } from '../support/http';
@@ -67,7 +68,7 @@ async function start(adapter: Adapter, options: Autom8Options): Promise<App> {
     const express = require(adapter.startsWith('express5') ? 'express' : 'express4');
     const app = express();
     const mw = autom8Express(opts);
-    engine = mw.engine;
+    engine = engineOf(mw)!;
     app.use(mw);
     app.get('/json/:id', (req: any, res: any) => {
       res.set('x-custom', 'yes');
@@ -120,7 +121,7 @@ async function start(adapter: Adapter, options: Autom8Options): Promise<App> {
     const Router = require('@koa/router');
     const app = new Koa();
     const mw = autom8Koa(opts);
-    engine = mw.engine;
+    engine = engineOf(mw)!;
     app.use(mw);
     const router = new Router();
     router.get('/json/:id', (ctx: any) => {
@@ -296,7 +297,7 @@ for (const adapter of ADAPTERS) {
       await get(`${app.base}/tagged/42`);
       await get(`${app.base}/tagged/7`);
       assert.equal((await get(`${app.base}/tagged/42`)).headers['x-cache'], 'HIT');
-      const cache = responseCacheOf(app.engine)!;
+      const cache = controlsOf(app.engine).cache;
       assert.deepEqual(await cache.invalidate({ tag: 'user:42' }), { local: 1, shared: null });
       assert.equal((await get(`${app.base}/tagged/42`)).headers['x-cache'], 'MISS');
       assert.equal((await get(`${app.base}/tagged/7`)).headers['x-cache'], 'HIT');

@@ -105,8 +105,8 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(await b.json(), { n: 1 });
       assert.equal(b.headers.get('x-cache'), 'HIT');
       const engine = started.at(-1)!.engine;
-      const { responseCacheOf } = await import('@autom8/core');
-      const result = await responseCacheOf(engine)!.invalidate({ tag: 'team:red' });
+      const { controlsOf } = await import('@autom8/core/adapter');
+      const result = await controlsOf(engine).cache.invalidate({ tag: 'team:red' });
       assert.equal(result.local, 1);
       assert.deepEqual(await (await fetch(`${base}/tagged-custom`)).json(), { n: 2 });
     });

@@ -27,7 +27,7 @@ import { AlignedHistogramBucketExemplarReservoir, WithTraceExemplarFilter } from
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ADAPTERS, buildApp, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
-import { DURATION_BUCKETS } from '@autom8/core';
+import { DURATION_BUCKETS } from '../../packages/core/src/telemetry/http-telemetry';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());

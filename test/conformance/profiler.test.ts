@@ -1,7 +1,8 @@
 // The opt-in `GET {prefix}/profile` endpoint (the `profiler` feature) on every adapter, over real HTTP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, type CpuProfile } from '@autom8/core';
+import { type CpuProfile } from '@autom8/core';
+import { createEngine } from '@autom8/core/adapter';
 import { ADAPTERS, buildApp, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
 
@@ -73,20 +74,20 @@ for (const adapter of ADAPTERS) {
 
 describe('profiler options', () => {
   test('off by default: no endpoint', () => {
-    const engine = createAutom8({ logger: silent });
+    const engine = createEngine({ logger: silent });
     assert.ok(!engine.monitoring.paths().includes('/api/v1/profile'));
-    const on = createAutom8({ logger: silent, profiler: { token: TOKEN } });
+    const on = createEngine({ logger: silent, profiler: { token: TOKEN } });
     assert.ok(on.monitoring.paths().includes('/api/v1/profile'));
-    const off = createAutom8({ logger: silent, profiler: { enabled: false, token: TOKEN } });
+    const off = createEngine({ logger: silent, profiler: { enabled: false, token: TOKEN } });
     assert.ok(!off.monitoring.paths().includes('/api/v1/profile'));
     return Promise.all([engine.close(), on.close(), off.close()]);
   });
 
   test('bad options throw naming the option', () => {
-    assert.throws(() => createAutom8({ profiler: {} as never }), /profiler\.token/);
-    assert.throws(() => createAutom8({ profiler: { token: 'short' } }), /profiler\.token.*16/);
-    assert.throws(() => createAutom8({ profiler: { token: TOKEN, maxSeconds: -1 } }), /profiler\.maxSeconds/);
-    assert.throws(() => createAutom8({ profiler: { token: TOKEN, defaultSeconds: 50, maxSeconds: 10 } }), /profiler\.defaultSeconds/);
-    assert.throws(() => createAutom8({ profiler: { token: TOKEN, tokne: 1 } as never }), /profiler\.tokne/);
+    assert.throws(() => createEngine({ profiler: {} as never }), /profiler\.token/);
+    assert.throws(() => createEngine({ profiler: { token: 'short' } }), /profiler\.token.*16/);
+    assert.throws(() => createEngine({ profiler: { token: TOKEN, maxSeconds: -1 } }), /profiler\.maxSeconds/);
+    assert.throws(() => createEngine({ profiler: { token: TOKEN, defaultSeconds: 50, maxSeconds: 10 } }), /profiler\.defaultSeconds/);
+    assert.throws(() => createEngine({ profiler: { token: TOKEN, tokne: 1 } as never }), /profiler\.tokne/);
   });
 });

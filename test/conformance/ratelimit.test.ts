@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality, type SumMetricData } from '@opentelemetry/sdk-metrics';
-import { ManualClock, subscribe, type Autom8, type Autom8Options, type Autom8Event } from '@autom8/core';
+import { ManualClock, subscribe, type Autom8Options, type Autom8Event } from '@autom8/core';
+import { type Autom8, engineOf } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { close, listen } from '../support/http';
@@ -32,7 +33,7 @@ async function start(adapter: Adapter, options: Autom8Options): Promise<App> {
     const express = require(adapter === 'express5' ? 'express' : 'express4');
     const app = express();
     const mw = autom8Express(opts);
-    engine = mw.engine;
+    engine = engineOf(mw)!;
     app.use(mw);
     app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
     app.post('/login', (_req: any, res: any) => res.json({ ok: true }));
@@ -44,7 +45,7 @@ async function start(adapter: Adapter, options: Autom8Options): Promise<App> {
     const Router = require('@koa/router');
     const app = new Koa();
     const mw = autom8Koa(opts);
-    engine = mw.engine;
+    engine = engineOf(mw)!;
     app.use(mw);
     const router = new Router();
     router.get('/users/:id', (ctx: any) => {

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { ManualClock, subscribe, type Autom8, type Autom8Event, type Autom8Options } from '@autom8/core';
+import { ManualClock, subscribe, type Autom8Event, type Autom8Options } from '@autom8/core';
+import { type Autom8, engineOf } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { ADAPTERS, buildApp, freshMonitoring, type AdapterName, type TestApp } from '../support/apps';
@@ -50,7 +51,7 @@ function gatedApp(adapter: AdapterName, options: Autom8Options, work?: () => voi
       res.json({ done: true });
     });
     server = http.createServer(app);
-    engine = mw.engine;
+    engine = engineOf(mw)!;
   } else {
     const Koa = require(adapter === 'koa3' ? 'koa' : 'koa2');
     const Router = require('@koa/router');
@@ -65,7 +66,7 @@ function gatedApp(adapter: AdapterName, options: Autom8Options, work?: () => voi
     });
     app.use(router.routes());
     server = http.createServer(app.callback());
-    engine = mw.engine;
+    engine = engineOf(mw)!;
   }
   return { server, engine, control };
 }

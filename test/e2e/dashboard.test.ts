@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createCircuitBreaker, type Autom8, type Autom8Options } from '@autom8/core';
+import { createCircuitBreaker, type Autom8Options } from '@autom8/core';
+import { engineOf, type Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { close, listen } from '../support/http';
@@ -80,7 +81,7 @@ function expressApp(): Built {
   const api = express.Router();
   api.get('/items/:itemId', (req: any, res: any) => res.json({ item: req.params.itemId }));
   app.use('/api', api);
-  return { server: http.createServer(app), engine: mw.engine, mw };
+  return { server: http.createServer(app), engine: engineOf(mw)!, mw };
 }
 
 function koaApp(): Built {
@@ -108,7 +109,7 @@ function koaApp(): Built {
   api.get('/items/:itemId', (ctx: any) => (ctx.body = { item: ctx.params.itemId }));
   app.use(router.routes());
   app.use(api.routes());
-  return { server: http.createServer(app.callback()), engine: mw.engine, mw };
+  return { server: http.createServer(app.callback()), engine: engineOf(mw)!, mw };
 }
 
 for (const [name, build] of [
@@ -331,7 +332,7 @@ describe('dashboard in headless Chromium: a fresh app with nothing else on', () 
     } finally {
       await browser.close();
       await close(server);
-      await mw.engine.close();
+      await mw.close();
     }
   });
 });

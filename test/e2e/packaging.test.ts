@@ -196,6 +196,8 @@ import { autom8Express, type Autom8ExpressMiddleware } from '@autom8/express';
 import { autom8Koa, type Autom8KoaMiddleware } from '@autom8/koa';
 import { RedisRateLimitStore, RedisCacheStore } from '@autom8/redis';
 import { bench, batchProcess } from '@autom8/toolkit';
+import { attachControls, createEngine } from '@autom8/core/adapter';
+import { OutageGuard } from '@autom8/core/store';
 const options: Autom8Options = { exempt: ['/health'], metrics: { maxSeries: 50 } };
 const e: Autom8ExpressMiddleware = autom8Express(options);
 const k: Autom8KoaMiddleware = autom8Koa(options);
@@ -203,7 +205,11 @@ express().use(e);
 new Koa().use(k);
 // @ts-expect-error maxSeries is a number
 autom8Express({ metrics: { maxSeries: 'many' } });
-export const all = [createAutom8, InvalidOptionError, RedisRateLimitStore, RedisCacheStore, bench, batchProcess];
+// The runtime controls are typed; the engine is not on the public object.
+export const controls = [e.cache.invalidate({ tag: 'user:1' }), k.metrics().routes, e.close];
+// @ts-expect-error no engine on the middleware
+export const engine = e.engine;
+export const all = [createAutom8, InvalidOptionError, RedisRateLimitStore, RedisCacheStore, bench, batchProcess, attachControls, createEngine, OutageGuard];
 `,
     );
     writeFileSync(

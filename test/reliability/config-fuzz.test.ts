@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Socket } from 'node:net';
-import { createAutom8, InvalidOptionError, type Autom8, type Autom8Options } from '@autom8/core';
+import { InvalidOptionError, type Autom8Options } from '@autom8/core';
+import { createEngine, type Autom8 } from '@autom8/core/adapter';
 import { seededRandom } from '../support/seeded-random';
 
 /** One request through the engine on real node request/response objects: must not throw. */
@@ -84,7 +85,7 @@ test('500 random option sets: valid, or an InvalidOptionError naming the option 
     for (const [k, v] of Object.entries(VALID)) if (rnd() < 0.5) options[k] = rnd() < 0.6 ? mutate(v, rnd, 0) : v;
     let engine;
     try {
-      engine = createAutom8(options);
+      engine = createEngine(options);
     } catch (err) {
       assert.ok(err instanceof InvalidOptionError, `case ${i}: ${String(err)} for ${describe(options)}`);
       assert.ok(err.option.length > 0 && err.message.startsWith('autom8:'), `case ${i}: unclear message ${err.message}`);
@@ -119,12 +120,12 @@ test('every duration autom8 waits with a timer is refused past node’s longest 
   ];
   for (const [options, option] of cases) {
     assert.throws(
-      () => createAutom8({ logger: quiet, ...options }),
+      () => createEngine({ logger: quiet, ...options }),
       (err: unknown) => err instanceof InvalidOptionError && err.option === option && /up to 2147483647/.test(err.message),
       option,
     );
     // The longest timer itself is fine.
-    const engine = createAutom8({ logger: quiet, ...JSON.parse(JSON.stringify(options).replace(String(tooLong), String(tooLong - 1))) });
+    const engine = createEngine({ logger: quiet, ...JSON.parse(JSON.stringify(options).replace(String(tooLong), String(tooLong - 1))) });
     void engine.close();
   }
 });

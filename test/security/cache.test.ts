@@ -7,11 +7,13 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Autom8, Autom8Options } from '@autom8/core';
+import type { Autom8Options } from '@autom8/core';
+import type { Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { ADAPTERS, type AdapterName } from '../support/apps';
 import { close, listen } from '../support/http';
+import { engineOf } from '@autom8/core/adapter';
 
 const require = createRequire(__filename);
 const quiet = { info() {}, warn() {}, error() {} };
@@ -124,7 +126,7 @@ async function start(adapter: AdapterName, options: Autom8Options): Promise<App>
     const express = require(adapter.startsWith('express5') ? 'express' : 'express4');
     const app = express();
     const mw = autom8Express(opts);
-    engine = mw.engine;
+    engine = engineOf(mw)!;
     app.use(mw);
     for (const path of Object.keys(HANDLERS)) {
       app.get(path, async (req: any, res: any) => {
@@ -140,7 +142,7 @@ async function start(adapter: AdapterName, options: Autom8Options): Promise<App>
     const Router = require('@koa/router');
     const app = new Koa();
     const mw = autom8Koa(opts);
-    engine = mw.engine;
+    engine = engineOf(mw)!;
     app.use(mw);
     const router = new Router();
     for (const path of Object.keys(HANDLERS)) {

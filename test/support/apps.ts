@@ -1,9 +1,11 @@
 import http, { type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { context, trace } from '@opentelemetry/api';
-import type { Autom8, Autom8Options } from '@autom8/core';
+import type { Autom8Options } from '@autom8/core';
+import type { Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
+import { engineOf } from '@autom8/core/adapter';
 
 const require = createRequire(__filename);
 
@@ -104,7 +106,7 @@ function buildExpress(pkg: string, options: Autom8Options | undefined, front: bo
   const org = express.Router({ mergeParams: true });
   org.get('/teams/:team', (req: any, res: any) => res.json({ org: req.params.org, team: req.params.team }));
   app.use('/orgs/:org', org);
-  return { server: http.createServer(front ? mw.front(app) : app), engine: mw.engine };
+  return { server: http.createServer(front ? mw.front(app) : app), engine: engineOf(mw)! };
 }
 
 function req304(req: { headers: Record<string, string | undefined> }): boolean {
@@ -179,5 +181,5 @@ function buildKoa(pkg: string, options?: Autom8Options, extra?: ExtraRoutes): Te
   app.use(router.routes());
   app.use(api.routes());
   app.use(org.routes());
-  return { server: http.createServer(app.callback()), engine: mw.engine };
+  return { server: http.createServer(app.callback()), engine: engineOf(mw)! };
 }

@@ -1,4 +1,4 @@
-import type { Autom8 } from './pipeline/autom8.js';
+import type { FeatureHost } from './pipeline/feature-host.js';
 import type { Feature } from './pipeline/feature.js';
 import { createDashboard } from './dashboard/dashboard.js';
 import { createSloFeature } from './slo/slo-feature.js';
@@ -12,7 +12,7 @@ import { createResponseCacheFeature } from './cache/response-cache.js';
  * Builds a feature from its section of the options (`options[key]`), or returns undefined when the
  * section turns it off. Validates the section and throws naming the bad option.
  */
-export type FeatureFactory = (section: unknown, engine: Autom8) => Feature | undefined;
+export type FeatureFactory = (section: unknown, engine: FeatureHost) => Feature | undefined;
 
 /**
  * Every feature that options can turn on. The engine builds them in this order and runs their

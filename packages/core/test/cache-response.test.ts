@@ -5,7 +5,9 @@ import net from 'node:net';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, decodeEntry, encodeEntry, isPromise, ManualClock, responseCacheOf, type Autom8, type Autom8Options, type Reply } from '@autom8/core';
+import { ManualClock, type Autom8Options } from '@autom8/core';
+import { decodeEntry, encodeEntry } from '../src/cache/response-entry';
+import { createEngine, isPromise, type Autom8, type Reply } from '@autom8/core/adapter';
 import { etagMatches, normalizeQuery, primaryKey, requestDirectives } from '../src/cache/response-key';
 import { ResponseMemory } from '../src/cache/response-memory';
 import { close, listen } from '../../../test/support/http';
@@ -138,10 +140,10 @@ describe('options', () => {
       [{ routes: { 'GET /a': { cookies: 'yes' } } }, /cache\.routes\['GET \/a'\]\.cookies/],
       ['yes', /cache/],
     ];
-    for (const [cache, re] of bad) assert.throws(() => createAutom8({ logger: quiet, cache } as Autom8Options), re, JSON.stringify(cache));
-    assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: true }).close());
-    assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: { enabled: false } }).close());
-    assert.doesNotThrow(() => createAutom8({ logger: quiet, cache: { cookies: 'ignore', routes: { 'GET /me': { cookies: 'public-only' } } } }).close());
+    for (const [cache, re] of bad) assert.throws(() => createEngine({ logger: quiet, cache } as Autom8Options), re, JSON.stringify(cache));
+    assert.doesNotThrow(() => createEngine({ logger: quiet, cache: true }).close());
+    assert.doesNotThrow(() => createEngine({ logger: quiet, cache: { enabled: false } }).close());
+    assert.doesNotThrow(() => createEngine({ logger: quiet, cache: { cookies: 'ignore', routes: { 'GET /me': { cookies: 'public-only' } } } }).close());
   });
 });
 
@@ -183,7 +185,7 @@ describe('RFC 9111 behaviour over HTTP (core only)', () => {
   let release: (() => void) | undefined;
 
   before(async () => {
-    engine = createAutom8({
+    engine = createEngine({
       logger: quiet,
       clock,
       cache: {
@@ -303,7 +305,7 @@ describe('RFC 9111 behaviour over HTTP (core only)', () => {
   });
 
   test('a body shorter than its Content-Length is not stored', async () => {
-    const cache = responseCacheOf(engine)!;
+    const cache = engine.feature('cache') as unknown as { snapshot(): { stored: number } };
     const stored = cache.snapshot().stored;
     const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
     socket.on('error', () => {});
@@ -323,7 +325,7 @@ async function waitFor(cond: () => boolean): Promise<void> {
 
 describe('varyByHost', () => {
   test('an entry is served to the Host that stored it, whatever the port, never to a look-alike', async () => {
-    const engine = createAutom8({ logger: quiet, cache: true });
+    const engine = createEngine({ logger: quiet, cache: true });
     const server = serve(engine, (req, res) => res.end(`link to https://${req.headers.host}/`));
     const base = await listen(server);
     try {
@@ -346,7 +348,7 @@ describe('varyByHost', () => {
 
   test('keeps one entry per Host when asked to; never serves one Host the entry of another', async () => {
     for (const varyByHost of [false, true]) {
-      const engine = createAutom8({ logger: quiet, cache: { varyByHost } });
+      const engine = createEngine({ logger: quiet, cache: { varyByHost } });
       const server = serve(engine, (req, res) => res.end(`tenant ${req.headers.host}`));
       const base = await listen(server);
       try {

@@ -2,7 +2,8 @@
 // coalescing, stale-while-revalidate and the error policy, memoize() sync and async, @memoized.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache, ManualClock, cached, cacheStats, createCache, getCache, memoize, memoized, InvalidOptionError } from '@autom8/core';
+import { ManualClock, cached, cacheStats, createCache, getCache, memoize, memoized, InvalidOptionError } from '../src/index';
+import { Cache } from '../src/cache/cache';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

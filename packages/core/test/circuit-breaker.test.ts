@@ -15,6 +15,7 @@ import {
   type Autom8Event,
   type BreakerSnapshot,
 } from '@autom8/core';
+import { controlsOf } from '@autom8/core/adapter';
 import { close, listen } from '../../../test/support/http';
 import { PERF_ADAPTERS, startPerfApp, type PerfApp } from './perf-support';
 
@@ -69,7 +70,7 @@ for (const adapter of PERF_ADAPTERS) {
     const stateInMetrics = async (name: string): Promise<BreakerSnapshot> => JSON.parse((await app.get('/api/v1/metrics')).body).features.breakers[name];
 
     test('opens on error rate, fails fast without calling, half-opens after the wait and closes on a good probe', async () => {
-      const b = createCircuitBreaker('payments', { errorRate: 0.5, window: 10_000, halfOpenAfter: 5_000, minCalls: 5, engine: app.engine });
+      const b = createCircuitBreaker('payments', { errorRate: 0.5, window: 10_000, halfOpenAfter: 5_000, minCalls: 5, engine: controlsOf(app.engine) });
       for (let i = 0; i < 3; i++) await b.fire(() => call());
       for (let i = 0; i < 3; i++)
         await assert.rejects(
@@ -132,7 +133,7 @@ for (const adapter of PERF_ADAPTERS) {
     });
 
     test('opens on latency: more than 1 % of calls over latencyP99; the core histogram shows the p99', async () => {
-      const b = createCircuitBreaker('search', { latencyP99: 200, errorRate: 0.9, minCalls: 10, engine: app.engine });
+      const b = createCircuitBreaker('search', { latencyP99: 200, errorRate: 0.9, minCalls: 10, engine: controlsOf(app.engine) });
       for (let i = 0; i < 15; i++) await b.fire(() => call('ms=20'));
       assert.equal(b.state, 'closed');
       await b.fire(() => call('ms=500')); // 1 of 16 = 6 % > 1 %
@@ -149,7 +150,7 @@ for (const adapter of PERF_ADAPTERS) {
     });
 
     test('a slow or failed probe opens it again; only halfOpenProbes probes run at once', async () => {
-      const b = createCircuitBreaker('inventory', { latencyP99: 100, minCalls: 2, halfOpenAfter: 1_000, engine: app.engine });
+      const b = createCircuitBreaker('inventory', { latencyP99: 100, minCalls: 2, halfOpenAfter: 1_000, engine: controlsOf(app.engine) });
       await assert.rejects(b.fire(() => call('status=500')));
       await assert.rejects(b.fire(() => call('status=500')));
       assert.equal(b.state, 'open');
@@ -180,7 +181,7 @@ for (const adapter of PERF_ADAPTERS) {
     });
 
     test('isFailure: errors it rejects do not count', async () => {
-      const b = createCircuitBreaker('catalog', { minCalls: 2, isFailure: (e) => !(e instanceof RangeError), engine: app.engine });
+      const b = createCircuitBreaker('catalog', { minCalls: 2, isFailure: (e) => !(e instanceof RangeError), engine: controlsOf(app.engine) });
       for (let i = 0; i < 5; i++) {
         await assert.rejects(
           b.fire(() => {
@@ -221,7 +222,7 @@ describe('circuit breaker options', () => {
         () => createCircuitBreaker('dup', { engine }),
         (e: unknown) => e instanceof InvalidOptionError && e.option === 'name',
       );
-      assert.deepEqual(Object.keys(engine.metricsSnapshot().features.breakers as object), ['dup']);
+      assert.deepEqual(Object.keys(engine.metrics().features.breakers as object), ['dup']);
     } finally {
       await engine.close();
     }

@@ -1,11 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, ManualClock } from '../src/index';
+import { createEngine } from '../src/adapter';
+import { ManualClock } from '../src/index';
 
 describe('custom metrics API', () => {
   test('recordLatency / recordThroughput appear in snapshot() per name and attributes', async () => {
     const clock = new ManualClock();
-    const engine = createAutom8({ clock, telemetry: { enabled: false } });
+    const engine = createEngine({ clock, telemetry: { enabled: false } });
     try {
       for (let i = 1; i <= 100; i++) engine.recordLatency('db.query', i * 1_000_000, { table: 'users' });
       engine.recordLatency('db.query', 5_000_000, { table: 'orders' });
@@ -30,7 +31,7 @@ describe('custom metrics API', () => {
   });
 
   test('attribute order does not create separate series; bad values are dropped, not thrown', async () => {
-    const engine = createAutom8({ telemetry: { enabled: false } });
+    const engine = createEngine({ telemetry: { enabled: false } });
     try {
       engine.recordLatency('x', 1000, { a: 1, b: 2 });
       engine.recordLatency('x', 1000, { b: 2, a: 1 });
@@ -47,7 +48,7 @@ describe('custom metrics API', () => {
   });
 
   test('custom series are capped like route series', async () => {
-    const engine = createAutom8({ telemetry: { enabled: false }, metrics: { maxSeries: 10 } });
+    const engine = createEngine({ telemetry: { enabled: false }, metrics: { maxSeries: 10 } });
     try {
       for (let i = 0; i < 1000; i++) engine.recordLatency('op', 1000, { id: i });
       const snap = engine.snapshot();

@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createAutom8, InvalidOptionError, ManualClock } from '@autom8/core';
+import { InvalidOptionError, ManualClock } from '@autom8/core';
+import { createEngine } from '@autom8/core/adapter';
 import { PERF_ADAPTERS, startPerfApp, type PerfApp } from './perf-support';
 
 const sha = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
@@ -97,7 +98,7 @@ describe('dashboard options', () => {
   test('invalid options throw naming the option', () => {
     const bad = (opts: unknown, option: string) =>
       assert.throws(
-        () => createAutom8(opts as never),
+        () => createEngine(opts as never),
         (e: unknown) => e instanceof InvalidOptionError && e.option === option,
       );
     bad({ dashboard: { pollMs: 0 } }, 'dashboard.pollMs');
@@ -116,7 +117,7 @@ describe('dashboard options', () => {
     for (const historyPoints of [0, 1.5, 8641, '360']) bad({ dashboard: { historyPoints } }, 'dashboard.historyPoints');
   });
   test('dashboard: { enabled: false } serves nothing', async () => {
-    const engine = createAutom8({ dashboard: { enabled: false } });
+    const engine = createEngine({ dashboard: { enabled: false } });
     try {
       assert.equal(engine.monitoring.has('/api/v1/metrics/dashboard'), false);
     } finally {

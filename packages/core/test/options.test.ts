@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
-import { createAutom8, InvalidOptionError } from '../src/index';
+import { createEngine } from '../src/adapter';
+import { InvalidOptionError } from '../src/index';
 
 const invalid: [string, unknown, string][] = [
   ['not an object', 42, 'options'],
@@ -47,7 +48,7 @@ describe('invalid options throw at construction, naming the option', () => {
   for (const [what, options, path] of invalid) {
     test(what, () => {
       assert.throws(
-        () => createAutom8(options as never),
+        () => createEngine(options as never),
         (e: unknown) => e instanceof InvalidOptionError && e.option === path && e.message.includes(path),
       );
     });
@@ -66,7 +67,7 @@ describe('invalid options throw at construction, naming the option', () => {
       },
     }).enable();
     try {
-      const engine = createAutom8({
+      const engine = createEngine({
         monitoring: { prefix: '/ops/' },
         exempt: ['/health', () => false],
         trustProxy: ['10.0.0.0/8'],

@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ManualClock, OutageGuard, STORE_UNAVAILABLE, subscribe, type Autom8Event, type OutageGuardOptions } from '@autom8/core';
+import { ManualClock, subscribe, type Autom8Event } from '@autom8/core';
+import { OutageGuard, STORE_UNAVAILABLE, type OutageGuardOptions } from '@autom8/core/store';
 
 /** A store call the test settles by hand. */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {

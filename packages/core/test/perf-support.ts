@@ -3,10 +3,12 @@
 // exact and nothing depends on the machine's speed.
 import http, { type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { Autom8, Autom8Options, ManualClock } from '@autom8/core';
+import type { Autom8Options, ManualClock } from '@autom8/core';
+import type { Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { close, listen } from '../../../test/support/http';
+import { engineOf } from '@autom8/core/adapter';
 
 const require = createRequire(__filename);
 
@@ -55,7 +57,7 @@ export async function startPerfApp(adapter: PerfAdapter, clock: ManualClock, opt
     });
     app.use('/api', api);
     server = http.createServer(app);
-    engine = mw.engine;
+    engine = engineOf(mw)!;
   } else {
     const Koa = require(adapter === 'koa3' ? 'koa' : 'koa2');
     const Router = require('@koa/router');
@@ -85,7 +87,7 @@ export async function startPerfApp(adapter: PerfAdapter, clock: ManualClock, opt
     app.use(router.routes());
     app.use(api.routes());
     server = http.createServer(app.callback());
-    engine = mw.engine;
+    engine = engineOf(mw)!;
   }
   const base = await listen(server);
   return {

@@ -2,7 +2,8 @@
 // advances the clock, consumes, and states what the definition says the answer is.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, MemoryRateLimitStore, type LimitPolicy } from '@autom8/core';
+import { ManualClock, type LimitPolicy } from '@autom8/core';
+import { MemoryRateLimitStore } from '@autom8/core/store';
 
 interface Step {
   /** ms to advance before consuming */

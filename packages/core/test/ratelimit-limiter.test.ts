@@ -1,7 +1,9 @@
 // The programmatic API: createRateLimiter / check / execute / wait, and option validation.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRateLimiter, createAutom8, groupAddress, InvalidOptionError, ManualClock, RateLimitedError } from '@autom8/core';
+import { createRateLimiter, InvalidOptionError, ManualClock, RateLimitedError } from '@autom8/core';
+import { groupAddress } from '../src/ratelimit/client-key';
+import { createEngine } from '@autom8/core/adapter';
 
 describe('createRateLimiter', () => {
   test('the seed API: "api_requests", token bucket, rate 100/s, burst 500', () => {
@@ -83,20 +85,20 @@ describe('invalid options throw at construction, naming the option', () => {
     ['maxDelayMs on GCRA', () => createRateLimiter('a', { rate: 1, algorithm: 'gcra', maxDelayMs: 10 }), 'maxDelayMs'],
     ['bad name', () => createRateLimiter('a b"', { rate: 1 }), 'name'],
     ['unknown key', () => createRateLimiter('a', { rate: 1, rat: 2 } as never), 'rat'],
-    ['middleware: negative rate', () => createAutom8({ rateLimit: { rate: -5 } }), 'rateLimit.rate'],
-    ['middleware: unknown algorithm', () => createAutom8({ rateLimit: { algorithm: 'nope' as never } }), 'rateLimit.algorithm'],
-    ['middleware: bad route pattern', () => createAutom8({ rateLimit: { routes: { 'POST login': { rate: 5 } } } }), 'rateLimit.routes["POST login"]'],
-    ['middleware: route rate', () => createAutom8({ rateLimit: { routes: { 'POST /login': { rate: 0 } } } }), 'rateLimit.routes["POST /login"].rate'],
+    ['middleware: negative rate', () => createEngine({ rateLimit: { rate: -5 } }), 'rateLimit.rate'],
+    ['middleware: unknown algorithm', () => createEngine({ rateLimit: { algorithm: 'nope' as never } }), 'rateLimit.algorithm'],
+    ['middleware: bad route pattern', () => createEngine({ rateLimit: { routes: { 'POST login': { rate: 5 } } } }), 'rateLimit.routes["POST login"]'],
+    ['middleware: route rate', () => createEngine({ rateLimit: { routes: { 'POST /login': { rate: 0 } } } }), 'rateLimit.routes["POST /login"].rate'],
     [
       'middleware: cost above capacity',
-      () => createAutom8({ rateLimit: { routes: { 'POST /login': { rate: 5, cost: 6 } } } }),
+      () => createEngine({ rateLimit: { routes: { 'POST /login': { rate: 5, cost: 6 } } } }),
       'rateLimit.routes["POST /login"].cost',
     ],
-    ['middleware: headers', () => createAutom8({ rateLimit: { headers: 'draft-99' as never } }), 'rateLimit.headers'],
-    ['middleware: key', () => createAutom8({ rateLimit: { key: 42 as never } }), 'rateLimit.key'],
-    ['middleware: ipv6Prefix', () => createAutom8({ rateLimit: { ipv6Prefix: 60 } }), 'rateLimit.ipv6Prefix'],
-    ['middleware: store', () => createAutom8({ rateLimit: { store: {} as never } }), 'rateLimit.store'],
-    ['middleware: unknown option', () => createAutom8({ rateLimit: { limit: 5 } as never }), 'rateLimit.limit'],
+    ['middleware: headers', () => createEngine({ rateLimit: { headers: 'draft-99' as never } }), 'rateLimit.headers'],
+    ['middleware: key', () => createEngine({ rateLimit: { key: 42 as never } }), 'rateLimit.key'],
+    ['middleware: ipv6Prefix', () => createEngine({ rateLimit: { ipv6Prefix: 60 } }), 'rateLimit.ipv6Prefix'],
+    ['middleware: store', () => createEngine({ rateLimit: { store: {} as never } }), 'rateLimit.store'],
+    ['middleware: unknown option', () => createEngine({ rateLimit: { limit: 5 } as never }), 'rateLimit.limit'],
   ];
   for (const [what, fn, option] of cases) {
     test(what, () => {

@@ -7,7 +7,8 @@
 // re-adds and restarts in between. (The speed itself is measured by the benchmark, not here.)
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, MemoryRateLimitStore, type LimitPolicy } from '@autom8/core';
+import { ManualClock, type LimitPolicy } from '@autom8/core';
+import { MemoryRateLimitStore } from '@autom8/core/store';
 import { seededRandom } from '../../../test/support/seeded-random';
 
 const T0 = 1_700_000_000_000;

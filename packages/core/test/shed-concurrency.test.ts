@@ -2,7 +2,8 @@
 // stale, timeouts), priority partitions, and the gradient / AIMD limit algorithms, on a ManualClock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AimdLimit, ConcurrencyLimiter, GradientLimit, ManualClock, WaitQueue, type ConcurrencySettings, type LimitSettings } from '../src/index';
+import { ManualClock } from '../src/index';
+import { AimdLimit, ConcurrencyLimiter, GradientLimit, WaitQueue, type ConcurrencySettings, type LimitSettings } from '../src/shed/index';
 
 const base: ConcurrencySettings = {
   algorithm: 'gradient',

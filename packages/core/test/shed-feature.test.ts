@@ -4,7 +4,9 @@
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, ManualClock, ShedFeature, type Autom8, type Reply, type ResponseView } from '../src/index';
+import { createEngine, type Autom8, type Reply, type ResponseView } from '../src/adapter';
+import { ManualClock } from '../src/index';
+import { ShedFeature } from '../src/shed/index';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -37,7 +39,7 @@ function setLoad(f: ShedFeature, load: number) {
 }
 
 test('priorities: low goes first, then normal, then high; critical routes only above maxLoad', async () => {
-  const engine = createAutom8({
+  const engine = createEngine({
     telemetry: { enabled: false },
     logger: silent,
     shed: {
@@ -82,7 +84,7 @@ test('priorities: low goes first, then normal, then high; critical routes only a
 
 test('partitions: the hook picks the class; a throwing hook falls back without failing the request', async () => {
   const warnings: string[] = [];
-  const engine = createAutom8({
+  const engine = createEngine({
     telemetry: { enabled: false },
     logger: { ...silent, warn: (_o: unknown, msg: string) => warnings.push(msg) },
     shed: {
@@ -120,7 +122,7 @@ test('partitions: the hook picks the class; a throwing hook falls back without f
 
 test('stale requests: shed once a standing queue forms (two over-target batches within 100 ms), never for critical', async () => {
   const clock = new ManualClock();
-  const engine = createAutom8({
+  const engine = createEngine({
     clock,
     telemetry: { enabled: false },
     logger: silent,
@@ -154,7 +156,7 @@ test('stale requests: shed once a standing queue forms (two over-target batches 
 });
 
 test('per-route scope: one limiter per known route, later routes share one', async () => {
-  const engine = createAutom8({
+  const engine = createEngine({
     telemetry: { enabled: false },
     logger: silent,
     routes: ['GET /a', 'GET /b', 'GET /c'],

@@ -2,7 +2,8 @@
 // and recommendProcessAllocation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, InvalidOptionError, recommendProcessAllocation } from '../src/index';
+import { createEngine } from '../src/adapter';
+import { InvalidOptionError, recommendProcessAllocation } from '../src/index';
 
 const invalid: [unknown, string][] = [
   ['yes', 'shed'],
@@ -31,14 +32,14 @@ const invalid: [unknown, string][] = [
 for (const [shed, path] of invalid) {
   test(`shed: ${JSON.stringify(shed)} throws naming ${path}`, () => {
     assert.throws(
-      () => createAutom8({ shed: shed as never, telemetry: { enabled: false } }),
+      () => createEngine({ shed: shed as never, telemetry: { enabled: false } }),
       (e: unknown) => e instanceof InvalidOptionError && e.option === path && e.message.includes(path),
     );
   });
 }
 
 test('shed: true turns load shedding on with defaults; the feature appears in the metrics snapshot', async () => {
-  const engine = createAutom8({ shed: true, telemetry: { enabled: false } });
+  const engine = createEngine({ shed: true, telemetry: { enabled: false } });
   try {
     const snap = engine.metricsSnapshot().features.shed as any;
     assert.equal(snap.shedding, false);
@@ -48,13 +49,13 @@ test('shed: true turns load shedding on with defaults; the feature appears in th
   } finally {
     await engine.close();
   }
-  const off = createAutom8({ shed: { enabled: false }, telemetry: { enabled: false } });
+  const off = createEngine({ shed: { enabled: false }, telemetry: { enabled: false } });
   assert.equal(off.metricsSnapshot().features.shed, undefined);
   await off.close();
 });
 
 test('shed.concurrency with route scope and partitions shows in the snapshot', async () => {
-  const engine = createAutom8({
+  const engine = createEngine({
     shed: { load: false, concurrency: { scope: 'route', partitions: { interactive: 0.9, batch: 0.1 } } },
     telemetry: { enabled: false },
   });

@@ -5,7 +5,9 @@
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, ManualClock, ShedFeature, type Autom8, type Reply, type ResponseView } from '../src/index';
+import { createEngine, type Autom8, type Reply, type ResponseView } from '../src/adapter';
+import { ManualClock } from '../src/index';
+import { ShedFeature } from '../src/shed/index';
 
 const silent = { info() {}, warn() {}, error() {} };
 const nextBatch = () => new Promise((r) => setImmediate(r));
@@ -28,7 +30,7 @@ function request(engine: Autom8, path: string, headers: Record<string, string> =
 /** An engine with `shed` on defaults (limit 50 ms, stale target 25 ms) but a signal the test feeds. */
 function setup(shed: Record<string, unknown> = {}) {
   const clock = new ManualClock();
-  const engine = createAutom8({
+  const engine = createEngine({
     clock,
     telemetry: { enabled: false },
     logger: silent,

@@ -4,7 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type GaugeMetricData } from '@opentelemetry/sdk-metrics';
-import { createAutom8, InvalidOptionError, ManualClock, subscribe, type Autom8Event, type SloReport, type SloStatus } from '@autom8/core';
+import { InvalidOptionError, ManualClock, subscribe, type Autom8Event, type SloReport, type SloStatus } from '@autom8/core';
+import { createEngine } from '@autom8/core/adapter';
 import { PERF_ADAPTERS, startPerfApp, type PerfApp } from './perf-support';
 
 const WINDOWS = [
@@ -173,7 +174,7 @@ for (const adapter of PERF_ADAPTERS) {
 describe('SLO options', () => {
   const bad = (slo: unknown, option: string) => {
     assert.throws(
-      () => createAutom8({ slo } as never),
+      () => createEngine({ slo } as never),
       (err: unknown) => err instanceof InvalidOptionError && err.option === option,
     );
   };
@@ -205,7 +206,7 @@ describe('SLO options', () => {
 describe('CPU objective', () => {
   test('CPU samples over the share are bad events; breach and recovery follow the window', async () => {
     const clock = new ManualClock();
-    const engine = createAutom8({
+    const engine = createEngine({
       name: 'slo-cpu',
       clock,
       metrics: { windows: WINDOWS, systemIntervalMs: 3_600_000 },

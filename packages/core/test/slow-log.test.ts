@@ -3,7 +3,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createAutom8, InvalidOptionError, ManualClock, onEvent, type Autom8Event, type Autom8Options } from '@autom8/core';
+import { InvalidOptionError, ManualClock, onEvent, type Autom8Event, type Autom8Options } from '@autom8/core';
+import { createEngine } from '@autom8/core/adapter';
 import { memoryLogger, PERF_ADAPTERS, settled, startPerfApp, type PerfApp } from './perf-support';
 
 for (const adapter of PERF_ADAPTERS) {
@@ -104,7 +105,7 @@ for (const adapter of PERF_ADAPTERS) {
 describe('slow-log options', () => {
   const bad = (slowLog: unknown, option: string) => {
     assert.throws(
-      () => createAutom8({ slowLog } as never),
+      () => createEngine({ slowLog } as never),
       (err: unknown) => err instanceof InvalidOptionError && err.option === option,
     );
   };
@@ -120,7 +121,7 @@ describe('slow-log options', () => {
     bad('yes', 'slowLog');
   });
   test('slowLog: true uses the defaults and the engine logger', async () => {
-    const engine = createAutom8({ slowLog: true });
+    const engine = createEngine({ slowLog: true });
     try {
       assert.deepEqual(engine.metricsSnapshot().features.slowLog, { slow: 0, logged: 0, unsampled: 0, capped: 0, thresholdMs: 1000, maxPerMinute: 60 });
     } finally {

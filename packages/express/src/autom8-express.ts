@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
+import type { Autom8Controls, Autom8Options } from '@autom8/core';
+import { attachControls, createEngine, isPromise, type Autom8, type Exchange, type Reply } from '@autom8/core/adapter';
 import { patchRouteDispatch, runDispatching, watchDispatches } from './route-capture.js';
 import { EarlyBegin } from './early-begin.js';
 import { Preshaper, resolvePreshape, type PreshapeOption } from './preshape.js';
@@ -24,11 +25,13 @@ export interface Autom8ExpressOptions extends Autom8Options {
   preshape?: PreshapeOption;
 }
 
-/** The Express middleware returned by {@link autom8Express}, with its engine attached. */
-export interface Autom8ExpressMiddleware {
+/**
+ * The Express middleware returned by {@link autom8Express}, carrying autom8's runtime controls
+ * ({@link Autom8Controls}): `mw.metrics()`, `mw.recordLatency()`, `mw.cache.invalidate({ tag })`,
+ * `mw.monitoringHandler()`, `mw.close()`.
+ */
+export interface Autom8ExpressMiddleware extends Autom8Controls {
   (req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
-  /** The core engine: metrics snapshot, custom metrics, `close()`. */
-  readonly engine: Autom8;
   /**
    * Front mode: returns a request handler that runs autom8 in front of `app`, for
    * `http.createServer(mw.front(app))`, instead of `app.use(mw)`. Same features and figures, but
@@ -38,8 +41,6 @@ export interface Autom8ExpressMiddleware {
    * passes requests straight through.
    */
   front(app: ExpressApp): (req: IncomingMessage, res: ServerResponse) => void;
-  /** Stops autom8's timers and closes its stores. */
-  close(): Promise<void>;
 }
 
 /**
@@ -67,7 +68,7 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
     const { preshape: _adapterOnly, ...rest } = options;
     engineOptions = rest;
   }
-  const engine = createAutom8(engineOptions as Autom8Options | undefined);
+  const engine = createEngine(engineOptions as Autom8Options | undefined);
   engine.uncachedResponseReads = true;
   let routesPatched = false;
   let routingRead = false;
@@ -135,10 +136,8 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
       );
     };
   };
-  Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
   Object.defineProperty(middleware, 'front', { value: front });
-  Object.defineProperty(middleware, 'close', { value: () => engine.close() });
-  return middleware;
+  return attachControls(middleware, engine);
 }
 
 /**

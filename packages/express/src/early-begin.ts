@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Autom8, Exchange } from '@autom8/core';
+import type { Autom8, Exchange } from '@autom8/core/adapter';
 import type { Preshaper } from './preshape.js';
 
 interface LayerLike {

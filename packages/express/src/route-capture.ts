@@ -1,4 +1,4 @@
-import { announceRoute, type Autom8, type Exchange } from '@autom8/core';
+import { announceRoute, type Autom8, type Exchange } from '@autom8/core/adapter';
 
 const kPatched = Symbol('autom8.express.dispatchPatched');
 const kBase = Symbol('autom8.express.base');
@@ -61,7 +61,7 @@ export function patchRouteDispatch(app: unknown): boolean {
       // that runs later (after an await in some middleware) is counted, and its request reads
       // `req.route` at the end instead (see dispatchedRoute).
       const ex = dispatch.current;
-      if (ex !== undefined && ex.req === (req as unknown)) ex.route = template;
+      if (ex !== undefined && ex.req === (req as unknown)) ex.setRoute(template);
       else dispatch.unattributed = (dispatch.unattributed + 1) & 0x3fffffff; // stays a small integer
       // An outer OTel http instrumentation ends its span on 'finish', before autom8's end: tell it now.
       announceRoute(req, template);

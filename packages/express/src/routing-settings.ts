@@ -1,4 +1,4 @@
-import type { Autom8 } from '@autom8/core';
+import type { Autom8 } from '@autom8/core/adapter';
 
 interface RouterLike {
   caseSensitive?: unknown;

@@ -43,7 +43,7 @@ for (const [name, express] of Object.entries(EXPRESS)) {
           await get(base, '/nope', 3);
           assert.equal(await routeCount(base, 'GET /users/:id'), 25);
           assert.equal(await routeCount(base, 'GET unmatched'), 3);
-          assert.equal(mw.engine.inFlight, 0);
+          assert.equal(mw.metrics().inFlight, 0);
         },
         mw,
       );
@@ -85,8 +85,8 @@ for (const [name, express] of Object.entries(EXPRESS)) {
           await get(base, '/v1/users/1', 4);
           await get(base, '/v2/items/1', 4);
           assert.equal(server.listeners('request').length, 1);
-          assert.equal(subMw.engine.snapshot().routes['GET /v1/users/:id']?.total.count, 4);
-          assert.equal(pathMw.engine.snapshot().routes['GET /v2/items/:id']?.total.count, 4);
+          assert.equal(subMw.metrics().routes['GET /v1/users/:id']?.total.count, 4);
+          assert.equal(pathMw.metrics().routes['GET /v2/items/:id']?.total.count, 4);
         },
         subMw,
         pathMw,
@@ -121,8 +121,8 @@ for (const [name, express] of Object.entries(EXPRESS)) {
         async (base, server) => {
           await get(base, '/users/1', 10);
           assert.equal(server.listeners('request').length, 2, 'only the first instance installs');
-          assert.equal(first.engine.snapshot().routes['GET /users/:id']?.total.count, 10);
-          assert.equal(second.engine.snapshot().routes['GET /users/:id']?.total.count, 10);
+          assert.equal(first.metrics().routes['GET /users/:id']?.total.count, 10);
+          assert.equal(second.metrics().routes['GET /users/:id']?.total.count, 10);
         },
         first,
         second,

@@ -59,7 +59,7 @@ for (const [name, express] of Object.entries(EXPRESS)) {
             answers[0],
             '200 {"query":{"a":"1","b":"two"},"params":{"org":"acme","id":"7"},"baseUrl":"/orgs/acme","originalUrl":"/orgs/acme/items/7?a=1&b=two","path":"/items/7","route":"/items/:id","user":"ann"} | 201 {"body":{"n":1},"route":"/items"} | 404',
           );
-          assert.equal(mw.engine.snapshot().routes['GET /orgs/:org/items/:id']?.total.count, 4);
+          assert.equal(mw.metrics().routes['GET /orgs/:org/items/:id']?.total.count, 4);
         },
         mw,
       );

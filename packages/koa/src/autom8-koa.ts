@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAutom8, isPromise, type Autom8, type Autom8Options, type Exchange, type Reply } from '@autom8/core';
+import type { Autom8Controls, Autom8Options } from '@autom8/core';
+import { attachControls, createEngine, isPromise, type Autom8, type Exchange, type Reply } from '@autom8/core/adapter';
 
 /** The part of Koa's context this adapter uses (Koa 2 and 3 alike). */
 interface KoaContext {
@@ -14,13 +15,13 @@ interface KoaContext {
 }
 type Next = () => Promise<unknown>;
 
-/** The Koa middleware returned by {@link autom8Koa}, with its engine attached. */
-export interface Autom8KoaMiddleware {
+/**
+ * The Koa middleware returned by {@link autom8Koa}, carrying autom8's runtime controls
+ * ({@link Autom8Controls}): `mw.metrics()`, `mw.recordLatency()`, `mw.cache.invalidate({ tag })`,
+ * `mw.monitoringHandler()`, `mw.close()`.
+ */
+export interface Autom8KoaMiddleware extends Autom8Controls {
   (ctx: KoaContext, next: Next): Promise<void>;
-  /** The core engine: metrics snapshot, custom metrics, `close()`. */
-  readonly engine: Autom8;
-  /** Stops autom8's timers and closes its stores. */
-  close(): Promise<void>;
 }
 
 /**
@@ -37,7 +38,7 @@ export interface Autom8KoaMiddleware {
  * ```
  */
 export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
-  const engine = createAutom8(options);
+  const engine = createEngine(options);
   // Koa answers 404 until the app sets a status.
   engine.defaultResponseStatus = 404;
 
@@ -71,9 +72,7 @@ export function autom8Koa(options?: Autom8Options): Autom8KoaMiddleware {
     send(ctx, decision);
     return Promise.resolve();
   } as Autom8KoaMiddleware;
-  Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
-  Object.defineProperty(middleware, 'close', { value: () => engine.close() });
-  return middleware;
+  return attachControls(middleware, engine);
 }
 
 // autom8's decision failed: reported once, and the app serves the request without it. A function of

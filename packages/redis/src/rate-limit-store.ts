@@ -1,23 +1,19 @@
 import { metrics, type Meter, type MeterProvider } from '@opentelemetry/api';
+import { InvalidOptionError, systemClock, VERSION, type Clock, type Logger } from '@autom8/core';
 import {
   consoleLogger,
   countStoreTransitions,
   dividePolicy,
-  InvalidOptionError,
   MemoryRateLimitStore,
   OutageGuard,
   STORE_UNAVAILABLE,
-  systemClock,
-  VERSION,
-  type Clock,
   type ConsumeResult,
   type LimitPolicy,
-  type Logger,
   type OutagePolicy,
   type RateLimitAlgorithm,
   type RateLimitStore,
   type StoreHost,
-} from '@autom8/core';
+} from '@autom8/core/store';
 import type { Cluster, Redis } from 'ioredis';
 import { LEASE_SCRIPTS, type LeasingAlgorithm } from './lease-scripts.js';
 import { LeaseEntry, LeaseTable } from './lease-table.js';

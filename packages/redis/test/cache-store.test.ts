@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
-import { InvalidOptionError, ManualClock, responseCacheOf, subscribe, type Autom8, type Autom8Event, type CacheRecord } from '@autom8/core';
+import { InvalidOptionError, ManualClock, subscribe, type Autom8Event, type CacheRecord } from '@autom8/core';
+import { controlsOf, engineOf, type Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { RedisCacheStore } from '@autom8/redis';
@@ -79,7 +80,7 @@ describe('RedisCacheStore', () => {
       }
       assert.ok(ttl > 50_000 && ttl <= 60_000, `stored with the record's 60 s, PTTL ${ttl}`);
     } finally {
-      await mw.engine.close();
+      await mw.close();
       await close(server);
     }
   });
@@ -174,8 +175,8 @@ describe('two app instances share entries through Redis', () => {
     kb.use(router.routes());
     const sa = http.createServer(ea);
     const sb = http.createServer(kb.callback());
-    a = { server: sa, engine: mwa.engine, base: await listen(sa) };
-    b = { server: sb, engine: mwb.engine, base: await listen(sb) };
+    a = { server: sa, engine: engineOf(mwa)!, base: await listen(sa) };
+    b = { server: sb, engine: engineOf(mwb)!, base: await listen(sb) };
   });
   after(async () => {
     await a.engine.close();
@@ -210,7 +211,7 @@ describe('two app instances share entries through Redis', () => {
   test('invalidation by tag reaches the shared tier', async () => {
     await fetch(`${a.base}/products/2`);
     await landed('/products/2');
-    const r = await responseCacheOf(a.engine)!.invalidate({ tag: 'product:2' });
+    const r = await controlsOf(a.engine).cache.invalidate({ tag: 'product:2' });
     assert.deepEqual(r, { local: 1, shared: 1 });
     const again = await fetch(`${b.base}/products/2`);
     assert.equal(again.headers.get('x-cache'), 'MISS');
@@ -224,7 +225,7 @@ describe('two app instances share entries through Redis', () => {
     assert.equal((await fetch(`${b.base}/products/5`)).headers.get('x-cache'), 'HIT');
     const remote = () => (b.engine.metricsSnapshot().features as any).cache.remoteInvalidations as number;
     const before = remote();
-    await responseCacheOf(a.engine)!.invalidate({ tag: 'product:5' });
+    await controlsOf(a.engine).cache.invalidate({ tag: 'product:5' });
     for (let i = 0; i < 200 && remote() === before; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(remote(), before + 1);
     const again = await fetch(`${b.base}/products/5`);

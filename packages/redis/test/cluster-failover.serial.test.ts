@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Cluster } from 'ioredis';
-import { subscribe, type Autom8, type Autom8Event, type RateLimitAlgorithm } from '@autom8/core';
+import { subscribe, type Autom8Event, type RateLimitAlgorithm } from '@autom8/core';
+import { engineOf, type Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { RedisRateLimitStore, type RedisOutageOptions } from '@autom8/redis';
 import { startRedisCluster, type TestRedisCluster } from '../../../test/support/redis-cluster';
@@ -78,7 +79,7 @@ async function instance(name: string, policy: string, rate: number, outage: Redi
   app.use(mw);
   app.get('/r', (_req: any, res: any) => res.send('ok'));
   const server = http.createServer(app);
-  return { server, engine: mw.engine, base: await listen(server), store, client, policy };
+  return { server, engine: engineOf(mw)!, base: await listen(server), store, client, policy };
 }
 
 async function shutdown(i: Instance): Promise<void> {

@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis, { type Cluster } from 'ioredis';
-import { isPromise, ManualClock, responseCacheOf, type Autom8, type CacheRecord, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { isPromise } from '@autom8/core/adapter';
+import { ManualClock, type CacheRecord, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { controlsOf, engineOf, type Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { RedisCacheStore, RedisRateLimitStore } from '@autom8/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server';
@@ -283,7 +285,7 @@ describe('two Express instances share a cache on Redis Cluster', () => {
         res.json({ id: req.params.id, from: name });
       });
       const server = http.createServer(app);
-      apps.push({ server, engine: mw.engine, base: await listen(server) });
+      apps.push({ server, engine: engineOf(mw)!, base: await listen(server) });
     }
   });
   after(async () => {
@@ -310,7 +312,7 @@ describe('two Express instances share a cache on Redis Cluster', () => {
     for (const id of ids) assert.equal((await fetch(`${b.base}/products/${id}`)).headers.get('x-cache'), 'HIT', id);
     assert.equal(calls, before, 'b served every entry from the shared tier');
 
-    const r = await responseCacheOf(a.engine)!.invalidate({ prefix: '/products/' });
+    const r = await controlsOf(a.engine).cache.invalidate({ prefix: '/products/' });
     assert.equal(r.shared, 12, 'every shared entry, on whichever master, deleted');
     // b's local tier learns of it over pub/sub; then a request misses on both tiers.
     const remote = () => (b.engine.metricsSnapshot().features as any).cache.remoteInvalidations as number;

@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
-import { isPromise, type ConsumeResult, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { type ConsumeResult, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { isPromise } from '@autom8/core/adapter';
 import { RedisRateLimitStore, type RedisLeaseOptions, type RedisOutageOptions } from '@autom8/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server';
 

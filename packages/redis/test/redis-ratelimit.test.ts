@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
-import { ManualClock, subscribe, type Autom8, type Autom8Event, type Autom8Options, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { ManualClock, subscribe, type Autom8Event, type Autom8Options, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { engineOf, type Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { RedisRateLimitStore, type RedisOutageOptions } from '@autom8/redis';
@@ -59,7 +60,7 @@ async function app(kind: 'express' | 'koa', options: Autom8Options): Promise<App
     const express = require('express');
     const a = express();
     const mw = autom8Express({ logger: quiet, ...options });
-    engine = mw.engine;
+    engine = engineOf(mw)!;
     a.use(mw);
     a.get('/r', (_req: any, res: any) => res.send('ok'));
     server = http.createServer(a);
@@ -68,7 +69,7 @@ async function app(kind: 'express' | 'koa', options: Autom8Options): Promise<App
     const Router = require('@koa/router');
     const a = new Koa();
     const mw = autom8Koa({ logger: quiet, ...options });
-    engine = mw.engine;
+    engine = engineOf(mw)!;
     a.use(mw);
     const router = new Router();
     router.get('/r', (ctx: any) => {

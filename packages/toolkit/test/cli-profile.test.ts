@@ -72,11 +72,11 @@ test('autom8 profile: a wrong token, no endpoint, no token are one-line errors',
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^autom8: bad --seconds 'ten'/);
   // Issue #21: an output path that cannot be written is refused before recording; a typo'd scheme is quoted.
-  const before = mw.engine.snapshot().features.profiler as { profilesTaken: number };
+  const before = (mw.metrics() as { features: Record<string, unknown> }).features.profiler as { profilesTaken: number };
   const out = await runCli(['profile', base, '--seconds', '0.1', '--token', TOKEN, '--out', '/nonexistent-dir/p.cpuprofile']);
   assert.equal(out.code, 2);
   assert.equal(out.stderr, "autom8: bad --out '/nonexistent-dir/p.cpuprofile': the directory /nonexistent-dir does not exist\n");
-  assert.equal((mw.engine.snapshot().features.profiler as { profilesTaken: number }).profilesTaken, before.profilesTaken, 'nothing recorded');
+  assert.equal(((mw.metrics() as { features: Record<string, unknown> }).features.profiler as { profilesTaken: number }).profilesTaken, before.profilesTaken, 'nothing recorded');
   const scheme = await runCli(['profile', base.replace('http:', 'htp:'), '--token', TOKEN]);
   assert.equal(scheme.code, 2);
   assert.match(scheme.stderr, /^autom8: bad URL 'htp:\/\/127\.0\.0\.1:\d+': the scheme must be http:\/\/ or https:\/\//);

@@ -2,7 +2,14 @@ import type { ObservableGauge } from '@opentelemetry/api';
 import type { Autom8 } from '../pipeline/autom8.js';
 import type { Feature } from '../pipeline/feature.js';
 import { InvalidOptionError } from '../util/errors.js';
-import type { BreakerSnapshot, BreakerState, CircuitBreaker } from './circuit-breaker.js';
+import type { BreakerSnapshot, BreakerState } from './breaker-state.js';
+
+/** What the registry needs of a breaker. */
+interface RegisteredBreaker {
+  readonly name: string;
+  readonly state: BreakerState;
+  snapshot(): BreakerSnapshot;
+}
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -14,14 +21,14 @@ const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, o
 export class BreakerRegistry implements Feature {
   readonly name = 'breakers';
   readonly stage = 0;
-  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly breakers = new Map<string, RegisteredBreaker>();
   private gauge: ObservableGauge | undefined;
   /** True once the gauge was created (or there is no telemetry). */
   instrumented = false;
 
   constructor(private readonly engine: Autom8) {}
 
-  add(breaker: CircuitBreaker): void {
+  add(breaker: RegisteredBreaker): void {
     if (this.breakers.has(breaker.name)) throw new InvalidOptionError('name', 'a breaker name unique per engine', breaker.name);
     this.breakers.set(breaker.name, breaker);
   }

@@ -1,11 +1,15 @@
 import { publish } from '../events/events.js';
 import { WindowedSeries } from '../metrics/windowed-series.js';
-import type { Autom8 } from '../pipeline/autom8.js';
+import { Autom8 } from '../pipeline/autom8.js';
+import { engineOf as engineBehind, type Autom8Controls } from '../pipeline/controls.js';
 import { CountRing } from '../slo/count-ring.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { Autom8Error, InvalidOptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { registryOf, type BreakerRegistry } from './breaker-registry.js';
+import type { BreakerSnapshot, BreakerState } from './breaker-state.js';
+
+export type { BreakerSnapshot, BreakerState } from './breaker-state.js';
 
 /** Options of {@link createCircuitBreaker}. */
 export interface CircuitBreakerOptions {
@@ -27,17 +31,14 @@ export interface CircuitBreakerOptions {
   /** Which errors count as failures (e.g. not a 404 from the downstream). Default: every error. */
   isFailure?: (err: unknown) => boolean;
   /**
-   * The autom8 engine (or the middleware returned by `autom8Express` / `autom8Koa`): the breaker's
+   * The middleware returned by `autom8Express` / `autom8Koa` (or what `createAutom8` returns): the breaker's
    * state then shows under `features.breakers` in `/metrics` and as an OTel gauge, and it uses the
    * engine's clock and instance name.
    */
-  engine?: Autom8 | { readonly engine: Autom8 };
+  engine?: Autom8Controls;
   /** Time source when no engine is given (tests). */
   clock?: Clock;
 }
-
-/** The states of a breaker. */
-export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** Thrown (rejected) by {@link CircuitBreaker.fire} while the breaker is open. */
 export class CircuitOpenError extends Autom8Error {
@@ -51,26 +52,6 @@ export class CircuitOpenError extends Autom8Error {
     super('AUTOM8_ERR_CIRCUIT_OPEN', `autom8: circuit breaker ${breaker} is open`);
     this.name = 'CircuitOpenError';
   }
-}
-
-/** A breaker's figures (in `/metrics` under `features.breakers.<name>`). */
-export interface BreakerSnapshot {
-  state: BreakerState;
-  /** Calls in the window, and how many failed or were slower than latencyP99. */
-  calls: number;
-  failures: number;
-  slow: number;
-  errorRate: number;
-  /** Latency percentiles of the window's calls from the core histogram, ms. */
-  p50Ms: number;
-  p99Ms: number;
-  /** Calls rejected without running since start. */
-  rejected: number;
-  /** Times the breaker opened since start. */
-  opened: number;
-  /** ISO time probes are let through, while open. */
-  halfOpenAt: string | null;
-  config: { errorRate: number; latencyP99: number | null; windowMs: number; halfOpenAfterMs: number; minCalls: number };
 }
 
 const SLOTS = 10;
@@ -249,7 +230,7 @@ export class CircuitBreaker {
  *
  * @example
  * ```ts
- * const payments = createCircuitBreaker('payments', { errorRate: 0.5, latencyP99: 800, window: 10_000, halfOpenAfter: 5_000, engine: app.locals.autom8 });
+ * const payments = createCircuitBreaker('payments', { errorRate: 0.5, latencyP99: 800, window: 10_000, halfOpenAfter: 5_000, engine: mw });
  * const receipt = await payments.fire(() => fetch('http://payments/charge', { method: 'POST', body }));
  * ```
  */
@@ -259,11 +240,9 @@ export function createCircuitBreaker(name: string, options?: CircuitBreakerOptio
 
 function engineOf(e: unknown): Autom8 | undefined {
   if (e === undefined) return undefined;
-  const candidate = (typeof e === 'function' || typeof e === 'object') && e !== null && 'engine' in e ? e.engine : e;
-  if (typeof candidate !== 'object' || candidate === null || typeof (candidate as Autom8).addMonitoringEndpoint !== 'function') {
-    throw new InvalidOptionError('engine', 'an autom8 engine or the middleware autom8Express/autom8Koa returned', e);
-  }
-  return candidate as Autom8;
+  const engine = e instanceof Autom8 ? e : engineBehind(e);
+  if (engine === undefined) throw new InvalidOptionError('engine', 'the middleware autom8Express/autom8Koa returned (or createAutom8 did)', e);
+  return engine;
 }
 
 function round(x: number): number {

@@ -8,7 +8,7 @@ export type { CacheOptions, CacheEntry, CacheStats } from './cache.js';
 export { cached } from './cached.js';
 export { memoize, memoized } from './memoize.js';
 export type { MemoizeOptions, Memoized } from './memoize.js';
-export { ResponseCache, responseCacheOf, createResponseCacheFeature, CACHE_OUTCOME_ATTRIBUTE } from './response-cache.js';
+export { ResponseCache, createResponseCacheFeature, CACHE_OUTCOME_ATTRIBUTE } from './response-cache.js';
 export type { InvalidateTarget, InvalidateResult, ResponseCacheSnapshot } from './response-cache.js';
 export type { CookiePolicy, ResponseCacheOptions, RouteCacheRule } from './response-cache-options.js';
 export { encodeEntry, decodeEntry } from './response-entry.js';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Attributes } from '@opentelemetry/api';
 import CachePolicy from 'http-cache-semantics';
-import type { Autom8 } from '../pipeline/autom8.js';
-import type { Exchange } from '../pipeline/exchange.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
+import type { Exchange, ExchangeSlot } from '../pipeline/exchange.js';
 import { Stage, type Feature } from '../pipeline/feature.js';
 import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
@@ -38,7 +38,7 @@ const MAX_TAGS = 32;
  * Puts the cache outcome on the request-duration metric's attributes: the shared frozen object when
  * no other feature added attributes (no allocation), merged otherwise.
  */
-function setOutcome(ex: Exchange, outcome: Attributes): void {
+function putOutcome(ex: Exchange, outcome: Attributes): void {
   const current = ex.metricAttributes;
   ex.metricAttributes =
     current === undefined || (CACHE_OUTCOME_ATTRIBUTE in current && Object.keys(current).length === 1) ? outcome : { ...current, ...outcome };
@@ -90,13 +90,6 @@ interface Inflight {
   resolve(result: FlightResult): void;
 }
 
-const byEngine = new WeakMap<Autom8, ResponseCache>();
-
-/** The response cache of an engine (`middleware.engine`), for invalidation; undefined when caching is off. */
-export function responseCacheOf(engine: Autom8): ResponseCache | undefined {
-  return byEngine.get(engine);
-}
-
 /**
  * The response cache (stage CACHE): answers GET/HEAD requests from stored 2xx responses, following
  * RFC 9111 for a shared cache (storability and freshness by http-cache-semantics), with ETag/304,
@@ -111,7 +104,10 @@ export class ResponseCache implements Feature {
   private readonly memory: ResponseMemory;
   private readonly rules: RouteTable<ResolvedRule | false> | undefined;
   private readonly inflight = new Map<string, Inflight>();
-  private readonly filling = new Map<Exchange, Fill>();
+  /** The request's fill, while the app produces a response to store. */
+  private readonly fillOf: ExchangeSlot<Fill>;
+  /** The request's outcome (hit, miss, stale, bypass), once decided. */
+  private readonly outcomeOf: ExchangeSlot<Attributes>;
   private readonly store: CacheStore | undefined;
   private readonly guard: OutageGuard | undefined;
   private readonly Policy: typeof CachePolicy;
@@ -138,11 +134,11 @@ export class ResponseCache implements Feature {
   };
 
   constructor(
-    private readonly engine: Autom8,
+    private readonly engine: FeatureHost,
     options: ResolvedCacheOptions,
   ) {
     this.o = options;
-    const clock = (this.clock = engine.options.clock);
+    const clock = (this.clock = engine.clock);
     this.memory = new ResponseMemory(options.maxEntries, options.maxBytes, options.maxEntryBytes);
     if (options.routes.length > 0) {
       const table = new RouteTable<ResolvedRule | false>();
@@ -157,8 +153,8 @@ export class ResponseCache implements Feature {
         name,
         ...options.storeOutage,
         clock,
-        logger: engine.options.logger,
-        onTransition: countStoreTransitions(() => engine.telemetry?.getMeter(), name, options.storeOutage.policy),
+        logger: engine.logger,
+        onTransition: countStoreTransitions(() => engine.meter(), name, options.storeOutage.policy),
       });
       // Other instances' invalidations reach this local tier through the store's broadcast.
       if (typeof options.store.onInvalidation === 'function') {
@@ -171,7 +167,8 @@ export class ResponseCache implements Feature {
         return clock.now();
       }
     };
-    byEngine.set(engine, this);
+    this.fillOf = engine.slot();
+    this.outcomeOf = engine.slot();
   }
 
   onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
@@ -214,7 +211,7 @@ export class ResponseCache implements Feature {
   /** A reply from `e` if it may be used for this request now; undefined otherwise. */
   private serve(ex: Exchange, e: MemoryEntry, key: string, now: number, d: RequestDirectives | undefined): Reply | undefined {
     if (now < e.freshUntil && (d === undefined || acceptable(e, now, d))) {
-      setOutcome(ex, ATTR_HIT);
+      this.setOutcome(ex, ATTR_HIT);
       routeFromEntry(ex, e);
       this.n.hits++;
       const inm = ex.headers['if-none-match'];
@@ -231,7 +228,7 @@ export class ResponseCache implements Feature {
   }
 
   private staleReply(ex: Exchange, e: MemoryEntry, now: number): Reply {
-    setOutcome(ex, ATTR_STALE);
+    this.setOutcome(ex, ATTR_STALE);
     routeFromEntry(ex, e);
     this.n.stale++;
     return hitReply(e, now, 'STALE');
@@ -253,14 +250,14 @@ export class ResponseCache implements Feature {
       return pending.done.then((result) => (result === ABORTED ? this.lookup(ex, key, rule, d, false) : this.afterWait(ex, key, d, result)));
     }
     if (d?.onlyIfCached) {
-      setOutcome(ex, ATTR_MISS);
+      this.setOutcome(ex, ATTR_MISS);
       this.n.misses++;
       return { status: 504, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-cache': 'MISS' }, body: 'Gateway Timeout: not in cache' };
     }
     const h = ex.headers;
     // A conditional request or a HEAD cannot fill the cache (the app may answer 304, or no body).
     if (ex.method === 'HEAD' || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) {
-      setOutcome(ex, ATTR_MISS);
+      this.setOutcome(ex, ATTR_MISS);
       this.n.misses++;
       if (this.guard === undefined) return undefined;
       return this.fromShared(ex, key, d, cred).then((r) => r ?? undefined);
@@ -299,7 +296,7 @@ export class ResponseCache implements Feature {
       if (r !== undefined) return r;
       if (now < e.errorUntil || now < e.revalidateUntil) return this.staleReply(ex, e, now);
     }
-    setOutcome(ex, ATTR_MISS);
+    this.setOutcome(ex, ATTR_MISS);
     this.n.misses++;
     const res = ex.res as unknown as ServerResponse;
     if (typeof res.setHeader === 'function' && !res.headersSent) res.setHeader('x-cache', 'MISS');
@@ -330,7 +327,7 @@ export class ResponseCache implements Feature {
   }
 
   private startFill(ex: Exchange, key: string, rule: ResolvedRule, flight: Inflight | undefined, stale: MemoryEntry | undefined, cred: boolean): undefined {
-    setOutcome(ex, ATTR_MISS);
+    this.setOutcome(ex, ATTR_MISS);
     this.n.misses++;
     const res = ex.res as unknown as ServerResponse;
     if (typeof res.write !== 'function' || typeof res.end !== 'function' || typeof res.once !== 'function') {
@@ -342,7 +339,7 @@ export class ResponseCache implements Feature {
     fill.capture = new ResponseCapture(res, key, this.o.maxEntryBytes, fill);
     // 'finish': every byte was handed to the connection. An aborted exchange emits only 'close'.
     res.once('finish', () => (fill.finished = true));
-    this.filling.set(ex, fill);
+    this.fillOf.set(ex, fill);
     return undefined;
   }
 
@@ -361,7 +358,7 @@ export class ResponseCache implements Feature {
     if (res.statusCode >= 500 && stale !== undefined) {
       const now = this.clock.now();
       if (now < stale.errorUntil) {
-        setOutcome(fill.ex, ATTR_STALE);
+        this.setOutcome(fill.ex, ATTR_STALE);
         this.n.stale++;
         this.n.misses--;
         const r = hitReply(stale, now, 'STALE');
@@ -382,7 +379,7 @@ export class ResponseCache implements Feature {
     try {
       if (!this.neverCached(fill.ex)) entry = this.entryOf(fill, capture);
     } catch (err) {
-      this.engine.options.logger.error({ err: String(err) }, 'autom8: response cache could not build an entry');
+      this.engine.logger.error({ err: String(err) }, 'autom8: response cache could not build an entry');
     }
     if (entry === undefined) this.n.notStored++;
     else fill.entry = entry;
@@ -549,9 +546,15 @@ export class ResponseCache implements Feature {
   }
 
   private bypass(ex: Exchange): undefined {
-    setOutcome(ex, ATTR_BYPASS);
+    this.setOutcome(ex, ATTR_BYPASS);
     this.n.bypassed++;
     return undefined;
+  }
+
+  /** Keeps the request's outcome and puts it on the request-duration metric. */
+  private setOutcome(ex: Exchange, outcome: Attributes): void {
+    this.outcomeOf.set(ex, outcome);
+    putOutcome(ex, outcome);
   }
 
   private ruleOf(ex: Exchange): ResolvedRule | undefined {
@@ -564,24 +567,22 @@ export class ResponseCache implements Feature {
   }
 
   onResponse(ex: Exchange): void {
-    const outcome = ex.metricAttributes?.[CACHE_OUTCOME_ATTRIBUTE];
+    const outcome = this.outcomeOf.get(ex);
     if (outcome === undefined) return;
-    if (this.filling.size !== 0) {
-      const fill = this.filling.get(ex);
-      if (fill !== undefined) {
-        this.filling.delete(ex);
-        this.settle(fill);
-      }
+    const fill = this.fillOf.get(ex);
+    if (fill !== undefined) {
+      this.fillOf.set(ex, undefined);
+      this.settle(fill);
     }
-    this.count(ex, outcome);
+    this.count(ex, outcome[CACHE_OUTCOME_ATTRIBUTE]);
   }
 
   /** OTel counter `autom8.cache.requests` by outcome and route. */
   private count(ex: Exchange, outcome: unknown): void {
-    const telemetry = this.engine.telemetry;
-    if (telemetry === undefined) return;
+    const meter = this.tallies === undefined ? this.engine.meter() : undefined;
+    if (this.tallies === undefined && meter === undefined) return;
     this.tallies ??= new RouteTallies(
-      new ObservedCounter(telemetry.getMeter(), 'autom8.cache.requests', {
+      new ObservedCounter(meter!, 'autom8.cache.requests', {
         description: 'Requests the response cache decided on, by outcome (hit, miss, stale, bypass).',
         unit: '{request}',
       }),
@@ -649,7 +650,7 @@ export class ResponseCache implements Feature {
       const message = `{"from":"${this.instanceId}","target":${json}}`;
       await this.guard!.run(async () => store.publishInvalidation!(message));
     }
-    publish('cache.invalidated', this.engine.options.name, { target: json, local, shared: sharedCount });
+    publish('cache.invalidated', this.engine.name, { target: json, local, shared: sharedCount });
     return { local, shared: sharedCount };
   }
 
@@ -678,7 +679,6 @@ export class ResponseCache implements Feature {
     for (const f of this.inflight.values()) f.resolve(undefined);
     this.inflight.clear();
     this.memory.clear();
-    byEngine.delete(this.engine);
   }
 }
 
@@ -780,7 +780,7 @@ function safeTags(fn: () => readonly string[]): readonly string[] {
 }
 
 /** The `cache` feature factory (registered in features.ts). */
-export function createResponseCacheFeature(section: unknown, engine: Autom8): Feature | undefined {
+export function createResponseCacheFeature(section: unknown, engine: FeatureHost): Feature | undefined {
   const options = resolveCacheOptions(section);
   return options === undefined ? undefined : new ResponseCache(engine, options);
 }

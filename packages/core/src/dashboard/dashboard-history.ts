@@ -1,6 +1,6 @@
 import type { RouteSeries } from '../metrics/route-metrics.js';
 import { collectionIntervalMs, type WindowedSeries } from '../metrics/windowed-series.js';
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import { forEachLeaf } from './feature-leaves.js';
 
 /** Figures kept per interval of a latency series: 1xx..5xx counts, p50, p95, p99, max (ms). */
@@ -77,13 +77,13 @@ export class DashboardHistory {
   private closed = false;
 
   constructor(
-    private readonly engine: Autom8,
+    private readonly engine: FeatureHost,
     readonly capacity: number,
   ) {
-    this.intervalMs = collectionIntervalMs(engine.options.metrics.windows);
+    this.intervalMs = collectionIntervalMs(engine.windows);
     this.starts = new Float64Array(capacity);
     this.totals = new LatencyRing(capacity);
-    const now = engine.options.clock.now();
+    const now = engine.clock.now();
     this.nextStart = now - (now % this.intervalMs);
     this.schedule(now);
   }
@@ -98,7 +98,7 @@ export class DashboardHistory {
   }
 
   private tick(): void {
-    const now = this.engine.options.clock.now();
+    const now = this.engine.clock.now();
     try {
       this.sample(now);
     } catch (err) {
@@ -144,7 +144,7 @@ export class DashboardHistory {
     };
     const features = this.engine.featureSnapshots();
     for (const [name, value] of Object.entries(features)) forEachLeaf(name, value, MAX_FEATURE_SERIES, visit);
-    const sys = this.engine.system?.snapshot();
+    const sys = this.engine.systemSnapshot();
     if (sys !== undefined) {
       visit('system.cpuPercent', sys.cpuPercent);
       visit('system.eventLoopUtilization', sys.eventLoopUtilization);

@@ -1,4 +1,4 @@
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Feature } from '../pipeline/feature.js';
 import type { Reply } from '../pipeline/request-view.js';
 import { InvalidOptionError } from '../util/errors.js';
@@ -40,7 +40,7 @@ const TRACE_ID_PLACEHOLDER = '{traceId}';
  * monitoring endpoint: behind `monitoring.authorize` and the endpoints' token bucket, exempt from
  * limiting, shedding and caching. The feature only keeps the history and stops its timer on close.
  */
-export function createDashboard(section: unknown, engine: Autom8): Feature | undefined {
+export function createDashboard(section: unknown, engine: FeatureHost): Feature | undefined {
   if (section === undefined || section === false) return undefined;
   const o = section === true ? {} : v.optionalObject('dashboard', section)!;
   v.knownKeys('dashboard', o, ['enabled', 'pollMs', 'title', 'traceUrl', 'historyPoints']);
@@ -50,7 +50,7 @@ export function createDashboard(section: unknown, engine: Autom8): Feature | und
   const traceUrl = validTraceUrl(o.traceUrl);
   const historyPoints = v.positiveInteger('dashboard.historyPoints', o.historyPoints, 360);
   if (historyPoints > 8640) throw new InvalidOptionError('dashboard.historyPoints', 'an integer from 1 to 8640', historyPoints);
-  if (!engine.options.monitoring.enabled) {
+  if (engine.monitoringPrefix === undefined) {
     throw new InvalidOptionError('dashboard', 'off while monitoring.enabled is false (the page reads the monitoring endpoints)', section);
   }
   const { js, css } = chartAssets();
@@ -58,12 +58,12 @@ export function createDashboard(section: unknown, engine: Autom8): Feature | und
   // Built on first request, when every feature has registered its endpoints (is /metrics/slo there?).
   let reply: Reply | undefined;
   const build = (): Reply => {
-    const prefix = engine.options.monitoring.prefix;
+    const prefix = engine.monitoringPrefix!;
     const { html, csp } = renderDashboard({
       prefix,
       pollMs,
       title,
-      slo: engine.monitoring.serves(`${prefix}/metrics/slo`),
+      slo: engine.servesMonitoring(`${prefix}/metrics/slo`),
       traceUrl: traceUrl ?? null,
       intervalMs: history.intervalMs,
       uplotJs: `${prefix}${UPLOT_JS_PATH}?v=${js.version}`,

@@ -1,4 +1,4 @@
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Reply } from '../pipeline/request-view.js';
 import type { MonitoringHandler } from '../monitoring/monitoring-routes.js';
@@ -36,8 +36,8 @@ export interface HistoryReply {
  * page asks for everything once, then only for points after the last one it has; `since` is an
  * interval start, so readers of the same interval share one cached answer.
  */
-export function historyEndpoint(engine: Autom8, history: DashboardHistory): MonitoringHandler {
-  const routeLimit = engine.options.monitoring.routeLimit;
+export function historyEndpoint(engine: FeatureHost, history: DashboardHistory): MonitoringHandler {
+  const routeLimit = engine.monitoringRouteLimit;
   return (ex: Exchange) => {
     let since = -Infinity;
     let route: string | undefined;
@@ -57,7 +57,7 @@ export function historyEndpoint(engine: Autom8, history: DashboardHistory): Moni
         }
       }
     }
-    const now = engine.options.clock.now();
+    const now = engine.clock.now();
     // Catch up on intervals the timer has not sampled yet (a late timer, a test's clock).
     history.sample(now);
     const { indexes, t } = history.times(since);
@@ -75,7 +75,7 @@ export function historyEndpoint(engine: Autom8, history: DashboardHistory): Moni
       for (const { s } of busiest) routes[`${s.method} ${s.route}`] = history.routeAt(s, indexes, false);
     }
     const reply: HistoryReply = {
-      instance: engine.options.name,
+      instance: engine.name,
       generatedAt: new Date(now).toISOString(),
       intervalMs: history.intervalMs,
       capacity: history.capacity,

@@ -1,9 +1,10 @@
-import type { Autom8, MetricsSnapshot } from '../pipeline/autom8.js';
+import type { MetricsSnapshot } from '../pipeline/metrics-snapshot.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Reply } from '../pipeline/request-view.js';
 import type { SeriesWindowSnapshot } from '../metrics/windowed-series.js';
 import type { MonitoringHandler } from './monitoring-routes.js';
-import { parseRouteQuery } from './route-selection.js';
+import type { ResolvedMonitoringOptions } from './monitoring-options.js';
+import { parseRouteQuery, type RouteQuery } from './route-selection.js';
 
 /**
  * `GET {prefix}/metrics`: the engine's snapshot with one page of routes (busiest first,
@@ -11,12 +12,11 @@ import { parseRouteQuery } from './route-selection.js';
  * stay bounded however many routes the app has. Bad query parameters get a 400 before anything is
  * computed.
  */
-export function metricsEndpoint(engine: Autom8): MonitoringHandler {
-  const o = engine.options.monitoring;
+export function metricsEndpoint(o: ResolvedMonitoringOptions, metricsSnapshot: (routes: RouteQuery) => MetricsSnapshot): MonitoringHandler {
   return (ex: Exchange) => {
     const q = parseRouteQuery(ex.query, o.routeLimit, o.maxRouteLimit);
     if (typeof q === 'string') return badRequest(q);
-    const snap = engine.metricsSnapshot(q);
+    const snap = metricsSnapshot(q);
     if (!o.exemplars) stripExemplars(snap);
     return snap;
   };

@@ -33,7 +33,7 @@ export interface MonitoringOptions {
   /**
    * Answer the endpoints on the app's own requests. Default true. False: the app's port never
    * answers them (its requests go to the app), and `engine.monitoringHandler()` serves them on a
-   * listener of your own, e.g. `http.createServer(mw.engine.monitoringHandler()).listen(9464)`.
+   * listener of your own, e.g. `http.createServer(mw.monitoringHandler()).listen(9464)`.
    */
   serveOnApp?: boolean;
   /**

@@ -1,25 +1,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context } from '@opentelemetry/api';
+import { context, type Meter } from '@opentelemetry/api';
 import { ExemptRule } from '../exempt/exempt-rule.js';
 import { FEATURES } from '../features.js';
 import { CustomMetrics, type MetricAttributes } from '../metrics/custom-metrics.js';
 import { RouteMetrics } from '../metrics/route-metrics.js';
-import { WindowedSeries } from '../metrics/windowed-series.js';
+import { WindowedSeries, type WindowSpec } from '../metrics/windowed-series.js';
 import { metricsEndpoint } from '../monitoring/metrics-endpoint.js';
 import { monitoringListener } from '../monitoring/monitoring-listener.js';
 import { MonitoringRoutes, type MonitoringEndpointOptions, type MonitoringHandler } from '../monitoring/monitoring-routes.js';
-import { selectRoutes, type RouteQuery, type RouteSelection } from '../monitoring/route-selection.js';
+import { selectRoutes, type RouteQuery } from '../monitoring/route-selection.js';
 import { resolveOptions, type Autom8Options, type ResolvedOptions } from '../options.js';
 import { normalizeMethod } from '../routing/http-method.js';
 import { RouteTable } from '../routing/route-table.js';
 import { DEFAULT_ROUTE_MATCHING, type RouteMatching } from '../routing/request-target.js';
-import { SystemMetrics } from '../system/system-metrics.js';
+import { SystemMetrics, type SystemSnapshot } from '../system/system-metrics.js';
 import { HttpTelemetry } from '../telemetry/http-telemetry.js';
 import { ObservedCounter, type Tally } from '../telemetry/observed-counter.js';
 import { compileTrustProxy, type ClientAddressResolver } from './client-address.js';
-import { Exchange } from './exchange.js';
+import { Exchange, ExchangeSlot } from './exchange.js';
 import type { StoreHost } from '../store/contracts.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
 import type { Feature } from './feature.js';
+import type { FeatureHost } from './feature-host.js';
+import type { MetricsSnapshot } from './metrics-snapshot.js';
 import type { Reply, RequestView, ResponseView } from './request-view.js';
 
 /**
@@ -27,12 +31,19 @@ import type { Reply, RequestView, ResponseView } from './request-view.js';
  * 1. `begin(req, res, url)` at request start → an {@link Exchange};
  * 2. `admit(ex)` → a {@link Reply} to send instead of calling the app, or undefined to go on
  *    (exempt? → shed? → rate limited? → cache hit?; a Promise only when a store does I/O);
- * 3. `setRoute(ex, template)` when the router matched.
+ * 3. `ex.setRoute(template)` when the router matched (or `ex.lateRoute`, asked once at the end).
  * The end of the response is seen by core itself (the response's 'close' event): metrics, span end
  * and every feature's `onResponse` run there, once.
+ *
+ * It is also the {@link FeatureHost} its features are built with.
  */
-export class Autom8 {
+export class Autom8 implements FeatureHost {
   readonly options: ResolvedOptions;
+  readonly name: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly windows: readonly WindowSpec[];
+  readonly monitoringPrefix: string | undefined;
   readonly exemptRule: ExemptRule;
   readonly monitoring: MonitoringRoutes;
   readonly routeMetrics: RouteMetrics;
@@ -72,10 +83,17 @@ export class Autom8 {
   private closed = false;
   /** Failures inside requests, by place (see {@link reportFailure}); bounded by the places in the code. */
   private readonly failures = new Map<string, number>();
+  /** Exchange slots handed out (see {@link slot}). */
+  private slotsTaken = 0;
 
   constructor(input?: Autom8Options) {
     const o = (this.options = resolveOptions(input));
     const now = o.clock.now();
+    this.name = o.name;
+    this.clock = o.clock;
+    this.logger = o.logger;
+    this.windows = o.metrics.windows;
+    this.monitoringPrefix = o.monitoring.enabled ? o.monitoring.prefix : undefined;
     this.startedAt = now;
     this.routingConfigured = o.routing !== undefined;
     this.routing_ = o.routing ?? DEFAULT_ROUTE_MATCHING;
@@ -89,7 +107,11 @@ export class Autom8 {
     this.telemetry = o.telemetry.enabled ? new HttpTelemetry(o.telemetry, (ex) => this.clientAddress(ex)) : undefined;
     this.monitoring = new MonitoringRoutes(o.monitoring, o.clock, o.logger, (ex) => this.clientAddress(ex));
     if (o.monitoring.enabled) {
-      this.monitoring.add('/metrics', metricsEndpoint(this), { cache: true });
+      this.monitoring.add(
+        '/metrics',
+        metricsEndpoint(o.monitoring, (q) => this.metricsSnapshot(q)),
+        { cache: true },
+      );
       this.monitoring.add('/metrics/system', () => this.system.snapshot(), { cache: true });
     }
     const raw = (input ?? {}) as Record<string, unknown>;
@@ -129,10 +151,40 @@ export class Autom8 {
 
   /**
    * A node request handler serving only the monitoring endpoints, for a listener of their own:
-   * `http.createServer(mw.engine.monitoringHandler()).listen(9464)`, with `monitoring.serveOnApp: false`.
+   * `http.createServer(mw.monitoringHandler()).listen(9464)`, with `monitoring.serveOnApp: false`.
    */
   monitoringHandler(): (req: IncomingMessage, res: ServerResponse) => void {
-    return monitoringListener(this);
+    return monitoringListener(this.monitoring, this.clock, () => this.routing_);
+  }
+
+  /** The feature plugged in under `name` (`'cache'`, `'rateLimit'`, …), if any. */
+  feature(name: string): Feature | undefined {
+    return this.features.find((f) => f.name === name);
+  }
+
+  /** How many routes a monitoring response lists at most (`monitoring.routeLimit`). */
+  get monitoringRouteLimit(): number {
+    return this.options.monitoring.routeLimit;
+  }
+
+  /** True when a monitoring endpoint answers this full path (prefix included). */
+  servesMonitoring(path: string): boolean {
+    return this.monitoring.serves(path);
+  }
+
+  /** The OpenTelemetry meter autom8 records with, or undefined when telemetry is off. */
+  meter(): Meter | undefined {
+    return this.telemetry?.getMeter();
+  }
+
+  /** The latest system sample; undefined while the engine is being built. */
+  systemSnapshot(): SystemSnapshot | undefined {
+    return (this.system as SystemMetrics | undefined)?.snapshot();
+  }
+
+  /** A typed per-request state slot for a feature (see {@link ExchangeSlot}); a few per engine. */
+  slot<T>(): ExchangeSlot<T> {
+    return new ExchangeSlot<T>(this.slotsTaken++);
   }
 
   /** How the app's router matches paths (see {@link RouteMatching}); every rule follows it. */
@@ -202,11 +254,6 @@ export class Autom8 {
     return undefined;
   }
 
-  /** Step 3: the router matched `template` (full path template, mount prefixes included). */
-  setRoute(ex: Exchange, template: string): void {
-    ex.setRoute(template);
-  }
-
   /**
    * Runs `fn` inside the request's OTel context, so the app's spans become children of the server
    * span. Adapters call the rest of the middleware chain through this.
@@ -223,7 +270,7 @@ export class Autom8 {
 
   /** What this engine lends the stores it is given: its logger, clock and telemetry meter. */
   storeHost(): StoreHost {
-    return { logger: this.options.logger, clock: this.options.clock, meter: () => this.telemetry?.getMeter() };
+    return { logger: this.logger, clock: this.clock, meter: () => this.telemetry?.getMeter() };
   }
 
   /** The client's address under the `trustProxy` rule (memoised per request). */
@@ -262,7 +309,8 @@ export class Autom8 {
     const status = (ex.status = ex.finished || code !== this.defaultResponseStatus ? code : 499);
     if (ex.lateRoute !== undefined) {
       const late = ex.lateRoute(ex);
-      if (late !== undefined) ex.route = late;
+      // Not setRoute: an outer span it would rename has ended by now.
+      if (late !== undefined) (ex as { route: string | undefined }).route = late;
     }
     // No router match: a 404 means none exists; anything else ended before routing (auth, 304):
     // name it from the configured or learned templates, never from the raw URL.
@@ -372,26 +420,8 @@ export class Autom8 {
   }
 }
 
-/** The JSON of `GET {prefix}/metrics`. */
-export interface MetricsSnapshot {
-  instance: string;
-  generatedAt: string;
-  uptimeSec: number;
-  windows: { name: string; intervalMs: number; slots: number }[];
-  inFlight: number;
-  totals: ReturnType<WindowedSeries['snapshot']>;
-  series: { count: number; max: number; foldedRequests: number };
-  routes: ReturnType<RouteMetrics['snapshot']>;
-  /** Which routes `routes` lists, when it is one page of them (the `/metrics` endpoint). */
-  routeSelection?: RouteSelection;
-  custom: ReturnType<CustomMetrics['snapshot']>;
-  /** `invalidForwardedFor`: requests whose X-Forwarded-For had a hop that is not an IP address. */
-  clientAddress: { invalidForwardedFor: number };
-  features: Record<string, unknown>;
-}
-
 /** Creates the engine an adapter drives; validates `options` (throws naming a bad option). */
-export function createAutom8(options?: Autom8Options): Autom8 {
+export function createEngine(options?: Autom8Options): Autom8 {
   return new Autom8(options);
 }
 

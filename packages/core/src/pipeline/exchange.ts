@@ -28,8 +28,11 @@ export class Exchange {
    * as {@link path}, but the app sees the target as sent, so nothing it answers is shared.
    */
   readonly plainTarget: boolean;
-  /** Route template from the framework's router (`/api/users/:id`), once it is known. */
-  route: string | undefined = undefined;
+  /**
+   * Route template from the framework's router (`/api/users/:id`), once it is known. Set only
+   * through {@link setRoute} (or, at the end, by the adapter's {@link lateRoute}).
+   */
+  readonly route: string | undefined = undefined;
   /**
    * Set by an adapter that settles the route only at the end of the request: called once, when the
    * response ended; its answer (if any) replaces `route`.
@@ -66,8 +69,18 @@ export class Exchange {
   otelContext: Context | undefined = undefined;
   /** Extra attributes features add to the request-duration metric (e.g. the cache outcome). */
   metricAttributes: Attributes | undefined = undefined;
-  /** Per-feature scratch space, indexed by the feature's slot number; allocated on first use. */
-  slots: unknown[] | undefined = undefined;
+  /**
+   * Per-request state of the features, read and written only through an {@link ExchangeSlot}
+   * (`host.slot()`): declared fields, so keeping state costs no allocation and the shape never changes.
+   * @internal
+   */
+  slot0: unknown = undefined;
+  /** @internal see {@link slot0} */
+  slot1: unknown = undefined;
+  /** @internal see {@link slot0} */
+  slot2: unknown = undefined;
+  /** @internal see {@link slot0} */
+  slot3: unknown = undefined;
   /**
    * The request headers and socket, read once at the start: an adapter may begin the exchange
    * before its framework makes the request object slow to read (Express swaps its prototype), and
@@ -114,7 +127,7 @@ export class Exchange {
    * instrumentation ends its span on 'finish', before autom8's end of request.
    */
   setRoute(template: string): void {
-    this.route = template;
+    (this as { route: string | undefined }).route = template;
     if (this.span !== undefined && !this.ownsSpan) {
       this.span.updateName(`${spanMethod(this.method)} ${template}`);
       this.span.setAttribute('http.route', template);
@@ -133,5 +146,53 @@ export class Exchange {
   header(name: string): string | undefined {
     const v = this.headers[name];
     return Array.isArray(v) ? v[0] : v;
+  }
+}
+
+/** How many {@link ExchangeSlot}s one engine can hand out (the declared `slot0`…`slot3` fields). */
+export const EXCHANGE_SLOTS = 4;
+
+/**
+ * A feature's typed per-request state: `slot.set(ex, value)` at request start, `slot.get(ex)` later
+ * (undefined until set). Obtained once, at construction, from `host.slot()`; each one owns one
+ * declared field of the exchange, so reads and writes allocate nothing.
+ */
+export class ExchangeSlot<T> {
+  /** @internal use `host.slot()`. */
+  constructor(private readonly index: number) {
+    if (!Number.isInteger(index) || index < 0 || index >= EXCHANGE_SLOTS) {
+      throw new RangeError(`autom8: no exchange slot left (an engine has ${EXCHANGE_SLOTS})`);
+    }
+  }
+
+  /** The value stored for this request, or undefined. */
+  get(ex: Exchange): T | undefined {
+    switch (this.index) {
+      case 0:
+        return ex.slot0 as T | undefined;
+      case 1:
+        return ex.slot1 as T | undefined;
+      case 2:
+        return ex.slot2 as T | undefined;
+      default:
+        return ex.slot3 as T | undefined;
+    }
+  }
+
+  /** Stores `value` for this request (undefined clears it). */
+  set(ex: Exchange, value: T | undefined): void {
+    switch (this.index) {
+      case 0:
+        ex.slot0 = value;
+        break;
+      case 1:
+        ex.slot1 = value;
+        break;
+      case 2:
+        ex.slot2 = value;
+        break;
+      default:
+        ex.slot3 = value;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Feature } from '../pipeline/feature.js';
 import type { Reply } from '../pipeline/request-view.js';
@@ -32,7 +32,7 @@ export interface ProfilerOptions {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Builds the profiler feature from `options.profiler`, or undefined when it is off. */
-export function createProfilerFeature(section: unknown, engine: Autom8): Feature | undefined {
+export function createProfilerFeature(section: unknown, engine: FeatureHost): Feature | undefined {
   const o = v.optionalObject('profiler', section);
   if (o === undefined) return undefined;
   v.knownKeys('profiler', o, ['enabled', 'token', 'maxSeconds', 'defaultSeconds', 'samplingIntervalUs']);
@@ -49,7 +49,7 @@ export function createProfilerFeature(section: unknown, engine: Autom8): Feature
   const samplingIntervalUs = v.numberInRange('profiler.samplingIntervalUs', o.samplingIntervalUs, 1000, 10, 100_000);
   // Compare digests: equal lengths for timingSafeEqual, and no early exit revealing the prefix.
   const expected = digest(o.token);
-  const logger = engine.options.logger;
+  const logger = engine.logger;
   let taken = 0;
   let refused = 0;
 

@@ -1,4 +1,4 @@
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import { InvalidOptionError } from '../util/errors.js';
 import { canonicalAddress, isV4Mapped, mappedV4, parseIpv6 } from '../pipeline/ip-address.js';
@@ -19,7 +19,7 @@ export type ClientKeyFn = (ex: Exchange) => string;
  * Compiles a {@link ClientKeySpec}. `ipv6Prefix` is the prefix length IPv6 addresses are grouped by
  * (a multiple of 16 up to 128; 128 = no grouping).
  */
-export function compileClientKey(spec: unknown, ipv6Prefix: number, engine: Autom8, path: string): ClientKeyFn {
+export function compileClientKey(spec: unknown, ipv6Prefix: number, engine: FeatureHost, path: string): ClientKeyFn {
   const hextets = ipv6Prefix / 16;
   const ip = (ex: Exchange): string => groupAddress(engine.clientAddress(ex), hextets);
   if (spec === undefined || spec === 'ip') return ip;
@@ -33,7 +33,7 @@ export function compileClientKey(spec: unknown, ipv6Prefix: number, engine: Auto
       } catch (err) {
         // A user key function that throws (a header it expects is missing) must not turn the
         // request into a 500: the client is counted by address. Said once, then counted.
-        if (failures++ === 0) engine.options.logger.warn({ err: String(err) }, `autom8: ${path} threw; counting the client by address`);
+        if (failures++ === 0) engine.logger.warn({ err: String(err) }, `autom8: ${path} threw; counting the client by address`);
         return ip(ex);
       }
       return typeof k === 'string' && k.length > 0 ? `k:${k}` : ip(ex);

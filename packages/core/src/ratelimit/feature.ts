@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { channelOf, publish } from '../events/events.js';
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import { Stage, type Feature } from '../pipeline/feature.js';
 import type { Reply } from '../pipeline/request-view.js';
@@ -59,7 +59,7 @@ export class RateLimitFeature implements Feature {
   private skipFailures = 0;
 
   constructor(
-    private readonly engine: Autom8,
+    private readonly engine: FeatureHost,
     config: ResolvedRateLimit,
   ) {
     this.config = config;
@@ -103,7 +103,7 @@ export class RateLimitFeature implements Feature {
     try {
       return this.config.skip!(ex) === true;
     } catch (err) {
-      if (this.skipFailures++ === 0) this.engine.options.logger.warn({ err: String(err) }, 'autom8: rateLimit.skip threw; the request is counted');
+      if (this.skipFailures++ === 0) this.engine.logger.warn({ err: String(err) }, 'autom8: rateLimit.skip threw; the request is counted');
       return false;
     }
   }
@@ -170,7 +170,7 @@ export class RateLimitFeature implements Feature {
         else stats.limited++;
         this.count(ex, i, plan, this.config.dryRun ? 2 : 1);
         if (limitedChannel.hasSubscribers) {
-          publish('ratelimit.limited', this.engine.options.name, {
+          publish('ratelimit.limited', this.engine.name, {
             limiter: plan.limits[i]!.policy.name,
             key,
             route: plan.limits[i]!.route,
@@ -185,7 +185,7 @@ export class RateLimitFeature implements Feature {
       if (denied !== -1) this.logDryRun(plan, denied, key);
       return undefined;
     }
-    const now = this.engine.options.clock.now();
+    const now = this.engine.clock.now();
     if (denied === -1) {
       const res = ex.res;
       // eslint-disable-next-line @typescript-eslint/unbound-method -- write() calls it as setHeader.call(res, …)
@@ -206,9 +206,9 @@ export class RateLimitFeature implements Feature {
 
   /** Adds one to the OTel decision counter (limiter, route, outcome). */
   private count(ex: Exchange, i: number, plan: Plan, outcome: number): void {
-    const telemetry = this.engine.telemetry;
-    if (telemetry === undefined) return;
-    const counter = (this.counter ??= new ObservedCounter(telemetry.getMeter(), 'autom8.ratelimit.decisions', {
+    const meter = this.counter === undefined ? this.engine.meter() : undefined;
+    if (this.counter === undefined && meter === undefined) return;
+    const counter = (this.counter ??= new ObservedCounter(meter!, 'autom8.ratelimit.decisions', {
       description: 'Rate-limit decisions, by limiter, route and outcome.',
       unit: '{decision}',
     }));
@@ -234,11 +234,11 @@ export class RateLimitFeature implements Feature {
 
   private logDryRun(plan: Plan, i: number, key: string): void {
     this.dryRunSinceLog++;
-    const now = this.engine.options.clock.now();
+    const now = this.engine.clock.now();
     if (now - this.lastDryRunLog < DRY_RUN_LOG_INTERVAL_MS) return;
     this.lastDryRunLog = now;
     const limiter = plan.limits[i]!.policy.name;
-    this.engine.options.logger.info(
+    this.engine.logger.info(
       { feature: 'rateLimit', dryRun: true, limiter, key, wouldHaveLimited: this.dryRunSinceLog },
       `autom8: rate limit dry run: ${this.dryRunSinceLog} request(s) would have been limited (last: "${limiter}")`,
     );
@@ -248,7 +248,7 @@ export class RateLimitFeature implements Feature {
   private storeFailed(err: unknown): void {
     // A store that throws is a bug or an unguarded outage: let the request through and say so.
     if (this.storeErrors++ % 1000 === 0) {
-      this.engine.options.logger.error({ feature: 'rateLimit', store: this.store.kind, err: String(err) }, 'autom8: rate-limit store failed; request allowed');
+      this.engine.logger.error({ feature: 'rateLimit', store: this.store.kind, err: String(err) }, 'autom8: rate-limit store failed; request allowed');
     }
   }
 
@@ -273,7 +273,7 @@ export class RateLimitFeature implements Feature {
 }
 
 /** The `rateLimit` feature factory registered in core's feature list. */
-export function createRateLimitFeature(section: unknown, engine: Autom8): Feature | undefined {
+export function createRateLimitFeature(section: unknown, engine: FeatureHost): Feature | undefined {
   const config = resolveRateLimitOptions(section, engine);
   return config === undefined ? undefined : new RateLimitFeature(engine, config);
 }

@@ -1,4 +1,4 @@
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import { parsePattern } from '../routing/route-table.js';
 import type { LimitPolicy, RateLimitStore } from '../store/contracts.js';
@@ -97,7 +97,7 @@ const KEYS = [
 const ROUTE_KEYS = ['name', 'cost', 'algorithm', 'rate', 'per', 'burst', 'maxDelayMs'];
 
 /** Validates the `rateLimit` section; undefined when it turns the feature off. */
-export function resolveRateLimitOptions(section: unknown, engine: Autom8): ResolvedRateLimit | undefined {
+export function resolveRateLimitOptions(section: unknown, engine: FeatureHost): ResolvedRateLimit | undefined {
   if (section === undefined || section === false) return undefined;
   const o = section === true ? {} : v.optionalObject('rateLimit', section)!;
   v.knownKeys('rateLimit', o, KEYS);
@@ -147,7 +147,7 @@ export function resolveRateLimitOptions(section: unknown, engine: Autom8): Resol
     if (o.maxKeys !== undefined) throw new InvalidOptionError('rateLimit.maxKeys', 'unset when rateLimit.store is given (configure the store)', o.maxKeys);
     store = s;
   } else {
-    store = new MemoryRateLimitStore({ maxKeys: o.maxKeys as number | undefined, clock: engine.options.clock }, 'rateLimit');
+    store = new MemoryRateLimitStore({ maxKeys: o.maxKeys as number | undefined, clock: engine.clock }, 'rateLimit');
     ownsStore = true;
   }
 

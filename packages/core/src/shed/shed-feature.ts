@@ -1,7 +1,7 @@
 import type { Attributes, Counter } from '@opentelemetry/api';
 import { publish } from '../events/events.js';
-import type { Autom8 } from '../pipeline/autom8.js';
-import type { Exchange } from '../pipeline/exchange.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
+import type { Exchange, ExchangeSlot } from '../pipeline/exchange.js';
 import { Stage, type Feature } from '../pipeline/feature.js';
 import type { Reply } from '../pipeline/request-view.js';
 import { RouteTable } from '../routing/route-table.js';
@@ -11,8 +11,6 @@ import type { LoadSampler } from './load-signal.js';
 import { PRIORITIES, priorityIndex } from './priority.js';
 import { resolveShedOptions, type ResolvedShedOptions } from './shed-options.js';
 
-/** Index of this feature's entry in `Exchange.slots` (by stage: shed 0, rate limit 1, cache 2). */
-const SLOT = 0;
 const CRITICAL = 0;
 /** Shedding counts as stopped after this long without a shed request, ms. */
 const QUIET_MS = 1000;
@@ -67,10 +65,14 @@ export class ShedFeature implements Feature {
   private lastShedAt = 0;
   private shedInEpisode = 0;
 
+  /** What a request holds of the concurrency limit: its partition, or its ticket while it waits. */
+  private readonly held: ExchangeSlot<Partition | Ticket>;
+
   constructor(
     private readonly o: ResolvedShedOptions,
-    private readonly engine: Autom8,
+    private readonly engine: FeatureHost,
   ) {
+    this.held = engine.slot();
     if (o.critical.length > 0) {
       const t = new RouteTable<true>();
       o.critical.forEach((r, i) => t.add(r, true, `shed.critical[${i}]`));
@@ -85,7 +87,7 @@ export class ShedFeature implements Feature {
     const c = o.concurrency;
     if (c !== undefined) {
       if (c.scope === 'route') this.perRoute = new Map();
-      else this.global = new ConcurrencyLimiter('global', c, engine.options.clock);
+      else this.global = new ConcurrencyLimiter('global', c, engine.clock);
     }
     this.reply = Object.freeze({
       status: o.status,
@@ -100,7 +102,7 @@ export class ShedFeature implements Feature {
     // Created last: a throw above must not leave a sampling timer behind.
     if (o.load !== undefined) {
       this.shedder = new LoadShedder(
-        engine.options.name,
+        engine.name,
         o.load,
         () => engine.inFlight,
         (s) => this.onLoadSample(s),
@@ -109,7 +111,7 @@ export class ShedFeature implements Feature {
   }
 
   onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
-    if (this.counter === undefined && this.engine.telemetry !== undefined) this.instruments();
+    if (this.counter === undefined && this.engine.meter() !== undefined) this.instruments();
     const pi = this.priorityOf(ex);
     if (this.staleArmed) {
       // Stale-request shedding (CoDel-style sojourn time). Requests the loop reads in one poll phase
@@ -143,20 +145,20 @@ export class ShedFeature implements Feature {
     // The request's start time stands in for "now" (same clock, microseconds old): no clock read.
     const r = limiter.acquire(part, ex.startTime);
     if (r === true) {
-      (ex.slots ??= [])[SLOT] = part;
+      this.held.set(ex, part);
       return undefined;
     }
     if (r === false) return this.reject('concurrency', pi);
-    (ex.slots ??= [])[SLOT] = r;
+    this.held.set(ex, r);
     return new Promise<Reply | undefined>((resolve) => {
       r.settle = (granted) => resolve(granted ? undefined : r.abandoned ? this.reply : this.reject('queue_timeout', pi));
     });
   }
 
   onResponse(ex: Exchange): void {
-    const held = ex.slots?.[SLOT];
+    const held = this.held.get(ex);
     if (held === undefined) return;
-    ex.slots![SLOT] = undefined;
+    this.held.set(ex, undefined);
     const dropped = !ex.finished || ex.status >= 500;
     if (held instanceof Partition) {
       held.limiter.release(held, ex.startTime, ex.endTime, dropped);
@@ -178,7 +180,7 @@ export class ShedFeature implements Feature {
     try {
       return priorityIndex(hook(ex.req, ex));
     } catch (err) {
-      this.engine.options.logger.warn({ err: String(err) }, 'autom8: shed.priority threw; using normal');
+      this.engine.logger.warn({ err: String(err) }, 'autom8: shed.priority threw; using normal');
       return 2;
     }
   }
@@ -187,7 +189,7 @@ export class ShedFeature implements Feature {
     try {
       return hook(ex.req, ex);
     } catch (err) {
-      this.engine.options.logger.warn({ err: String(err) }, 'autom8: shed.concurrency.partition threw; using the largest partition');
+      this.engine.logger.warn({ err: String(err) }, 'autom8: shed.concurrency.partition threw; using the largest partition');
       return undefined;
     }
   }
@@ -199,10 +201,10 @@ export class ShedFeature implements Feature {
     let l = byTemplate?.get(route!);
     if (l !== undefined) return l;
     if (route === undefined || this.routeCount >= this.o.concurrency!.maxRoutes) {
-      return (this.otherRoutes ??= new ConcurrencyLimiter(OTHER_ROUTES, this.o.concurrency!, this.engine.options.clock));
+      return (this.otherRoutes ??= new ConcurrencyLimiter(OTHER_ROUTES, this.o.concurrency!, this.engine.clock));
     }
     if (byTemplate === undefined) this.perRoute!.set(ex.method, (byTemplate = new Map<string, ConcurrencyLimiter>()));
-    l = new ConcurrencyLimiter(`${ex.method} ${route}`, this.o.concurrency!, this.engine.options.clock);
+    l = new ConcurrencyLimiter(`${ex.method} ${route}`, this.o.concurrency!, this.engine.clock);
     byTemplate.set(route, l);
     this.routeCount++;
     return l;
@@ -219,14 +221,14 @@ export class ShedFeature implements Feature {
   private reject(reason: Reason, pi: number): Reply {
     const ri = reason === 'load' ? 0 : reason === 'concurrency' ? 1 : reason === 'queue_timeout' ? 2 : 3;
     this.counts[ri]!++;
-    const now = this.engine.options.clock.now();
+    const now = this.engine.clock.now();
     this.lastShedAt = now;
     this.shedInEpisode++;
     if (!this.shedding) {
       this.shedding = true;
       this.shedSince = now;
       this.shedInEpisode = 1;
-      publish('shed.started', this.engine.options.name, { reason, load: this.shedder?.load ?? 0, limit: this.currentLimit() });
+      publish('shed.started', this.engine.name, { reason, load: this.shedder?.load ?? 0, limit: this.currentLimit() });
     }
     this.counter?.add(1, this.attrs![ri * 4 + pi]);
     return this.reply;
@@ -248,10 +250,10 @@ export class ShedFeature implements Feature {
 
   private checkStopped(): void {
     if (!this.shedding) return;
-    const now = this.engine.options.clock.now();
+    const now = this.engine.clock.now();
     if (now - this.lastShedAt < QUIET_MS) return;
     this.shedding = false;
-    publish('shed.stopped', this.engine.options.name, { shed: this.shedInEpisode, durationMs: Math.round(this.lastShedAt - this.shedSince) });
+    publish('shed.stopped', this.engine.name, { shed: this.shedInEpisode, durationMs: Math.round(this.lastShedAt - this.shedSince) });
   }
 
   private currentLimit(): number {
@@ -260,7 +262,7 @@ export class ShedFeature implements Feature {
 
   /** OTel instruments, created once on first use (the SDK is often registered after the app). */
   private instruments(): void {
-    const meter = this.engine.telemetry!.getMeter();
+    const meter = this.engine.meter()!;
     this.counter = meter.createCounter('autom8.shed.requests', {
       description: 'Requests rejected by load shedding or the concurrency limit.',
       unit: '{request}',
@@ -308,7 +310,7 @@ export class ShedFeature implements Feature {
 }
 
 /** The `shed` entry of the feature registry: builds the feature from `options.shed`. */
-export function createShedFeature(section: unknown, engine: Autom8): Feature | undefined {
+export function createShedFeature(section: unknown, engine: FeatureHost): Feature | undefined {
   const o = resolveShedOptions(section);
   if (o === undefined) return undefined;
   return new ShedFeature(o, engine);

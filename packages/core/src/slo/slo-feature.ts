@@ -1,7 +1,7 @@
 import type { Attributes, ObservableGauge } from '@opentelemetry/api';
 import { publish } from '../events/events.js';
 import { WindowedSeries } from '../metrics/windowed-series.js';
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Feature } from '../pipeline/feature.js';
 import { CountRing } from './count-ring.js';
@@ -84,11 +84,11 @@ export class SloFeature implements Feature {
   private gauges: ObservableGauge[] = [];
 
   constructor(
-    private readonly engine: Autom8,
+    private readonly engine: FeatureHost,
     objectives: readonly ResolvedObjective[],
     evaluateEveryMs: number,
   ) {
-    const now = engine.options.clock.now();
+    const now = engine.clock.now();
     for (const o of objectives) {
       const s = new ObjectiveState(o, now);
       this.all.push(s);
@@ -100,7 +100,7 @@ export class SloFeature implements Feature {
         else list.push(s);
       }
     }
-    if (engine.options.monitoring.enabled) engine.addMonitoringEndpoint('/metrics/slo', () => this.report(), { cache: true });
+    if (engine.monitoringPrefix !== undefined) engine.addMonitoringEndpoint('/metrics/slo', () => this.report(), { cache: true });
     // Re-evaluates windows when no requests come (bad events ageing out) and samples CPU.
     this.timer = setInterval(() => this.evaluate(), evaluateEveryMs);
     this.timer.unref();
@@ -141,7 +141,7 @@ export class SloFeature implements Feature {
     const burnRate = round(total === 0 ? 0 : bad / total / o.budget);
     if (breached) {
       s.breachedSince = now;
-      publish('slo.breached', this.engine.options.name, {
+      publish('slo.breached', this.engine.name, {
         slo: o.name,
         route: o.route,
         sli: o.sli,
@@ -153,15 +153,15 @@ export class SloFeature implements Feature {
     } else {
       const breachedForMs = Math.round(now - s.breachedSince);
       s.breachedSince = 0;
-      publish('slo.recovered', this.engine.options.name, { slo: o.name, route: o.route, sli: o.sli, burnRate, breachedForMs });
+      publish('slo.recovered', this.engine.name, { slo: o.name, route: o.route, sli: o.sli, burnRate, breachedForMs });
     }
   }
 
   /** Rotates every window to now, samples CPU, and publishes transitions. The timer calls this. */
   evaluate(): void {
     if (!this.instrumented) this.instrument();
-    const now = this.engine.options.clock.now();
-    const system = this.engine.system?.snapshot();
+    const now = this.engine.clock.now();
+    const system = this.engine.systemSnapshot();
     for (const s of this.all) {
       if (s.o.sli === 'cpu' && system !== undefined && system.sampledAt !== s.lastCpuSample) {
         // The first sample seen is the one taken at start-up, over an interval of ~0: skip it.
@@ -178,7 +178,7 @@ export class SloFeature implements Feature {
   /** Every objective's status now. */
   statuses(): SloStatus[] {
     this.evaluate();
-    const now = this.engine.options.clock.now();
+    const now = this.engine.clock.now();
     return this.all.map((s) => {
       const o = s.o;
       const { sumTotal: total, sumA: bad } = s.ring;
@@ -212,7 +212,7 @@ export class SloFeature implements Feature {
   /** The `/metrics/slo` JSON. */
   report(): SloReport {
     const objectives = this.statuses();
-    return { instance: this.engine.options.name, generatedAt: new Date(this.engine.options.clock.now()).toISOString(), objectives };
+    return { instance: this.engine.name, generatedAt: new Date(this.engine.clock.now()).toISOString(), objectives };
   }
 
   snapshot(): SloStatus[] {
@@ -225,7 +225,7 @@ export class SloFeature implements Feature {
    */
   private instrument(): void {
     this.instrumented = true;
-    const meter = this.engine.telemetry?.getMeter();
+    const meter = this.engine.meter();
     if (meter === undefined) return;
     const compliance = meter.createObservableGauge('autom8.slo.compliance', { description: 'Share of good events in the SLO window.', unit: '1' });
     const burn = meter.createObservableGauge('autom8.slo.burn_rate', {
@@ -259,8 +259,8 @@ function round(x: number): number {
 }
 
 /** Builds the SLO feature from the `slo` option (undefined: off). */
-export function createSloFeature(section: unknown, engine: Autom8): SloFeature | undefined {
+export function createSloFeature(section: unknown, engine: FeatureHost): SloFeature | undefined {
   if (section === undefined) return undefined;
-  const { objectives, evaluateEveryMs } = resolveSloOptions(section, engine.options.metrics.windows);
+  const { objectives, evaluateEveryMs } = resolveSloOptions(section, engine.windows);
   return new SloFeature(engine, objectives, evaluateEveryMs);
 }

@@ -1,6 +1,6 @@
 import { publish } from '../events/events.js';
 import { UNMATCHED_ROUTE } from '../metrics/route-metrics.js';
-import type { Autom8 } from '../pipeline/autom8.js';
+import type { FeatureHost } from '../pipeline/feature-host.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { Feature } from '../pipeline/feature.js';
 import { RouteKeyMap } from '../slo/finished-request.js';
@@ -61,7 +61,7 @@ export class SlowLogFeature implements Feature {
   capped = 0;
 
   constructor(
-    private readonly engine: Autom8,
+    private readonly engine: FeatureHost,
     private readonly thresholdMs: number,
     private readonly routes: RouteKeyMap<number>,
     private readonly sampleRate: number,
@@ -86,7 +86,7 @@ export class SlowLogFeature implements Feature {
     const traceId = trace !== undefined && trace.traceFlags & 1 ? trace.traceId : undefined;
     const routeName = route ?? UNMATCHED_ROUTE;
     const durationMs = Math.round(ms * 1000) / 1000;
-    publish('request.slow', this.engine.options.name, { method: ex.method, route: routeName, durationMs, status, thresholdMs: threshold, traceId });
+    publish('request.slow', this.engine.name, { method: ex.method, route: routeName, durationMs, status, thresholdMs: threshold, traceId });
 
     this.sampleAcc += this.sampleRate;
     if (this.sampleAcc < 1) {
@@ -108,7 +108,7 @@ export class SlowLogFeature implements Feature {
     this.logged++;
     const line: SlowRequestLine = {
       event: 'autom8.slow_request',
-      instance: this.engine.options.name,
+      instance: this.engine.name,
       method: ex.method,
       route: routeName,
       status,
@@ -135,7 +135,7 @@ export class SlowLogFeature implements Feature {
 }
 
 /** Builds the slow-request log from the `slowLog` option (undefined or false: off). */
-export function createSlowLogFeature(section: unknown, engine: Autom8): SlowLogFeature | undefined {
+export function createSlowLogFeature(section: unknown, engine: FeatureHost): SlowLogFeature | undefined {
   if (section === undefined || section === false) return undefined;
   const o = section === true ? {} : v.optionalObject('slowLog', section)!;
   v.knownKeys('slowLog', o, ['thresholdMs', 'routes', 'sampleRate', 'maxPerMinute', 'logger']);
@@ -152,7 +152,7 @@ export function createSlowLogFeature(section: unknown, engine: Autom8): SlowLogF
   const sampleRate = v.numberInRange('slowLog.sampleRate', o.sampleRate, 1, 0, 1);
   if (sampleRate === 0) throw new InvalidOptionError('slowLog.sampleRate', 'a share in (0, 1]', 0);
   const maxPerMinute = v.positiveInteger('slowLog.maxPerMinute', o.maxPerMinute, 60);
-  let logger = engine.options.logger;
+  let logger = engine.logger;
   if (o.logger !== undefined) {
     const l = o.logger as Logger;
     if (typeof l !== 'object' || l === null || typeof l.warn !== 'function')
