@@ -53,14 +53,6 @@ export class Autom8 {
   /** Requests begun and not yet ended. */
   inFlight = 0;
   /**
-   * Set by an adapter whose framework gives every response object a hidden class of its own
-   * (Express swaps their prototypes): core then reads the final status with `Reflect.get`, which
-   * looks the property up without V8's inline caches, where a plain read would miss them on every
-   * request (under callgrind about 1k instructions against 3.4k). Koa keeps node's shapes, and a
-   * plain read there costs next to nothing.
-   */
-  uncachedResponseReads = false;
-  /**
    * The status a response has before the app sets one: node's 200, or what the adapter's framework
    * sets (Koa: 404). A client that leaves before the response finished while it still has this
    * status is counted as 499.
@@ -253,10 +245,9 @@ export class Autom8 {
     const now = (ex.endTime = this.options.clock.now());
     const res = ex.res;
     // `finished` is the field behind `writableEnded` (the app called end()): one own-property read,
-    // where the getter would walk Express's prototype chain.
-    const uncached = this.uncachedResponseReads;
-    ex.finished = (uncached ? Reflect.get(res, 'finished') : res.finished) === true;
-    const code = uncached ? Reflect.get(res, 'statusCode') : res.statusCode;
+    // where the getter would walk the response's prototype chain.
+    ex.finished = res.finished === true;
+    const code = res.statusCode;
     // A response the client abandoned before it finished keeps the status the app had set; if the
     // app never set one it counts as 499 (client closed request, as nginx does).
     const status = (ex.status = ex.finished || code !== this.defaultResponseStatus ? code : 499);
