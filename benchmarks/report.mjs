@@ -236,7 +236,7 @@ function stacksResults({ name, doc: stacks, major }) {
         `The floor alone keeps ${slowFloors.map((r) => `${num(r.vsBare, 3)}× of ${r.label.split(' + ')[0]}'s requests/s`).join(' and ')}: "Express keeps ≥ 90 % of its`,
       );
       p('throughput" with the SDK registered is out of reach for an instrumentation that only adds work; it takes');
-      p("making Express's own work cheaper, which is what pre-shaping does on a V8 that needs it (before 13: Node 20–23).");
+      p("making Express's own work cheaper, which is what the `preshape` opt-in does on a V8 that needs it (before 13: Node 20–23).");
     }
     p();
   }
@@ -496,6 +496,18 @@ if (instructionRuns.length > 0) {
   p();
 }
 
+// The preshape decision (issue #20): counted with the same harness, one row per setting, both Node lines.
+if (results.preshape) {
+  const d = results.preshape;
+  p('### Pre-shaping on and off (`benchmarks/tools/callgrind-pair.sh`)');
+  p();
+  p(`_${machineLine(d)}._`);
+  p();
+  p(d.method);
+  p();
+  p(sectionTables(d));
+}
+
 const MICRO = [
   ['metrics', 'Metrics (`benchmarks/metrics.bench.mjs`)', { micro: 'Histogram record (ns per record)', http: 'HTTP: each framework bare vs autom8 metrics' }],
   [
@@ -641,7 +653,7 @@ if (results.lease) {
   p();
 }
 
-const known = new Set(['scale', 'lease', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name), ...instructionRuns.map(({ name }) => name)]);
+const known = new Set(['scale', 'lease', 'preshape', ...MICRO.map(([n]) => n), ...stackRuns.map(({ name }) => name), ...instructionRuns.map(({ name }) => name)]);
 for (const [name, d] of Object.entries(results)) {
   if (known.has(name)) continue;
   p(`## ${name} (\`benchmarks/${name}.bench.mjs\`)`);

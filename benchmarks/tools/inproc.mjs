@@ -19,6 +19,7 @@
 //   the OTel API's no-op), and with otel, to see what each part of the SDK costs: noctx (no context
 //   manager registered), notrace (no tracer provider), nometrics (no meter provider).
 //   Without otel or api, telemetry is off.
+// PRESHAPE (Express): true | false sets autom8Express's `preshape` option (unset: its default, off).
 // To see *which* property accesses miss V8's inline caches (on Express's per-request hidden classes
 // each miss costs ~3k instructions), log them at two request counts and compare the per-request
 // counts by code position: `node --single-threaded --log-ic --logfile=ic.log
@@ -39,6 +40,7 @@ const fw = process.env.FW ?? (process.env.EXPRESS === '4' ? 'express4' : 'expres
 const F = new Set((process.env.F ?? '').split(',').filter(Boolean));
 
 const options = { telemetry: { enabled: false } };
+if (process.env.PRESHAPE && !fw.startsWith('koa')) options.preshape = process.env.PRESHAPE === 'true';
 // TIMER_SCALE: under callgrind a wall-clock second holds ~50x fewer requests, so timer work (the
 // shed sampler, the SDK's metric export) weighs ~50x more per request; the instructions bench
 // stretches those periods by that factor so the count is the per-request work.

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Autom8Controls, Autom8Options } from '@autom8/core';
 import { attachControls, createEngine, isPromise, type Autom8, type Exchange, type Reply } from '@autom8/core/adapter';
-import { patchRouteDispatch, runDispatching, watchDispatches } from './route-capture.js';
+import { RouteCapture, runDispatching, watchDispatches } from './route-capture.js';
 import { EarlyBegin } from './early-begin.js';
 import { Preshaper, resolvePreshape, type PreshapeOption } from './preshape.js';
 import { adoptAppRouting } from './routing-settings.js';
@@ -14,13 +14,15 @@ type ExpressApp = (req: IncomingMessage, res: ServerResponse) => unknown;
 /** Options of {@link autom8Express}: the engine's, plus how the adapter treats Express's objects. */
 export interface Autom8ExpressOptions extends Autom8Options {
   /**
-   * Pre-shaping of node's request and response before Express sees them (see `PreshapeOption` and
-   * docs/architecture.md). Default: the properties Express itself assigns, on a V8 whose hidden
-   * classes Express's prototype swap splits (Node 20 to 23), and nothing on later ones (Node 24 on),
-   * where it would only cost. `true` pre-shapes on every V8; `false` turns it off;
-   * `{ request: [...], response: [...] }` adds the properties your other middleware assign on
-   * every request, so that they too stop giving each request a hidden class of its own.
-   * @example `autom8Express({ preshape: { request: ['cookies', 'signedCookies', 'secret'] } })` (cookie-parser)
+   * Pre-shaping of node's request and response before Express sees them: an explicit opt-in
+   * (default `false`) that works from Express's private details, for Express 4.17+ and 5 only
+   * (outside that range autom8 logs once and leaves it off). It pays off only on Node 20 to 23
+   * (V8 before 13), where Express's prototype swap gives every request a hidden class of its own;
+   * on Node 24 and later it only costs (figures in BENCHMARKS.md, mechanism in docs/architecture.md).
+   * `true` pre-shapes the properties Express itself assigns; `{ request: [...], response: [...] }`
+   * adds the ones your other middleware assign on every request. Also turns on early begin: autom8
+   * then starts each request from the server's 'request' event, ahead of the app (undone by `close()`).
+   * @example `autom8Express({ preshape: { request: ['cookies', 'signedCookies', 'secret'] } })` (cookie-parser, Node 20 to 23)
    */
   preshape?: PreshapeOption;
 }
@@ -36,9 +38,8 @@ export interface Autom8ExpressMiddleware extends Autom8Controls {
    * Front mode: returns a request handler that runs autom8 in front of `app`, for
    * `http.createServer(mw.front(app))`, instead of `app.use(mw)`. Same features and figures, but
    * autom8 decides (monitoring, shed, 429, cache hit) before Express touches the request, so those
-   * answers skip Express's own per-request work, and autom8 reads the request before Express makes
-   * its objects slow to read. Use one mode or the other; once `front` is called, the middleware
-   * passes requests straight through.
+   * answers skip Express's own per-request work. Use one mode or the other; once `front` is called,
+   * the middleware passes requests straight through.
    */
   front(app: ExpressApp): (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -69,11 +70,11 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
     engineOptions = rest;
   }
   const engine = createEngine(engineOptions as Autom8Options | undefined);
-  engine.uncachedResponseReads = true;
-  let routesPatched = false;
+  const warn = (message: string, version: string | undefined) => engine.options.logger.warn({ express: version ?? 'unknown' }, message);
+  const routes = new RouteCapture();
   let routingRead = false;
   let fronted = false;
-  const early = new EarlyBegin(engine, watchDispatches, new Preshaper(slots));
+  const early = new EarlyBegin(engine, watchDispatches, new Preshaper(slots, warn));
 
   const middleware = function autom8(req: ExpressRequest, res: ServerResponse, next: NextFunction): void {
     if (fronted) {
@@ -84,10 +85,9 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
     try {
       ex = early.take(req);
       if (ex === undefined) {
-        // Until the app has a route to learn Express's Route class from (usually the first request).
-        if (!routesPatched) routesPatched = patchRouteDispatch(req.app);
         if (!routingRead) {
           routingRead = true;
+          routes.attach(req.app);
           adoptAppRouting(engine, req.app);
         }
         ex = engine.begin(req, res, req.originalUrl ?? req.url ?? '/');
@@ -105,15 +105,15 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
 
   const front = (app: ExpressApp) => {
     fronted = true;
-    const preshaper = new Preshaper(slots);
+    const preshaper = new Preshaper(slots, warn);
     // The server's 'request' listener: a throw here would crash the process, so anything autom8
     // fails at is reported and the app serves the request without it.
     return function autom8Front(req: IncomingMessage, res: ServerResponse): void {
       let ex: Exchange;
       try {
-        if (!routesPatched) routesPatched = patchRouteDispatch(app);
         if (!routingRead) {
           routingRead = true;
+          routes.attach(app);
           adoptAppRouting(engine, app);
         }
         // Ahead of Express here too: the properties it assigns get their slots on node's objects.
@@ -137,6 +137,12 @@ export function autom8Express(options?: Autom8ExpressOptions): Autom8ExpressMidd
     };
   };
   Object.defineProperty(middleware, 'front', { value: front });
+  // close() takes back what autom8 did to Express: the `route` accessor on the app's request
+  // prototype, and early begin's server listener (`preshape`).
+  engine.onClose(() => {
+    routes.detach();
+    early.close();
+  });
   return attachControls(middleware, engine);
 }
 
@@ -172,7 +178,7 @@ function decisionFailed(engine: Autom8, err: unknown, withoutAutom8: () => void)
 
 function send(res: ServerResponse, reply: Reply): void {
   if (res.headersSent) return;
-  // One writeHead with every header: each separate call on an Express response costs a V8 cache miss.
+  // One writeHead with every header, rather than a setHeader call per header.
   res.writeHead(reply.status, reply.headers as Record<string, string | number | string[]>);
   res.end(reply.body);
 }

@@ -21,16 +21,18 @@ interface MountedRequest {
  * Early begin: after the first request, autom8 starts each request's exchange from the HTTP
  * server's 'request' event, one listener ahead of the Express app, instead of from its middleware.
  *
- * Why: Express swaps the prototype of every request and response, and V8 then gives each of them
- * a hidden class of its own, so every property access on them afterwards misses V8's caches (about
- * 3k instructions each under callgrind). Read before Express touches them, the same objects still
- * share node's shapes, and the response's 'close' listener is added while that is cheap too.
+ * Why: Express swaps the prototype of every request and response, and V8 before 13 (Node 20 to 23)
+ * then gives each of them a hidden class of its own, so every property access on them afterwards
+ * misses V8's caches. Read before Express touches them, the same objects still share node's shapes,
+ * and the response's 'close' listener is added while that is cheap too.
  *
  * The hand-off touches no property of `req`: node emits 'request' and Express runs up to its first
  * middleware synchronously, so the exchange begun by the listener is the one the middleware takes
  * next, within the same tick. The middleware still decides at its place in the chain, so nothing
  * the app can observe changes; only the clock starts a few microseconds earlier.
  *
+ * Part of the `preshape` opt-in (it is how pre-shaping reaches node's objects in `app.use` mode, and
+ * reading them before Express pays off only where pre-shaping does), and removed by `close()`.
  * Installed only when every request the listener begins reaches the middleware that way: the app
  * itself is the server's 'request' listener (`app.listen()` or `http.createServer(app)`), it is not
  * a sub-app, and autom8 is its first middleware, mounted at the root. Otherwise (or for a request
@@ -43,6 +45,9 @@ export class EarlyBegin {
   private tried = false;
   /** The app the listener runs ahead of. */
   private app: ExpressLike | undefined = undefined;
+  /** Where the listener is installed, to remove it on close. */
+  private server: Server | undefined = undefined;
+  private readonly listener = (req: IncomingMessage, res: ServerResponse): void => this.begin(req, res);
   constructor(
     private readonly engine: Autom8,
     private readonly watch: (ex: Exchange) => void,
@@ -70,16 +75,27 @@ export class EarlyBegin {
   tryInstall(req: IncomingMessage, middleware: unknown): void {
     if (this.tried) return;
     this.tried = true;
+    if (!this.preshaper.enabled) return;
     const r = req as unknown as MountedRequest;
     const server = r.socket?.server;
     const app = r.app;
     if (server == null || app === undefined || app.parent !== undefined || r.baseUrl !== '') return;
     if (!isFirstMiddleware(app, middleware)) return;
+    if (!this.preshaper.checkApp(app)) return;
     if (typeof server.prependListener !== 'function' || !server.listeners('request').includes(app)) return;
     this.app = app;
     // Routed by the time the listener sees the next request: the router's symbols are learnt from it.
     this.preshaper.learnFrom(req);
-    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.begin(req, res));
+    this.server = server;
+    server.prependListener('request', this.listener);
+  }
+
+  /** Removes the server listener (the middleware begins every exchange again). Idempotent. */
+  close(): void {
+    this.tried = true;
+    this.server?.removeListener('request', this.listener);
+    this.server = undefined;
+    this.pending = undefined;
   }
 
   private begin(req: IncomingMessage, res: ServerResponse): void {

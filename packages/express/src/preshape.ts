@@ -1,17 +1,19 @@
 import { InvalidOptionError } from '@autom8/core';
+import { expressVersionOf, inSupportedExpressRange, SUPPORTED_EXPRESS_RANGE } from './express-version.js';
+import { kRoute } from './route-capture.js';
 
 /**
  * Pre-shaping: gives node's request and response objects, before Express sees them, the own
  * properties Express and its router assign on every request (as `undefined`), so that Express's
  * assignments later are stores into existing slots instead of new properties.
  *
- * Why: Express swaps the prototype of every request and response, and V8 caches no map transitions
- * after `Object.setPrototypeOf`: each property added afterwards (`req.params`, `req.baseUrl`,
- * `res.locals`, …) gives that object a hidden class of its own, and every later property access on
- * it misses V8's inline caches (about 3k instructions each; bare Express 5 takes ~66 such misses per
- * request). Added before the swap, on node's objects, the same properties follow transitions V8 has
- * cached, and after the swap every request shares one hidden class again. Measured under callgrind
- * and over HTTP, this roughly halves Express's own per-request cost (see docs/architecture.md).
+ * Why: Express swaps the prototype of every request and response, and V8 before 13 (Node 20 to 23)
+ * caches no map transitions after `Object.setPrototypeOf`: each property added afterwards
+ * (`req.params`, `req.baseUrl`, `res.locals`, …) gives that object a hidden class of its own, and
+ * every later property access on it misses V8's inline caches. Added before the swap, on node's
+ * objects, the same properties follow transitions V8 has cached, and after the swap every request
+ * shares one hidden class again. V8 13 on (Node 24, 26) keeps one hidden class by itself, and there
+ * pre-shaping only costs (figures in BENCHMARKS.md).
  *
  * What the app can observe: these properties exist (as own properties holding `undefined`) from the
  * start of the request, where before Express's first assignment they were absent; Express assigns
@@ -26,16 +28,20 @@ export interface Preshape {
 }
 
 /**
- * The `preshape` option of `autom8Express`. By default (unset) it pre-shapes what Express itself
- * assigns where the V8 needs it (before 13: Node 20 to 23; see {@link v8KeepsShapeAcrossPrototypeSwap})
- * and does nothing on later ones; `true` pre-shapes on every V8; `false` turns pre-shaping off; an
- * object adds the properties the app's other middleware assign on every request (after Express's
- * own), e.g. `{ request: ['cookies', 'signedCookies', 'secret'] }`
- * for cookie-parser or `{ request: ['body'] }` for Express 4's body-parser, which sets `req.body` on
- * every request. Each such property, added after Express's prototype swap, gives every request a
- * hidden class of its own again from that middleware on, and every later property access on it
- * misses V8's caches. Only list properties the app's middleware assign before anything reads them:
- * a listed one exists (as `undefined`) from the start of the request, so `'name' in req` is true
+ * The `preshape` option of `autom8Express`: an explicit opt-in (default `false`), because it works
+ * from Express's private details (the properties Express and its router assign on every request)
+ * and pays off only on a V8 that splits hidden classes across Express's prototype swap (before 13:
+ * Node 20 to 23; see docs/architecture.md and BENCHMARKS.md). Applied only to an Express inside
+ * {@link SUPPORTED_EXPRESS_RANGE} (read from its package.json); outside it, autom8 says so once and
+ * leaves the objects alone.
+ *
+ * `true` pre-shapes what Express itself assigns; an object adds the properties the app's other
+ * middleware assign on every request (after Express's own), e.g.
+ * `{ request: ['cookies', 'signedCookies', 'secret'] }` for cookie-parser or `{ request: ['body'] }`
+ * for Express 4's body-parser, which sets `req.body` on every request. Each such property, added
+ * after Express's prototype swap, gives every request a hidden class of its own again from that
+ * middleware on. Only list properties the app's middleware assign before anything reads them: a
+ * listed one exists (as `undefined`) from the start of the request, so `'name' in req` is true
  * there. Names that the app's request (response) prototype chain defines are skipped, as for
  * Express's own.
  */
@@ -49,24 +55,10 @@ export interface PreshapeSlots {
   readonly routerSymbols: boolean;
 }
 
-/**
- * Whether this V8 keeps objects on a shared hidden class when properties are added after
- * `Object.setPrototypeOf`, so that Express's prototype swap splits nothing and pre-shaping only
- * costs (~0.3 µs per request on Node 24). Asked of V8 itself (`%HaveSameMap`, test/preshape.test.ts):
- * V8 11.3, 12.4 and 12.9 (Node 20, 22, 23) split, 13.6 and 14.6 (Node 24, 26) do not.
- */
-export function v8KeepsShapeAcrossPrototypeSwap(v8Version: string = process.versions.v8): boolean {
-  return Number.parseInt(v8Version, 10) >= 13;
-}
-
-/**
- * Validates the `preshape` option (throws naming it) into the slot names to try; `undefined` (the
- * default) is `true` on a V8 that needs it and `false` elsewhere.
- */
-export function resolvePreshape(value: unknown, v8Version?: string): PreshapeSlots {
-  if (value === undefined) return v8KeepsShapeAcrossPrototypeSwap(v8Version) ? NONE : BUILT_IN;
+/** Validates the `preshape` option (throws naming it) into the slot names to try; unset is `false`. */
+export function resolvePreshape(value: unknown): PreshapeSlots {
+  if (value === undefined || value === false) return NONE;
   if (value === true) return BUILT_IN;
-  if (value === false) return NONE;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError('preshape', 'true, false or { request?: string[], response?: string[] }', value);
   }
@@ -112,6 +104,8 @@ export function preshapeFor(app: unknown, req: object, res: object, slots: Presh
   if (typeof reqProto !== 'object' || reqProto === null || typeof resProto !== 'object' || resProto === null) return NONE;
   const own = (o: object, key: string | symbol) => Object.prototype.hasOwnProperty.call(o, key);
   const request: (string | symbol)[] = slots.request.filter((name) => !own(req, name) && isPlainSlot(reqProto, name));
+  // Where autom8's own `route` accessor (route-capture.ts) keeps the value Express assigns.
+  if (!own(req, kRoute)) request.push(kRoute);
   if (slots.routerSymbols && routed !== undefined) {
     for (const sym of Object.getOwnPropertySymbols(routed)) {
       if (ROUTER_SYMBOLS.includes(sym.description ?? '') && !own(req, sym) && isPlainSlot(reqProto, sym)) request.push(sym);
@@ -131,8 +125,33 @@ export class Preshaper {
   private shape: Preshape | undefined = undefined;
   /** A request the router has handled (or is about to) by the time the next one arrives. */
   private routed: object | undefined = undefined;
+  private checked = false;
 
-  constructor(private readonly slots: PreshapeSlots) {}
+  constructor(
+    private slots: PreshapeSlots,
+    /** Told once when the app's Express is outside the range the slot lists were taken from. */
+    private readonly warn: (message: string, version: string | undefined) => void,
+  ) {}
+
+  /** Whether pre-shaping is on (it turns off at the first request for an Express outside the range). */
+  get enabled(): boolean {
+    return this.slots !== NONE;
+  }
+
+  /**
+   * Checks, once, that `app`'s Express is one the slot lists were taken from (they are its private
+   * details); otherwise turns pre-shaping off and says so once. Returns whether it is on.
+   */
+  checkApp(app: unknown): boolean {
+    if (this.checked || this.slots === NONE) return this.slots !== NONE;
+    this.checked = true;
+    const version = expressVersionOf(app);
+    if (version === undefined || !inSupportedExpressRange(version)) {
+      this.slots = NONE;
+      this.warn(`autom8: preshape is off: it needs Express ${SUPPORTED_EXPRESS_RANGE}`, version);
+    }
+    return this.slots !== NONE;
+  }
 
   /** Remembers `req`, about to be routed, to learn the router's symbols from. */
   learnFrom(req: object): void {
@@ -144,6 +163,7 @@ export class Preshaper {
     if (this.slots === NONE) return;
     let shape = this.shape;
     if (shape === undefined) {
+      if (!this.checked && !this.checkApp(app)) return;
       if (this.routed === undefined) {
         this.routed = req;
         applyPreshape(preshapeFor(app, req, res, this.slots), req, res);

@@ -1,8 +1,9 @@
 import { announceRoute, type Autom8, type Exchange } from '@autom8/core/adapter';
 
-const kPatched = Symbol('autom8.express.dispatchPatched');
 const kBase = Symbol('autom8.express.base');
 const kTemplate = Symbol('autom8.express.template');
+/** Where the accessor keeps the value Express assigned to `req.route` (a pre-shaped slot too). */
+export const kRoute = Symbol('autom8.express.route');
 
 interface RouteLike {
   path?: unknown;
@@ -14,61 +15,88 @@ interface DispatchingRequest {
   baseUrl?: string;
   params?: Record<string, string>;
   route?: RouteLike;
-}
-interface LayerLike {
-  route?: RouteLike;
-  handle?: { stack?: LayerLike[] };
+  [kRoute]?: unknown;
 }
 
 /**
- * Learns route templates from Express's router without touching request objects.
+ * Learns route templates from Express through its documented surface only: Express assigns
+ * `req.route` when a route dispatches, and an app's request prototype (`app.request`) is where
+ * Express's guide ("Overriding the Express API") has apps define accessors. A `route` accessor
+ * there sees that assignment while `req.baseUrl` still holds the mount prefix of the router that
+ * matched (by the end of the request Express may have restored it, which is how other
+ * instrumentations lose nested-router prefixes), and keeps the full template on the Route object.
  *
- * Express's router hands a matched route layer the request (`Layer.prototype.handle_request` in
- * Express 4, `handleRequest` in Express 5's router) while `req.baseUrl` still holds the mount prefix
- * of the router that matched (by the end of the request Express has restored it, which is how other
- * instrumentations lose nested-router prefixes). We wrap that method, once per Express install, and
- * keep the full template on the Route object itself; at the end of the request, `req.route` (set by
- * Express) leads to it. (Express 4 binds `Route.prototype.dispatch` when a route is created, so
- * patching `dispatch` would miss routes created before the first request.)
- *
- * Why not a property or accessor on `req`: Express gives every request object a fresh hidden class
- * (it swaps its prototype), so each extra property access on `req` misses V8's caches; measured
- * under callgrind, an accessor plus a WeakMap cost more than the whole core pipeline. The two reads
- * that remain (`baseUrl` here, `route` at the end) go through `Reflect.get`, which looks the
- * property up without an inline cache: about 1k instructions against 3.4k for a plain read's miss.
- *
- * Returns true once the Layer class of this app's Express is patched.
+ * Per app and reversible: the accessor goes on the app's own prototype, counted per autom8
+ * instance using it, and is removed when the last one closes. Where it cannot go (the app defines
+ * `route` itself, or the route is in a sub-app, whose requests have the sub-app's prototype),
+ * `req.route` is read at the end of the request instead, with the `baseUrl` it has then.
  */
-export function patchRouteDispatch(app: unknown): boolean {
-  const proto = findLayerPrototype(app);
-  if (proto === undefined) return false;
-  if (Object.prototype.hasOwnProperty.call(proto, kPatched)) return true;
-  const name = typeof proto.handle_request === 'function' ? 'handle_request' : typeof proto.handleRequest === 'function' ? 'handleRequest' : undefined;
-  if (name === undefined) return false;
-  const original = proto[name]!;
-  Object.defineProperty(proto, kPatched, { value: true });
-  proto[name] = function handleRequest(this: LayerLike, req: DispatchingRequest, res: unknown, next: unknown) {
-    const route = this.route;
-    if (route !== undefined) {
-      // Reflect.get: no inline cache to miss on Express's per-request hidden classes (see above).
-      const base = Reflect.get(req, 'baseUrl') ?? '';
-      if (base !== route[kBase] || route[kTemplate] === undefined) {
-        route[kBase] = base;
-        route[kTemplate] = routeTemplate(base, route.path, req.params);
-      }
-      const template = route[kTemplate];
-      // The request whose chain autom8 is running synchronously gets its route now; a dispatch
-      // that runs later (after an await in some middleware) is counted, and its request reads
-      // `req.route` at the end instead (see dispatchedRoute).
-      const ex = dispatch.current;
-      if (ex !== undefined && ex.req === (req as unknown)) ex.setRoute(template);
-      else dispatch.unattributed = (dispatch.unattributed + 1) & 0x3fffffff; // stays a small integer
-      // An outer OTel http instrumentation ends its span on 'finish', before autom8's end: tell it now.
-      announceRoute(req, template);
+export class RouteCapture {
+  private proto: object | undefined = undefined;
+  private tried = false;
+
+  /** Installs the accessor on `app.request` (once per instance; later calls do nothing). */
+  attach(app: unknown): void {
+    if (this.tried) return;
+    this.tried = true;
+    const proto = (app as { request?: unknown } | undefined)?.request;
+    if (typeof proto !== 'object' || proto === null) return;
+    let uses = installed.get(proto);
+    if (uses === undefined) {
+      // The app's own `route` property (or one higher on its chain) is left alone.
+      if ('route' in proto) return;
+      Object.defineProperty(proto, 'route', { configurable: true, enumerable: false, get: getRoute, set: setRoute });
+      uses = 0;
     }
-    return original.call(this, req, res, next);
-  };
-  return true;
+    installed.set(proto, uses + 1);
+    this.proto = proto;
+  }
+
+  /** Removes the accessor when no other autom8 instance on the same app uses it. Idempotent. */
+  detach(): void {
+    const proto = this.proto;
+    if (proto === undefined) return;
+    this.proto = undefined;
+    const uses = (installed.get(proto) ?? 1) - 1;
+    if (uses > 0) {
+      installed.set(proto, uses);
+      return;
+    }
+    installed.delete(proto);
+    // Only ours: if the app replaced it since, that one stays.
+    if (Object.getOwnPropertyDescriptor(proto, 'route')?.set === setRoute) delete (proto as { route?: unknown }).route;
+  }
+}
+
+/** Request prototypes carrying the accessor → how many autom8 instances use it. */
+const installed = new WeakMap<object, number>();
+
+function getRoute(this: DispatchingRequest): unknown {
+  return this[kRoute];
+}
+
+function setRoute(this: DispatchingRequest, route: unknown): void {
+  this[kRoute] = route;
+  if (typeof route !== 'object' || route === null) return;
+  try {
+    const r = route as RouteLike;
+    const base = this.baseUrl ?? '';
+    if (base !== r[kBase] || r[kTemplate] === undefined) {
+      r[kBase] = base;
+      r[kTemplate] = routeTemplate(base, r.path, this.params);
+    }
+    const template = r[kTemplate];
+    // The request whose chain autom8 is running synchronously gets its route now; a dispatch that
+    // runs later (after an await in some middleware) is counted, and its request reads `req.route`
+    // at the end instead (see dispatchedRoute).
+    const ex = dispatch.current;
+    if (ex !== undefined && ex.req === (this as unknown)) ex.setRoute(template);
+    else dispatch.unattributed = (dispatch.unattributed + 1) & 0x3fffffff; // stays a small integer
+    // An outer OTel http instrumentation ends its span on 'finish', before autom8's end: tell it now.
+    announceRoute(this, template);
+  } catch {
+    // Express's dispatch must go on whatever happens here; the end-of-request read still names it.
+  }
 }
 
 /**
@@ -98,39 +126,16 @@ export function watchDispatches(ex: Exchange): void {
 
 /**
  * At the end of a request: the template of the route Express dispatched last, if any. When every
- * dispatch since the request began was attributed, `ex.route` already holds it (or no route was
- * dispatched); otherwise one of them may have been this request's, and `req.route` tells.
+ * dispatch the accessor saw since the request began was attributed and one was this request's,
+ * `ex.route` already holds it; otherwise `req.route` tells (with the template the accessor kept on
+ * the Route object, or, for a route the accessor did not see, `req.baseUrl` as it is now).
  */
 function dispatchedRoute(ex: Exchange): string | undefined {
-  if (ex.context === dispatch.unattributed) return ex.route;
-  return (Reflect.get(ex.req, 'route') as RouteLike | undefined)?.[kTemplate];
-}
-
-type Handler = (this: LayerLike, req: DispatchingRequest, res: unknown, next: unknown) => unknown;
-
-function findLayerPrototype(app: unknown): (LayerLike & { handle_request?: Handler; handleRequest?: Handler }) | undefined {
-  const a = app as { router?: { stack?: LayerLike[] }; _router?: { stack?: LayerLike[] } } | undefined;
-  // Express 4 keeps its router as `app._router` (and `app.router` throws); Express 5 as `app.router`.
-  let stack: LayerLike[] | undefined;
-  try {
-    stack = a?._router !== undefined ? a._router.stack : a?.router?.stack;
-  } catch {
-    return undefined; // Express 4 before its router exists
-  }
-  if (!Array.isArray(stack) || stack.length === 0) return undefined;
-  // Only once a route exists: the app is set up, and its Layer class is the one routes use.
-  if (!hasRoute(stack, 0)) return undefined;
-  return Object.getPrototypeOf(stack[0]) as LayerLike & { handle_request?: Handler; handleRequest?: Handler };
-}
-
-function hasRoute(stack: LayerLike[], depth: number): boolean {
-  for (const layer of stack) if (layer.route !== undefined) return true;
-  if (depth > 8) return false;
-  for (const layer of stack) {
-    const inner = layer.handle?.stack;
-    if (Array.isArray(inner) && hasRoute(inner, depth + 1)) return true;
-  }
-  return false;
+  if (ex.route !== undefined && ex.context === dispatch.unattributed) return ex.route;
+  const req = ex.req as DispatchingRequest;
+  const route = req.route;
+  if (typeof route !== 'object' || route === null) return ex.route;
+  return route[kTemplate] ?? routeTemplate(req.baseUrl ?? '', route.path, req.params);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Autom8 } from '@autom8/core/adapter';
+import { expressVersionOf } from './express-version.js';
 
 interface RouterLike {
   caseSensitive?: unknown;
@@ -18,7 +19,9 @@ interface AppLike {
  * The router itself is asked first: Express reads the two app settings once, when it creates the
  * router (usually at the first `app.use`, often autom8's own), so a setting changed later is what
  * `app.enabled()` reports but not what the router does. Express 5 exposes the router as
- * `app.router`; Express 4 keeps it in `app._router` (its `app.router` getter throws).
+ * `app.router` (documented); Express 4 keeps it in `app._router` (its `app.router` getter throws),
+ * read only when the app's Express is a 4.x (its package.json says so): on anything else, the
+ * documented `app.enabled()` answers.
  * An option `routing` given to autom8 wins over both (the engine ignores this then).
  */
 export function adoptAppRouting(engine: Autom8, app: unknown): void {
@@ -26,7 +29,8 @@ export function adoptAppRouting(engine: Autom8, app: unknown): void {
   const a = app as AppLike;
   let router: RouterLike | undefined;
   try {
-    router = Object.prototype.hasOwnProperty.call(a, '_router') ? a._router : a.router;
+    const major = Number.parseInt(expressVersionOf(app) ?? '', 10);
+    router = major === 4 ? a._router : major === 5 ? a.router : undefined;
   } catch {
     router = undefined;
   }

@@ -1,6 +1,7 @@
-// Early begin (packages/express/src/early-begin.ts): after the first request, autom8 begins each
-// exchange from the server's 'request' event, ahead of Express, when — and only when — that changes
-// nothing the app could see. Real Express 4 and 5 apps on loopback.
+// Early begin (packages/express/src/early-begin.ts), part of the `preshape` opt-in: after the first
+// request, autom8 begins each exchange from the server's 'request' event, ahead of Express, when —
+// and only when — that changes nothing the app could see; close() removes it. Real Express 4 and 5
+// apps on loopback.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -27,9 +28,39 @@ async function routeCount(base: string, key: string): Promise<number | undefined
 
 for (const [name, express] of Object.entries(EXPRESS)) {
   describe(`early begin on ${name}`, () => {
-    test('autom8 first on the app: installs on the server after the first request; every request counted once', async () => {
+    test('not installed without preshape (the default)', async () => {
       const app = express();
       const mw = autom8Express();
+      app.use(mw);
+      app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
+      await serve(
+        app,
+        async (base, server) => {
+          assert.deepEqual(await get(base, '/users/1', 3), [200, 200, 200]);
+          assert.equal(server.listeners('request').length, 1);
+          assert.equal(await routeCount(base, 'GET /users/:id'), 3);
+        },
+        mw,
+      );
+    });
+
+    test('close() removes the listener; the app goes on serving', async () => {
+      const app = express();
+      const mw = autom8Express({ preshape: true });
+      app.use(mw);
+      app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
+      await serve(app, async (base, server) => {
+        await get(base, '/users/1', 2);
+        assert.equal(server.listeners('request').length, 2);
+        await mw.close();
+        assert.deepEqual(server.listeners('request'), [app]);
+        assert.deepEqual(await get(base, '/users/2', 2), [200, 200]);
+      });
+    });
+
+    test('autom8 first on the app: installs on the server after the first request; every request counted once', async () => {
+      const app = express();
+      const mw = autom8Express({ preshape: true });
       app.use(mw);
       app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
       await serve(
@@ -51,7 +82,7 @@ for (const [name, express] of Object.entries(EXPRESS)) {
 
     test('another middleware first: not installed, and what it answers stays out of the figures', async () => {
       const app = express();
-      const mw = autom8Express();
+      const mw = autom8Express({ preshape: true });
       app.use((req: any, res: any, next: any) => (req.path === '/static' ? res.send('file') : next()));
       app.use(mw);
       app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
@@ -72,11 +103,11 @@ for (const [name, express] of Object.entries(EXPRESS)) {
     test('autom8 in a sub-app or under a mount path: not installed, routes keep their prefix', async () => {
       const parent = express();
       const sub = express();
-      const subMw = autom8Express();
+      const subMw = autom8Express({ preshape: true });
       sub.use(subMw);
       sub.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
       parent.use('/v1', sub);
-      const pathMw = autom8Express();
+      const pathMw = autom8Express({ preshape: true });
       parent.use('/v2', pathMw);
       parent.get('/v2/items/:id', (req: any, res: any) => res.json({ id: req.params.id }));
       await serve(
@@ -95,7 +126,7 @@ for (const [name, express] of Object.entries(EXPRESS)) {
 
     test('a server whose listener wraps the app: not installed, still counted', async () => {
       const app = express();
-      const mw = autom8Express();
+      const mw = autom8Express({ preshape: true });
       app.use(mw);
       app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));
       await serve(
@@ -111,8 +142,8 @@ for (const [name, express] of Object.entries(EXPRESS)) {
 
     test('two autom8 instances on one app each count every request once', async () => {
       const app = express();
-      const first = autom8Express();
-      const second = autom8Express({ monitoring: { prefix: '/second' } });
+      const first = autom8Express({ preshape: true });
+      const second = autom8Express({ preshape: true, monitoring: { prefix: '/second' } });
       app.use(first);
       app.use(second);
       app.get('/users/:id', (req: any, res: any) => res.json({ id: req.params.id }));

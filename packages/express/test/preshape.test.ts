@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { autom8Express } from '@autom8/express';
 import { InvalidOptionError } from '@autom8/core';
 import { serve } from '../../../test/support/http';
-import { resolvePreshape, v8KeepsShapeAcrossPrototypeSwap } from '../src/preshape';
+import { resolvePreshape } from '../src/preshape';
+import { expressVersionOf, inSupportedExpressRange } from '../src/express-version';
 
 const require = createRequire(__filename);
 const EXPRESS = { 'Express 5': require('express'), 'Express 4': require('express4') } as const;
@@ -19,7 +20,6 @@ const express5 = EXPRESS['Express 5'];
 for (const [name, express] of Object.entries(EXPRESS)) {
   describe(`pre-shaping on ${name}`, () => {
     test('query, params, baseUrl, originalUrl, route, locals, bodies and 404s are what Express gives without it', async () => {
-      // Forced on: by default it is off on a V8 that keeps one hidden class by itself (Node 24 on).
       const mw = autom8Express({ preshape: true });
       const app = express();
       app.use(mw);
@@ -66,7 +66,6 @@ for (const [name, express] of Object.entries(EXPRESS)) {
     });
 
     test('a default the app puts on its response prototype is kept', async () => {
-      // Forced on: by default it is off on a V8 that keeps one hidden class by itself (Node 24 on).
       const mw = autom8Express({ preshape: true });
       const app = express();
       // Express creates res.locals only when it is missing, so a prototype default is what handlers see.
@@ -86,7 +85,6 @@ for (const [name, express] of Object.entries(EXPRESS)) {
     });
 
     test('a property the app defines as an accessor is left to it, not shadowed', async () => {
-      // Forced on: by default it is off on a V8 that keeps one hidden class by itself (Node 24 on).
       const mw = autom8Express({ preshape: true });
       const app = express();
       let sets = 0;
@@ -130,10 +128,10 @@ function hiddenClasses(framework: string, variant: string): { sameRequestMap: bo
 for (const framework of ['express', 'express4']) {
   const name = framework === 'express' ? 'Express 5' : 'Express 4';
   describe(`hidden classes on ${name} (V8 natives)`, () => {
-    test('with autom8 (app.use, front mode, a listed middleware property): one hidden class for every request and every response', () => {
+    test('with preshape (app.use, front mode, a listed middleware property): one hidden class for every request and every response', () => {
       // On Express 5 this includes the router's Symbol('router.tracing.matchedRoute') (router 2.3),
       // learnt from the first routed request.
-      for (const variant of ['default', 'front', 'default-on', 'front-on', 'user-listed']) {
+      for (const variant of ['default-on', 'front-on', 'user-listed']) {
         const r = hiddenClasses(framework, variant);
         assert.equal(r.sameRequestMap, true, `${variant}: requests`);
         assert.equal(r.sameResponseMap, true, `${variant}: responses`);
@@ -147,7 +145,7 @@ for (const framework of ['express', 'express4']) {
 
     // Node 24's V8 (13.6) keeps one hidden class across Express's prototype swap by itself; Node 20
     // and 22 (V8 11.3, 12.4) give each request one of its own, which is what pre-shaping fixes.
-    test('where bare Express gives each request a hidden class of its own, preshape: false and an unlisted middleware property do too', (t) => {
+    test('where bare Express gives each request a hidden class of its own, autom8 without preshape and an unlisted middleware property do too', (t) => {
       const bare = hiddenClasses(framework, 'bare');
       if (bare.sameRequestMap && bare.sameResponseMap) {
         t.skip(`this V8 (${process.versions.v8}) keeps one hidden class across the prototype swap without pre-shaping`);
@@ -155,33 +153,56 @@ for (const framework of ['express', 'express4']) {
       }
       assert.equal(bare.sameRequestMap, false);
       assert.equal(bare.sameResponseMap, false);
-      const off = hiddenClasses(framework, 'off');
-      assert.equal(off.sameRequestMap, false, 'preshape: false');
-      assert.equal(off.sameResponseMap, false, 'preshape: false');
+      for (const variant of ['default', 'front', 'off']) {
+        const off = hiddenClasses(framework, variant);
+        assert.equal(off.sameRequestMap, false, `${variant}: requests`);
+        assert.equal(off.sameResponseMap, false, `${variant}: responses`);
+      }
       assert.equal(hiddenClasses(framework, 'user').sameRequestMap, false, 'req.user added after the prototype swap, not listed');
     });
   });
 }
 
 describe('the preshape option', () => {
-  test('by default pre-shapes only on a V8 whose hidden classes the prototype swap splits', () => {
-    // What the hidden-class checks above found, per V8: Node 20, 22, 23 split; Node 24 and 26 do not.
-    for (const v8 of ['11.3.244.8-node.33', '12.4.254.21-node.57', '12.9.202.28-node.14']) {
-      assert.equal(v8KeepsShapeAcrossPrototypeSwap(v8), false, v8);
-      assert.ok(resolvePreshape(undefined, v8).request.includes('baseUrl'), v8);
-    }
-    for (const v8 of ['13.6.233.17-node.37', '14.6.202.34-node.40']) {
-      assert.equal(v8KeepsShapeAcrossPrototypeSwap(v8), true, v8);
-      assert.deepEqual(resolvePreshape(undefined, v8).request, [], v8);
-      // Asked for, it is on everywhere.
-      assert.ok(resolvePreshape(true, v8).request.includes('baseUrl'), v8);
-      assert.ok(resolvePreshape({ request: ['user'] }, v8).request.includes('user'), v8);
-    }
+  test('is off unless asked for, on every V8', () => {
+    assert.deepEqual(resolvePreshape(undefined).request, []);
+    assert.deepEqual(resolvePreshape(false).request, []);
+    assert.ok(resolvePreshape(true).request.includes('baseUrl'));
+    assert.ok(resolvePreshape({ request: ['user'] }).request.includes('user'));
   });
 
-  test('the default on this V8 matches what V8 itself says of bare Express', () => {
-    const bare = hiddenClasses('express', 'bare');
-    assert.equal(v8KeepsShapeAcrossPrototypeSwap(), bare.sameRequestMap && bare.sameResponseMap, `V8 ${process.versions.v8}`);
+  test("reads the app's Express version from its package.json; only 4.17+ and 5 are in range", () => {
+    assert.equal(expressVersionOf(require('express')()), require('express/package.json').version);
+    assert.equal(expressVersionOf(require('express4')()), require('express4/package.json').version);
+    assert.equal(
+      expressVersionOf(() => undefined),
+      undefined,
+    );
+    assert.equal(expressVersionOf({ request: Object.create({}) }), undefined);
+    for (const v of ['4.17.0', '4.22.3', '5.0.0', '5.3.0']) assert.equal(inSupportedExpressRange(v), true, v);
+    for (const v of ['3.21.2', '4.16.4', '6.0.0', 'next']) assert.equal(inSupportedExpressRange(v), false, v);
+  });
+
+  test('on something that is not a known Express, turned on, it says so once and leaves the objects alone', async () => {
+    const warnings: unknown[][] = [];
+    const logger = { info() {}, warn: (...a: unknown[]) => warnings.push(a), error() {} };
+    const mw = autom8Express({ preshape: true, logger });
+    // Front mode in front of a plain handler: no Express version to check the slot lists against.
+    const seen: boolean[] = [];
+    const handler = mw.front((req: any, res: any) => {
+      seen.push(Object.prototype.hasOwnProperty.call(req, 'baseUrl'));
+      res.end('ok');
+    });
+    await serve(
+      handler,
+      async (base) => {
+        for (let i = 0; i < 3; i++) assert.equal(await (await fetch(`${base}/x`)).text(), 'ok');
+      },
+      mw,
+    );
+    assert.deepEqual(seen, [false, false, false]);
+    assert.equal(warnings.length, 1);
+    assert.match(String(warnings[0]![1]), /preshape is off: it needs Express >=4\.17\.0 <6/);
   });
 
   test('bad values fail at construction, naming the option', () => {

@@ -54,6 +54,7 @@ export class Autom8 implements FeatureHost {
   readonly allRoutes: WindowedSeries;
   private readonly knownRoutes = new RouteTable<string>();
   private readonly features: Feature[] = [];
+  private readonly closeHooks: (() => void)[] = [];
   private readonly requestStages: Feature[] = [];
   private readonly responseHooks: Feature[] = [];
   private readonly clientAddressOf: ClientAddressResolver;
@@ -63,14 +64,6 @@ export class Autom8 implements FeatureHost {
   private readonly startedAt: number;
   /** Requests begun and not yet ended. */
   inFlight = 0;
-  /**
-   * Set by an adapter whose framework gives every response object a hidden class of its own
-   * (Express swaps their prototypes): core then reads the final status with `Reflect.get`, which
-   * looks the property up without V8's inline caches, where a plain read would miss them on every
-   * request (under callgrind about 1k instructions against 3.4k). Koa keeps node's shapes, and a
-   * plain read there costs next to nothing.
-   */
-  uncachedResponseReads = false;
   /**
    * The status a response has before the app sets one: node's 200, or what the adapter's framework
    * sets (Koa: 404). A client that leaves before the response finished while it still has this
@@ -300,10 +293,9 @@ export class Autom8 implements FeatureHost {
     const now = (ex.endTime = this.options.clock.now());
     const res = ex.res;
     // `finished` is the field behind `writableEnded` (the app called end()): one own-property read,
-    // where the getter would walk Express's prototype chain.
-    const uncached = this.uncachedResponseReads;
-    ex.finished = (uncached ? Reflect.get(res, 'finished') : res.finished) === true;
-    const code = uncached ? Reflect.get(res, 'statusCode') : res.statusCode;
+    // where the getter would walk the response's prototype chain.
+    ex.finished = res.finished === true;
+    const code = res.statusCode;
     // A response the client abandoned before it finished keeps the status the app had set; if the
     // app never set one it counts as 499 (client closed request, as nginx does).
     const status = (ex.status = ex.finished || code !== this.defaultResponseStatus ? code : 499);
@@ -412,9 +404,24 @@ export class Autom8 implements FeatureHost {
   }
 
   /** Stops timers and closes features. Idempotent. */
+  /**
+   * For adapters: `undo` runs first when the engine closes, to take back what the adapter did to
+   * its framework (an accessor it defined, a listener it added).
+   */
+  onClose(undo: () => void): void {
+    this.closeHooks.push(undo);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const undo of this.closeHooks) {
+      try {
+        undo();
+      } catch (err) {
+        this.reportFailure('close', err);
+      }
+    }
     this.system.close();
     for (const f of this.features) await f.close?.();
   }

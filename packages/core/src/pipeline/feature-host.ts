@@ -26,11 +26,6 @@ export interface FeatureHost {
   readonly monitoringPrefix: string | undefined;
   /** Requests begun and not yet ended. */
   readonly inFlight: number;
-  /**
-   * True when the adapter's response objects must be read without V8's inline caches (see
-   * `Autom8.uncachedResponseReads`).
-   */
-  readonly uncachedResponseReads: boolean;
   /** The OpenTelemetry meter autom8 records with, or undefined when telemetry is off. */
   meter(): Meter | undefined;
   /** The latest system sample (CPU, memory, event loop), or undefined before the first. */

@@ -187,9 +187,7 @@ export class RateLimitFeature implements Feature {
     }
     const now = this.engine.clock.now();
     if (denied === -1) {
-      const res = ex.res;
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- write() calls it as setHeader.call(res, …)
-      plan.headers.write(results, now, res, this.engine.uncachedResponseReads ? Reflect.get(res, 'setHeader') : res.setHeader);
+      plan.headers.write(results, now, ex.res);
       if (delay > 0) return new Promise((resolve) => setTimeout(resolve, delay, undefined));
       return undefined;
     }

@@ -80,8 +80,7 @@ export class HeaderSet {
    */
   // eslint-disable-next-line @typescript-eslint/unbound-method -- always called as setHeader.call(target, …)
   write(results: readonly (ConsumeResult | undefined)[], now: number, target: HeaderTarget, setHeader: HeaderTarget['setHeader'] = target.setHeader): void {
-    // One method, called on `target`: on a response the adapter marks slow to read (Express),
-    // the caller looks it up once without an inline cache (see Autom8.uncachedResponseReads).
+    // `setHeader` is looked up once, then called on `target` for each field.
     if (this.draft10) {
       setHeader.call(target, 'ratelimit-policy', this.policy10!);
       let rl = '';
