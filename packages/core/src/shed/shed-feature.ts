@@ -41,8 +41,13 @@ const DISARM_SAMPLES = 4;
 const TARGET_SERVICES = 2;
 /** Floor of the adaptive target, ms: below it, shedding churns more than it saves. */
 const MIN_TARGET_MS = 2;
-/** Weight of each new service-time sample (an admitted request's share of its batch). */
-const SERVICE_ALPHA = 0.1;
+/**
+ * Weights of a service-time sample below and above the estimate: it follows the cheap end of the
+ * samples, not their mean, which a slice the OS gave to a neighbour (tens of ms inside one
+ * request) would otherwise dominate on a busy host.
+ */
+const SERVICE_DOWN = 0.25;
+const SERVICE_UP = 0.025;
 
 /**
  * Load shedding and adaptive concurrency at {@link Stage.SHED}: rejects with 503 + Retry-After
@@ -314,9 +319,9 @@ export class ShedFeature implements Feature {
    * TARGET_SERVICES of it (between MIN_TARGET_MS and the ceiling), per priority as the fixed one.
    */
   private learnService(ms: number): void {
-    // One GC pause or preempted slice must not move the estimate far.
     if (ms > this.ceilingMs) ms = this.ceilingMs;
-    this.serviceMs = this.serviceMs >= 0 ? this.serviceMs + SERVICE_ALPHA * (ms - this.serviceMs) : ms;
+    const e = this.serviceMs;
+    this.serviceMs = e >= 0 ? e + (ms < e ? SERVICE_DOWN : SERVICE_UP) * (ms - e) : ms;
     if (!this.adaptive) return;
     const t = Math.min(this.ceilingMs, Math.max(MIN_TARGET_MS, TARGET_SERVICES * this.serviceMs));
     const a = this.staleAfter;
