@@ -47,13 +47,13 @@ export function cpuSeconds(pid) {
   }
 }
 
-/** One GET; resolves to { status, ms } (status 0 on error or timeout). */
+/** One GET; resolves to { status, ms, retryAfter } (status 0 on error or timeout). */
 export function get(agent, url, timeoutMs = 10_000) {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const req = http.get(url, { agent }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
+      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0, retryAfter: res.headers['retry-after'] }));
       res.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }));
     });
     req.setTimeout(timeoutMs, () => req.destroy());
@@ -110,13 +110,15 @@ export async function baseline(url, durationMs, connections = 4, pid = undefined
 }
 
 /**
- * Sends `rate` requests/s for `durationMs`, polling `probeUrl` every `probeEveryMs` meanwhile.
+ * Sends `rate` requests/s for `durationMs`, polling `probeUrl` every `probeEveryMs` meanwhile, over
+ * at most `connections` keep-alive connections (more requests wait in the client for a free one, as
+ * in a proxy's connection pool; that wait counts in their latency).
  * Waits at most `graceMs` for stragglers, then gives up on them (counted as unfinished).
- * Returns every request's { due (ms since start), status, ms }, the probe latencies, and the backlog
+ * Returns every request's { due (ms since start), status, ms, retryAfter }, the probe latencies, and the backlog
  * (requests unanswered when sending stopped).
  */
-export async function openLoop(url, { rate, durationMs, graceMs = 2000, probeUrl, probeEveryMs = 250, timeoutMs = 10_000 }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+export async function openLoop(url, { rate, durationMs, graceMs = 2000, probeUrl, probeEveryMs = 250, timeoutMs = 10_000, connections = 1024 }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const results = [];
   const probes = [];
@@ -132,11 +134,12 @@ export async function openLoop(url, { rate, durationMs, graceMs = 2000, probeUrl
       const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
       while (sent < due) {
         const dueAt = (sent * 1000) / rate;
-        const rec = { due: dueAt, status: -1, ms: Infinity };
+        const rec = { due: dueAt, status: -1, ms: Infinity, retryAfter: undefined };
         results.push(rec);
         sent++;
         const p = get(agent, url, timeoutMs).then((r) => {
           rec.status = r.status;
+          rec.retryAfter = r.retryAfter;
           // latency from when the request was due, not when the timer got round to sending it
           rec.ms = r.ms + (performance.now() - r.ms - start - dueAt);
           pending.delete(p);
@@ -183,6 +186,9 @@ export function summarize(run, fromMs = 0, toMs = run.durationMs) {
     goodput: ok.length / seconds,
     shedRate: shed.length / Math.max(1, inWindow.length),
     unfinished: unfinished.length,
+    // answers other than 200, 503 and none at all, and 503s without a Retry-After
+    otherStatuses: inWindow.length - ok.length - shed.length - unfinished.length,
+    shedWithoutRetryAfter: shed.filter((r) => !(Number(r.retryAfter) >= 0)).length,
     p50: pct(admittedLat, 50),
     p99: pct(admittedLat, 99),
     n: inWindow.length,

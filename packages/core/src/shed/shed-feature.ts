@@ -22,8 +22,30 @@ const OTHER_ROUTES = '(other)';
  * (CoDel's interval), ms.
  */
 const SUSTAIN_MS = 100;
-/** Stale shedding, once armed by a smoothed lag at the target, stays armed down to this share of it. */
+/** Stale shedding, once armed by a smoothed lag at `maxQueueDelayMs`, stays armed while the lag is at least this share of it, */
 const DISARM_SHARE = 0.5;
+/**
+ * or while batches would have lasted this many targets, and that share of `maxQueueDelayMs`, had
+ * nothing been shed (the queue still stands, though shedding keeps the lag low). A closed loop of
+ * clients whose whole batch takes less than that is never held.
+ */
+const HOLD_TARGETS = 2;
+/** Samples in a row without that evidence before stale shedding disarms (CoDel's interval). */
+const DISARM_SAMPLES = 4;
+/**
+ * The adaptive target: a request may wait this many service times into its batch. Admitted
+ * latency is then bounded by a few service times, whatever the route costs.
+ */
+const TARGET_SERVICES = 2;
+/** Floor of the adaptive target, ms: below it, shedding churns more than it saves. */
+const MIN_TARGET_MS = 2;
+/**
+ * Weights of a service-time sample below and above the estimate: it follows the cheap end of the
+ * samples, not their mean, which a slice the OS gave to a neighbour (tens of ms inside one
+ * request) would otherwise dominate on a busy host.
+ */
+const SERVICE_DOWN = 0.25;
+const SERVICE_UP = 0.025;
 
 /**
  * Load shedding and adaptive concurrency at {@link Stage.SHED}: rejects with 503 + Retry-After
@@ -48,11 +70,26 @@ export class ShedFeature implements Feature {
   private batchOver = false;
   private standing = false;
   private lastOverAt = -Infinity;
+  /** Requests of the current batch so far. */
+  private batchCount = 0;
+  /** Start (clock ms) of the batch's previous request if it was admitted, else -1. */
+  private admittedAt = -1;
+  /** Longest batch since the last sample as if nothing had been shed, ms. */
+  private demandMs = 0;
+  private quietSamples = 0;
   private readonly endBatch = (): void => {
     this.batchStart = -1;
   };
   /** Longest provable wait before a request is shed as stale, per priority (Infinity: never). */
   private readonly staleAfter: number[];
+  /** The target adapts to the measured service time (maxQueueDelayMs not set), up to `ceilingMs`. */
+  private readonly adaptive: boolean;
+  private readonly ceilingMs: number;
+  /**
+   * Smoothed synchronous cost of an admitted request, ms: the time from its start to the next
+   * request's start in the same batch. NaN until measured.
+   */
+  private serviceMs = NaN;
   /** Smoothed lag (ms) at which the load signal shows a standing queue; 0: no delay signal, use batch pairs. */
   private readonly armAtMs: number;
   private readonly disarmAtMs: number;
@@ -81,6 +118,8 @@ export class ShedFeature implements Feature {
     // critical never; high at twice the target; normal at it; low at half
     const t = o.maxQueueDelayMs > 0 ? o.maxQueueDelayMs : Infinity;
     this.staleAfter = [Infinity, 2 * t, t, t / 2];
+    this.ceilingMs = t;
+    this.adaptive = o.adaptiveQueueDelay && t < Infinity;
     this.armAtMs = t < Infinity && o.load !== undefined && o.load.limits.maxEventLoopDelayMs > 0 ? t : 0;
     this.disarmAtMs = DISARM_SHARE * this.armAtMs;
     this.staleArmed = t < Infinity && this.armAtMs === 0;
@@ -125,16 +164,28 @@ export class ShedFeature implements Feature {
       if (this.batchStart < 0) {
         this.batchStart = t;
         this.batchOver = false;
+        this.batchCount = 1;
         setImmediate(this.endBatch);
-      } else if (t - this.batchStart > this.staleAfter[pi]!) {
-        if (this.armAtMs > 0) return this.reject('stale', pi);
-        if (!this.batchOver) {
-          this.batchOver = true;
-          this.standing = t - this.lastOverAt <= SUSTAIN_MS;
-          this.lastOverAt = t;
+      } else {
+        const waited = t - this.batchStart;
+        // The previous request was admitted: the time since it started is what one costs.
+        if (this.admittedAt >= 0) this.learnService(t - this.admittedAt);
+        // What the batch would last up to this request had nothing been shed (every request at the
+        // admitted ones' cost): the evidence that keeps a standing queue armed while shedding
+        // holds the lag down.
+        const demand = ++this.batchCount * (this.serviceMs || 0);
+        if (demand > this.demandMs) this.demandMs = demand;
+        if (waited > this.staleAfter[pi]!) {
+          if (this.armAtMs > 0) return this.reject('stale', pi);
+          if (!this.batchOver) {
+            this.batchOver = true;
+            this.standing = t - this.lastOverAt <= SUSTAIN_MS;
+            this.lastOverAt = t;
+          }
+          if (this.standing) return this.reject('stale', pi);
         }
-        if (this.standing) return this.reject('stale', pi);
       }
+      this.admittedAt = t; // reset by reject() if a later check sheds it
     }
     if (this.shedder !== undefined && !this.shedder.decide(pi)) return this.reject('load', pi);
     if (this.shedding) this.checkStopped();
@@ -224,6 +275,7 @@ export class ShedFeature implements Feature {
     const now = this.engine.clock.now();
     this.lastShedAt = now;
     this.shedInEpisode++;
+    this.admittedAt = -1;
     if (!this.shedding) {
       this.shedding = true;
       this.shedSince = now;
@@ -235,17 +287,49 @@ export class ShedFeature implements Feature {
   }
 
   /**
-   * Arms stale shedding once the smoothed, utilisation-weighted event-loop delay reaches the
-   * target, and disarms it when that falls under half the target. A standing queue at the target
-   * keeps the loop that late; a saturated but healthy process (a closed loop of fast requests,
-   * batches now and then running over after a GC pause or a preempted slice) does not, though
-   * single batches of it do run over the target. The smoothing is the CoDel interval here: it takes
-   * sustained lag, not one slow batch, to arm. The lower bar to disarm keeps it on while it holds
-   * the queue near the target.
+   * Arms stale shedding once the smoothed, utilisation-weighted event-loop delay reaches
+   * `maxQueueDelayMs`. A standing queue keeps the loop that late; a saturated but healthy process
+   * (a closed loop of fast requests, batches now and then running over after a GC pause or a
+   * preempted slice) does not, though single batches of it do run over the target. The smoothing
+   * is the CoDel interval here: it takes sustained lag, not one slow batch, to arm.
+   *
+   * Once armed, shedding itself keeps the lag low (that is its job), so the lag alone would disarm
+   * it while the queue still stands, and the queue would build again. It stays armed while either
+   * the lag stays over half the arming level or batches would have run past HOLD_TARGETS targets
+   * (and past half the arming level)
+   * had nothing been shed, and disarms after DISARM_SAMPLES samples in a row with neither.
    */
   private onLoadSample(s: LoadSampler): void {
-    if (this.armAtMs > 0) this.staleArmed = s.lagMs >= (this.staleArmed ? this.disarmAtMs : this.armAtMs);
+    if (this.armAtMs > 0) {
+      if (!this.staleArmed) {
+        if (s.lagMs >= this.armAtMs) {
+          this.staleArmed = true;
+          this.quietSamples = 0;
+        }
+      } else if (s.lagMs >= this.disarmAtMs || this.demandMs >= Math.max(HOLD_TARGETS * this.staleAfter[2]!, this.disarmAtMs)) {
+        this.quietSamples = 0;
+      } else if (++this.quietSamples >= DISARM_SAMPLES) {
+        this.staleArmed = false;
+      }
+      this.demandMs = 0;
+    }
     this.checkStopped();
+  }
+
+  /**
+   * Folds one admitted request's cost into the service time and moves the adaptive target to
+   * TARGET_SERVICES of it (between MIN_TARGET_MS and the ceiling), per priority as the fixed one.
+   */
+  private learnService(ms: number): void {
+    if (ms > this.ceilingMs) ms = this.ceilingMs;
+    const e = this.serviceMs;
+    this.serviceMs = e >= 0 ? e + (ms < e ? SERVICE_DOWN : SERVICE_UP) * (ms - e) : ms;
+    if (!this.adaptive) return;
+    const t = Math.min(this.ceilingMs, Math.max(MIN_TARGET_MS, TARGET_SERVICES * this.serviceMs));
+    const a = this.staleAfter;
+    a[1] = 2 * t;
+    a[2] = t;
+    a[3] = t / 2;
   }
 
   private checkStopped(): void {
@@ -291,7 +375,10 @@ export class ShedFeature implements Feature {
       shedding: this.shedding,
       shed: { load: this.counts[0], concurrency: this.counts[1], queueTimeout: this.counts[2], stale: this.counts[3] },
     };
-    if (this.staleAfter[2]! < Infinity) out.staleArmed = this.staleArmed;
+    if (this.staleAfter[2]! < Infinity) {
+      out.staleArmed = this.staleArmed;
+      out.queueDelayTargetMs = Math.round(this.staleAfter[2]! * 1000) / 1000;
+    }
     if (this.shedder !== undefined) out.load = this.shedder.snapshot();
     if (this.global !== undefined) out.concurrency = this.global.snapshot();
     else if (this.perRoute !== undefined) {

@@ -47,12 +47,16 @@ export interface ShedOptions extends LoadShedderOptions {
   /** Shed by the load signal. Default true. */
   load?: boolean;
   /**
-   * Stale-request shedding: a request that has provably waited longer than this in the event
+   * Stale-request shedding: a request that has provably waited longer than the target in the event
    * loop's queue before autom8 saw it is shed at once (low priority after half, high after twice
-   * this, critical never), while the queue is a standing one: from when the smoothed event-loop
-   * delay (as the load signal weighs it) reaches this until it falls under half of it; without the
-   * delay signal, two over-target batches within 100 ms. Default half of
-   * `limits.maxEventLoopDelayMs` (25 ms); 0 turns it off.
+   * the target, critical never), while the queue is a standing one: from when the smoothed
+   * event-loop delay (as the load signal weighs it) reaches this value until neither that delay
+   * (over half this value) nor the batches being shed show the queue any more; without the delay
+   * signal, two over-target batches within 100 ms.
+   *
+   * Not set, the target adapts: 2× the measured synchronous cost of an admitted request (at
+   * least 2 ms), at most half of `limits.maxEventLoopDelayMs` (25 ms), which is also the lag
+   * that arms it. Set, it is the fixed target. 0 turns stale shedding off.
    */
   maxQueueDelayMs?: number;
   /** Route patterns shed last (`'POST /checkout'`); they also bypass the concurrency limit. */
@@ -73,6 +77,8 @@ export interface ShedOptions extends LoadShedderOptions {
 export interface ResolvedShedOptions {
   load: ResolvedLoadOptions | undefined;
   maxQueueDelayMs: number;
+  /** maxQueueDelayMs was not given: the target adapts to the service time, up to it. */
+  adaptiveQueueDelay: boolean;
   critical: readonly string[];
   priority: ShedOptions['priority'];
   status: number;
@@ -128,6 +134,7 @@ export function resolveShedOptions(section: unknown): ResolvedShedOptions | unde
   return {
     load,
     maxQueueDelayMs,
+    adaptiveQueueDelay: o.maxQueueDelayMs === undefined,
     critical: v.stringArray('shed.critical', o.critical, []),
     priority: v.optionalFunction('shed.priority', o.priority),
     status,
