@@ -254,6 +254,9 @@ export class Autom8 {
     const res = ex.res;
     // `finished` is the field behind `writableEnded` (the app called end()): one own-property read,
     // where the getter would walk Express's prototype chain.
+    // Nothing reads the outcome (metrics and telemetry off, no feature hook at the end, as with a
+    // rate limit alone): no status reads, route naming or learning, series lookup.
+    if (!this.options.metrics.enabled && this.telemetry === undefined && this.responseHooks.length === 0) return;
     const uncached = this.uncachedResponseReads;
     ex.finished = (uncached ? Reflect.get(res, 'finished') : res.finished) === true;
     const code = uncached ? Reflect.get(res, 'statusCode') : res.statusCode;
