@@ -348,12 +348,16 @@ function discrepancy() {
   p(
     `- **The machine was not the same machine.** Bare Koa cost 54.9 µs per request in the issue's run and ${koaBare ? num(koaBare.cpuUsPerReq, 1) : '?'} µs in the`,
   );
-  p("  stacks run: the issue ran while other jobs shared the two cores (as this page's per-feature run did, where");
-  p('  bare Koa cost more again). Everything a process does per request costs more under that contention, the');
+  const pfKoa = results['perfeature-node24']?.rows.find((r) => r.stack === 'koa-bare');
+  p(
+    `  stacks run: the issue ran while other jobs shared the two cores (as this page's per-feature run did, where bare Koa cost ${pfKoa ? num(pfKoa.cpuUsPerReq, 1) : '?'} µs).`,
+  );
+  p('  Everything a process does per request costs more under that contention, the');
   p('  more so the more code and memory it touches; and from one 3-second pass to the next the same server moves');
   p('  by more than the difference asked about (koa-ratelimit came out at +0.4 µs on Node 24 and +13 µs on Node 20');
   p('  in the same issue, for the same work).');
-  p('- **Warm-up and pinning.** The stacks bench loads every server for 8 s before its rounds and runs the');
+  p('- **Warm-up and pinning** (a likely share, not measured separately here). The stacks bench loads every');
+  p('  server for 8 s before its rounds and runs the');
   p("  measured server alone on one CPU. A fresh server spends its first seconds compiling: V8's optimising");
   p("  compiler runs on background threads whose CPU is the process's user time, so it lands in a short");
   p('  measurement, and autom8 is more code to compile than koa-ratelimit.');
