@@ -350,7 +350,7 @@ function discrepancy() {
   );
   const pfKoa = results['perfeature-node24']?.rows.find((r) => r.stack === 'koa-bare');
   p(
-    `  stacks run: the issue ran while other jobs shared the two cores (as this page's per-feature run did, where bare Koa cost ${pfKoa ? num(pfKoa.cpuUsPerReq, 1) : '?'} µs).`,
+    `  stacks run: the issue ran while other jobs shared the two cores${pfKoa && results['perfeature-node24'].machine.loadAvg?.['5m'] > 4 ? ` (as during this page's per-feature run, where bare Koa cost ${num(pfKoa.cpuUsPerReq, 1)} µs)` : ''}.`,
   );
   p('  Everything a process does per request costs more under that contention, the');
   p('  more so the more code and memory it touches; and from one 3-second pass to the next the same server moves');
