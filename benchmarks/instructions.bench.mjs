@@ -20,7 +20,7 @@
 // stretches those periods by TIMER_SCALE (INSTR_TIMER_SCALE, default 50) so the count is the
 // per-request work.
 //   INSTR_CONFIGS=id,id | all (default: all below but two), INSTR_N=lo,hi (default 5000,25000), INSTR_WARMUP (10000),
-//   INSTR_TIMER_SCALE (50). Writes results/instructions-node<major>.json (one per Node.js line; another
+//   INSTR_TIMER_SCALE (50), INSTR_MERGE=1 (replace only the rows counted now in the results file). Writes results/instructions-node<major>.json (one per Node.js line; another
 //   Node: `BENCH_NODE=24.21.0 npm run bench -- instructions`). On Node 24 the counts do not repeat from run to
 //   run (Express 5 bare 89.5k, then 73.6k), so only Node 20's are checked in.
 import { execFileSync, spawn } from 'node:child_process';
@@ -54,9 +54,13 @@ const CONFIGS = {
   'koa-all': ['koa', 'full', 'api,rl,shed,cache', 'Koa 3 + autom8 every feature, no OTel SDK'],
   'koa-all-sdk': ['koa', 'full', 'otel,rl,shed,cache', 'Koa 3 + autom8 every feature, OTel SDK'],
   'koa-floor-sdk': ['koa', 'floor', 'otel', 'Koa 3 + the SDK floor (hand-written: one span, its context, one record)'],
+  'koa-metrics-rl': ['koa', 'full', 'api,rl', 'Koa 3 + autom8 metrics + rate limit, telemetry on, no OTel SDK (issue #23)'],
+  'koa-rl': ['koa', 'full', 'rl,metoff', 'Koa 3 + autom8 rate limit only (metrics, telemetry off)'],
 };
 // By default all but the extra front-mode and Express 4 SDK rows (each configuration costs ~90 s of valgrind).
 const DEFAULT = Object.keys(CONFIGS).filter((id) => id !== 'express-all-sdk-front' && id !== 'express4-all-sdk');
+// INSTR_MERGE=1: keep the rows of the last run for configurations not counted now (their bare row
+// included, for the added figures), replacing only the rows counted now.
 const wanted = process.env.INSTR_CONFIGS === 'all' ? Object.keys(CONFIGS) : process.env.INSTR_CONFIGS ? process.env.INSTR_CONFIGS.split(',') : DEFAULT;
 for (const id of wanted) if (!CONFIGS[id]) throw new Error(`unknown config ${id}`);
 
@@ -122,9 +126,23 @@ rmSync(dir, { recursive: true, force: true });
 console.log(` ${Math.round((Date.now() - t0) / 1000)} s`);
 
 const perRequest = Object.fromEntries(wanted.map((id) => [id, (totals[id][N_HI] - totals[id][N_LO]) / (N_HI - N_LO)]));
+const RESULTS_NAME = `instructions-node${process.versions.node.split('.')[0]}`;
+let previous = [];
+if (process.env.INSTR_MERGE === '1') {
+  try {
+    previous = JSON.parse(readFileSync(new URL(`./results/${RESULTS_NAME}.json`, import.meta.url), 'utf8')).rows;
+  } catch {
+    // no earlier run: nothing to keep
+  }
+  for (const [id, [, , , label]] of Object.entries(CONFIGS)) {
+    const row = previous.find((r) => r.stack === label);
+    if (perRequest[id] === undefined && row) perRequest[id] = row.kInstrPerReq * 1000;
+  }
+}
 const rows = [];
 const printed = [];
-for (const id of wanted) {
+const listed = process.env.INSTR_MERGE === '1' ? Object.keys(CONFIGS).filter((id) => perRequest[id] !== undefined) : wanted;
+for (const id of listed) {
   const [fw, , , label] = CONFIGS[id];
   const bare = perRequest[`${fw}-bare`];
   const instr = perRequest[id];
@@ -147,7 +165,7 @@ for (const id of wanted) {
 }
 console.log(`\ninstructions per request (callgrind, in-process, N ${N_LO} → ${N_HI} after ${WARMUP} warm-up)`);
 table(printed);
-writeResults(`instructions-node${process.versions.node.split('.')[0]}`, rows, {
+writeResults(RESULTS_NAME, rows, {
   config: {
     warmup: WARMUP,
     nLo: N_LO,

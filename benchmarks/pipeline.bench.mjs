@@ -9,18 +9,31 @@ import { table, fmt } from './lib/http-bench.mjs';
 import { writeResults } from './lib/results.mjs';
 import { startOtelSdk } from './lib/otel-sdk.mjs';
 
-function makePair() {
-  const req = new http.IncomingMessage(new Socket());
+// `parts`: which inputs of the SDK span's recommended attributes the request carries (issue #25):
+// host (server.address/port), ua (user_agent.original), query (url.query), peer (network.peer.*; and
+// client.address from it), version (network.protocol.version). Default: Host and User-Agent.
+function makePair(parts = ['host', 'ua']) {
+  const has = new Set(parts);
+  const socket = new Socket();
+  if (has.has('peer')) {
+    Object.defineProperty(socket, 'remoteAddress', { value: '203.0.113.9' });
+    Object.defineProperty(socket, 'remotePort', { value: 53124 });
+    Object.defineProperty(socket, 'localPort', { value: 8080 });
+  }
+  const req = new http.IncomingMessage(socket);
   req.method = 'GET';
-  req.url = '/users/42';
-  req.headers = { host: 'localhost', 'user-agent': 'bench' };
+  req.url = has.has('query') ? '/users/42?page=2&sort=name' : '/users/42';
+  req.headers = {};
+  if (has.has('host')) req.headers.host = 'api.example.com:8080';
+  if (has.has('ua')) req.headers['user-agent'] = 'Mozilla/5.0 (X11; Linux x86_64) bench/1.0';
+  if (has.has('version')) req.httpVersion = '1.1';
   const res = new http.ServerResponse(req);
   return { req, res };
 }
 
-async function run(label, options, n) {
+async function run(label, options, n, parts) {
   const engine = createEngine({ ...options, logger: { info() {}, warn() {}, error() {} } });
-  const pairs = Array.from({ length: 2000 }, makePair);
+  const pairs = Array.from({ length: 2000 }, () => makePair(parts));
   const once = (i) => {
     const { req, res } = pairs[i % pairs.length];
     const ex = engine.begin(req, res, req.url);
@@ -46,7 +59,7 @@ async function run(label, options, n) {
 
 // Baseline: what adding and firing one 'close' listener costs on its own (node's part of the hook).
 function baseline(n) {
-  const pairs = Array.from({ length: 2000 }, makePair);
+  const pairs = Array.from({ length: 2000 }, () => makePair());
   const f = () => {};
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
@@ -63,11 +76,46 @@ const rows = [baseline(N)];
 rows.push(await run('metrics, telemetry off', { telemetry: { enabled: false } }, N));
 rows.push(await run('metrics + OTel API, no SDK', {}, N));
 const { tracerProvider, meterProvider } = startOtelSdk();
-rows.push(await run('metrics + OTel SDK (span + histogram)', { telemetry: { tracerProvider, meterProvider } }, N / 3));
+const sdk = { telemetry: { tracerProvider, meterProvider } };
+rows.push(await run('metrics + OTel SDK (span + histogram)', sdk, N / 3));
+// What the recommended span attributes cost with a recording SDK: the same request without the
+// inputs they come from, with each input alone, and with all of them. Interleaved rounds, medians:
+// a shared machine's noise is larger than some of these differences.
+const PARTS = {
+  none: [[], '… request with none of the inputs below (required attributes only)'],
+  host: [['host'], '… + Host header (server.address, server.port)'],
+  ua: [['ua'], '… + User-Agent (user_agent.original)'],
+  query: [['query'], '… + a query string (url.query)'],
+  peer: [['peer'], '… + socket peer (network.peer.address/port, client.address, server.port)'],
+  version: [['version'], '… + httpVersion (network.protocol.version)'],
+  all: [['host', 'ua', 'query', 'peer', 'version'], '… + all of them'],
+};
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ns = Object.fromEntries(Object.keys(PARTS).map((k) => [k, []]));
+// One discarded round first (V8 settles on the shapes of every variant), then each round starts at
+// the next variant, so none is always measured first.
+const keys = Object.keys(PARTS);
+for (const k of keys) await run('', sdk, N / 6, PARTS[k][0]);
+for (let r = 0; r < ROUNDS; r++)
+  for (let j = 0; j < keys.length; j++) {
+    const k = keys[(r + j) % keys.length];
+    ns[k].push(Number((await run(PARTS[k][1], sdk, N / 6, PARTS[k][0]))['ns/request']));
+  }
+const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const [k, [, label]] of Object.entries(PARTS)) {
+  const added = k === 'none' ? '' : fmt(med(ns[k].map((x, i) => x - ns.none[i])), 0);
+  rows.push({ pipeline: label, 'ns/request': fmt(med(ns[k]), 0), 'added ns': added });
+}
+for (const r of rows) r['added ns'] ??= '';
 console.log('core pipeline per request (no network, no framework)');
 table(rows);
 writeResults(
   'pipeline',
-  rows.map((r) => ({ section: 'pipeline', pipeline: r.pipeline, nsPerRequest: Number(r['ns/request']) })),
+  rows.map((r) => ({
+    section: 'pipeline',
+    pipeline: r.pipeline,
+    nsPerRequest: Number(r['ns/request']),
+    ...(r['added ns'] === '' ? {} : { addedNs: Number(r['added ns']) }),
+  })),
 );
 process.exit(0);

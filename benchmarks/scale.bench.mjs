@@ -142,7 +142,7 @@ function floorOfTimer() {
 // ---------------------------------------------------------------------------------------------
 // Child: the engine's request-start path with the rate limiter (no HTTP), clients = N addresses.
 async function engineCase() {
-  const { createAutom8 } = require('@autom8/core');
+  const { createEngine: createAutom8 } = require('@autom8/core/adapter');
   const { Socket } = require('node:net');
   const lean = { metrics: { enabled: false }, telemetry: { enabled: false }, monitoring: { enabled: false }, logger: { info() {}, warn() {}, error() {} } };
   // Real IncomingMessage/ServerResponse; the socket is a plain object whose address we set.

@@ -38,13 +38,23 @@ export async function checkStack(stack) {
     if (c1.status !== 200 || c2.status !== 200 || c1.text !== c2.text || JSON.parse(c1.text).total !== 20)
       fail(`GET /catalog did not serve the catalog twice (${c1.status} ${c1.text.slice(0, 60)} / ${c2.status} ${c2.text.slice(0, 60)})`);
 
+    // What each variant must do (the per-feature variants do one job each).
+    const v = stack.variant;
+    const full = ['autom8', 'front', 'nosdk', 'sampled'].includes(v);
+    const autom8Cache = full || v === 'a8cache';
+    const autom8Metrics = full || v === 'a8metrics' || v === 'a8metrl';
+    const promMetrics = v === 'peers' || v === 'prom';
+    const limits = full || ['peers', 'a8rl', 'erl', 'rlflex', 'koarl', 'a8metrl'].includes(v);
+    const cached = full || ['peers', 'a8cache', 'apicache', 'koacash'].includes(v);
+    // Stacks that export through the SDK; `sdk` registers it with nothing to record.
+    const otel = full ? v !== 'nosdk' : ['peers', 'otel', 'floor', 'a8otel'].includes(v);
+
     // Metrics endpoint, before the limiter is exhausted.
-    const autom8 = stack.variant === 'autom8' || stack.variant === 'front' || stack.variant === 'nosdk' || stack.variant === 'sampled';
-    if (autom8) {
-      if (c2.headers.get('x-cache') !== 'HIT') fail(`second GET /catalog has x-cache ${c2.headers.get('x-cache')}, expected HIT`);
+    if (autom8Cache && c2.headers.get('x-cache') !== 'HIT') fail(`second GET /catalog has x-cache ${c2.headers.get('x-cache')}, expected HIT`);
+    if (autom8Metrics) {
       const m = JSON.parse((await get(base, '/api/v1/metrics')).text);
       if (!m.routes?.['GET /users/:id'] || m.routes['GET /users/:id'].total.count < 1) fail('/api/v1/metrics has no GET /users/:id series');
-    } else if (stack.variant === 'peers') {
+    } else if (promMetrics) {
       const m = (await get(base, '/metrics')).text;
       if (!/http_request_duration_seconds_count\{[^}]*path="\/users\/#val"[^}]*\} [1-9]/.test(m))
         fail('express-prom-bundle /metrics has no /users/#val series');
@@ -53,27 +63,23 @@ export async function checkStack(stack) {
     // Rate limit: 3 per minute in check mode, so a 429 must come within a few requests.
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await get(base, `/users/${i}`)).status);
-    const limits = autom8 || stack.variant === 'peers';
     if (limits && !statuses.includes(429)) fail(`no 429 with a limit of 3/min (statuses ${statuses})`);
     if (!limits && statuses.some((s) => s !== 200)) fail(`unexpected statuses ${statuses}`);
 
     const stats = JSON.parse((await get(base, '/__bench/stats')).text);
-    const cached = limits; // the same stacks cache GET /catalog
     if (stats.catalogCalls !== (cached ? 1 : 2))
       fail(`/catalog handler ran ${stats.catalogCalls} times for 2 requests (${cached ? 'cached' : 'uncached'} stack)`);
 
     // OTel: the SDK must have exported spans and the duration histogram.
-    // Stacks that export through the SDK; `sdk` registers it with nothing to record, `nosdk` has none.
-    const otel = stack.variant !== 'bare' && stack.variant !== 'sdk' && stack.variant !== 'nosdk';
     if (otel) {
       if (stats.spans < 3) fail(`the OTel SDK exported ${stats.spans} spans`);
       if (!stats.spanNames.includes('GET /users/:id')) fail(`no span named "GET /users/:id" (got ${stats.spanNames})`);
       if (!stats.metricNames.includes('http.server.request.duration')) fail(`no http.server.request.duration points (got ${stats.metricNames})`);
-      if (autom8) {
+      if (full) {
         for (const name of ['autom8.shed.load', 'autom8.ratelimit.decisions', 'autom8.cache.requests']) {
           if (!stats.metricNames.includes(name)) fail(`no ${name} metric: is the feature on?`);
         }
-      } else if (stack.variant !== 'floor') {
+      } else if (v === 'peers' || v === 'otel') {
         // The framework instrumentation, not only the http one, must be producing spans.
         const framework = stack.family === 'express' ? /^request handler/ : /^router - /;
         if (!stats.spanNames.some((n) => framework.test(n))) fail(`no ${stack.family} instrumentation span (got ${stats.spanNames})`);

@@ -21,6 +21,18 @@
 //     floor   the SDK floor: the same SDK and a hand-written minimal OTel middleware (one SERVER span,
 //             its context active, one duration record; lib/otel-floor.mjs), nothing else: what any
 //             instrumentation pays this SDK per request
+//   Per feature (perfeature.bench.mjs): one job each, autom8 against the single-purpose peers.
+//     a8metrics  autom8 metrics + monitoring endpoints only (telemetry off)
+//     prom       express-prom-bundle (Koa: through koa-connect)
+//     a8rl       autom8 rate limit only (metrics and telemetry off)
+//     erl        express-rate-limit (Express only)
+//     rlflex     rate-limiter-flexible's RateLimiterMemory in the middleware its README shows
+//     koarl      koa-ratelimit, memory driver (Koa only)
+//     a8cache    autom8 cache only on GET /catalog (metrics and telemetry off)
+//     apicache   apicache on GET /catalog (Express only)
+//     koacash    koa-cash with an lru-cache store on GET /catalog (Koa only)
+//     a8otel     autom8 telemetry only, to the OTel SDK (metrics off)
+//     a8metrl    autom8 metrics + rate limit, telemetry at its default with no SDK registered
 // Every stack serves the same routes and bodies: GET /users/:id (never cached: the miss path) and
 // GET /catalog (the cached route). Stacks with OTel register the same SDK globally (lib/otel-sdk.mjs).
 // Env STACK_CHECK=1: a rate limit of 3 per minute instead of "never", and GET /__bench/stats
@@ -40,10 +52,11 @@ const check = process.env.STACK_CHECK === '1';
 const LIMIT = check ? 3 : 1_000_000_000;
 const CACHE_TTL_MS = 300_000;
 
+const PER_FEATURE = ['a8metrics', 'prom', 'a8rl', 'rlflex', 'a8cache', 'a8otel', 'a8metrl'];
 const VARIANTS = {
   node: ['bare'],
-  express: ['bare', 'autom8', 'front', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled'],
-  koa: ['bare', 'autom8', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled'],
+  express: ['bare', 'autom8', 'front', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled', ...PER_FEATURE, 'erl', 'apicache'],
+  koa: ['bare', 'autom8', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled', ...PER_FEATURE, 'koarl', 'koacash'],
 };
 const family = framework.startsWith('express') ? 'express' : framework.startsWith('koa') ? 'koa' : framework;
 if (!VARIANTS[family]?.includes(variant) || !['node', 'express', 'express4', 'koa', 'koa2'].includes(framework)) {
@@ -54,8 +67,8 @@ const frameworkPackage = { express: 'express', express4: 'express4', koa: 'koa',
 
 // --- OTel first: auto-instrumentation patches modules as they are required -------------------
 // autom8 in app.use (front mode wraps the app instead).
-const usesAutom8 = ['autom8', 'nosdk', 'sampled'].includes(variant);
-const usesOtel = ['autom8', 'front', 'peers', 'otel', 'sdk', 'floor', 'sampled'].includes(variant);
+const usesAutom8 = ['autom8', 'nosdk', 'sampled', 'a8metrics', 'a8rl', 'a8cache', 'a8otel', 'a8metrl'].includes(variant);
+const usesOtel = ['autom8', 'front', 'peers', 'otel', 'sdk', 'floor', 'sampled', 'a8otel'].includes(variant);
 // BENCH_NO_CONTEXT=1 / BENCH_NO_TRACING=1 leave the context manager / tracer provider out, to see what each costs.
 const sdk = usesOtel
   ? startOtelSdk({
@@ -100,13 +113,32 @@ const catalog = () => {
  * would make the stack look faster for the wrong reason (the check run keeps the defaults).
  */
 const OFF = new Set((process.env.BENCH_OFF ?? '').split(','));
-const autom8Options = () => ({
-  ...(OFF.has('rl') ? {} : { rateLimit: { rate: LIMIT, per: 'minute' } }),
-  ...(OFF.has('shed') ? {} : { shed: check ? true : { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000 } }),
-  ...(OFF.has('cache') ? {} : { cache: { routes: { 'GET /catalog': { ttl: CACHE_TTL_MS } } } }),
-  ...(OFF.has('metrics') ? { metrics: { enabled: false } } : {}),
-  ...(OFF.has('tel') ? { telemetry: { enabled: false } } : {}),
-});
+const RATE_LIMIT = { rateLimit: { rate: LIMIT, per: 'minute' } };
+const CACHE = { cache: { routes: { 'GET /catalog': { ttl: CACHE_TTL_MS } } } };
+const METRICS_OFF = { metrics: { enabled: false } };
+const TELEMETRY_OFF = { telemetry: { enabled: false } };
+/** autom8's options per per-feature variant: only that feature on. */
+const ONLY = {
+  a8metrics: { ...TELEMETRY_OFF },
+  a8rl: { ...RATE_LIMIT, ...METRICS_OFF, ...TELEMETRY_OFF },
+  a8cache: { ...CACHE, ...METRICS_OFF, ...TELEMETRY_OFF },
+  a8otel: { ...METRICS_OFF },
+  a8metrl: { ...RATE_LIMIT },
+};
+const autom8Options = () =>
+  ONLY[variant] ?? {
+    ...(OFF.has('rl') ? {} : { rateLimit: { rate: LIMIT, per: 'minute' } }),
+    ...(OFF.has('shed') ? {} : { shed: check ? true : { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000 } }),
+    ...(OFF.has('cache') ? {} : { cache: { routes: { 'GET /catalog': { ttl: CACHE_TTL_MS } } } }),
+    ...(OFF.has('metrics') ? { metrics: { enabled: false } } : {}),
+    ...(OFF.has('tel') ? { telemetry: { enabled: false } } : {}),
+  };
+
+/** rate-limiter-flexible as its README wires it: one RateLimiterMemory, a promise per request. */
+function flexibleLimiter() {
+  const { RateLimiterMemory } = require('rate-limiter-flexible');
+  return new RateLimiterMemory({ points: LIMIT, duration: 60 });
+}
 
 let handler;
 if (framework === 'node') {
@@ -136,6 +168,21 @@ if (framework === 'node') {
     app.use(rateLimit({ windowMs: 60_000, limit: LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
     catalogMiddleware.push(require('apicache').middleware('5 minutes'));
   }
+  if (variant === 'prom') app.use(require('express-prom-bundle')({ includeMethod: true, includePath: true }));
+  if (variant === 'erl') {
+    const { rateLimit } = require('express-rate-limit');
+    app.use(rateLimit({ windowMs: 60_000, limit: LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
+  }
+  if (variant === 'rlflex') {
+    const limiter = flexibleLimiter();
+    app.use((req, res, next) => {
+      limiter
+        .consume(req.ip)
+        .then(() => next())
+        .catch(() => res.status(429).send('Too Many Requests'));
+    });
+  }
+  if (variant === 'apicache') catalogMiddleware.push(require('apicache').middleware('5 minutes'));
   app.get('/users/:id', (req, res) => res.type('json').send(user(req.params.id)));
   app.get('/catalog', ...catalogMiddleware, (_req, res) => res.type('json').send(catalog()));
   handler = mw ? mw.front(app) : app;
@@ -150,6 +197,27 @@ if (framework === 'node') {
     const c2k = require('koa-connect');
     app.use(c2k(require('express-prom-bundle')({ includeMethod: true, includePath: true })));
     app.use(require('koa-ratelimit')({ driver: 'memory', db: new Map(), duration: 60_000, max: LIMIT, id: (ctx) => ctx.ip }));
+    const { LRUCache } = require('lru-cache');
+    const lru = new LRUCache({ max: 1000, ttl: CACHE_TTL_MS });
+    app.use(require('koa-cash')({ get: (key) => lru.get(key), set: (key, value) => void lru.set(key, value) }));
+    cashed = true;
+  }
+  if (variant === 'prom') app.use(require('koa-connect')(require('express-prom-bundle')({ includeMethod: true, includePath: true })));
+  if (variant === 'koarl') app.use(require('koa-ratelimit')({ driver: 'memory', db: new Map(), duration: 60_000, max: LIMIT, id: (ctx) => ctx.ip }));
+  if (variant === 'rlflex') {
+    const limiter = flexibleLimiter();
+    app.use(async (ctx, next) => {
+      try {
+        await limiter.consume(ctx.ip);
+      } catch {
+        ctx.status = 429;
+        ctx.body = 'Too Many Requests';
+        return;
+      }
+      await next();
+    });
+  }
+  if (variant === 'koacash') {
     const { LRUCache } = require('lru-cache');
     const lru = new LRUCache({ max: 1000, ttl: CACHE_TTL_MS });
     app.use(require('koa-cash')({ get: (key) => lru.get(key), set: (key, value) => void lru.set(key, value) }));

@@ -18,7 +18,7 @@
 //   memory store), shed, cache (a cached route beside the measured one), api (telemetry on, no SDK:
 //   the OTel API's no-op), and with otel, to see what each part of the SDK costs: noctx (no context
 //   manager registered), notrace (no tracer provider), nometrics (no meter provider).
-//   Without otel or api, telemetry is off.
+//   Without otel or api, telemetry is off. metoff: metrics off (`metrics: { enabled: false }`).
 // PRESHAPE (Express): true | false sets autom8Express's `preshape` option (unset: its default, off).
 // To see *which* property accesses miss V8's inline caches (on Express's per-request hidden classes
 // each miss costs ~3k instructions), log them at two request counts and compare the per-request
@@ -55,7 +55,7 @@ if (F.has('otel'))
   });
 if (F.has('otel') || F.has('api')) delete options.telemetry;
 if (F.has('rl')) options.rateLimit = { rate: 1e9, per: 'minute' };
-options.metrics = { systemIntervalMs: 5000 * TIMER_SCALE };
+options.metrics = { systemIntervalMs: 5000 * TIMER_SCALE, ...(F.has('metoff') ? { enabled: false } : {}) };
 if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000, sampleIntervalMs: 50 * TIMER_SCALE };
 if (F.has('cache')) options.cache = { routes: { 'GET /catalog': { ttl: 300_000 } } };
 const body = (id) => JSON.stringify({ id });

@@ -294,6 +294,9 @@ export class Autom8 implements FeatureHost {
     const res = ex.res;
     // `finished` is the field behind `writableEnded` (the app called end()): one own-property read,
     // where the getter would walk the response's prototype chain.
+    // Nothing reads the outcome (metrics and telemetry off, no feature hook at the end, as with a
+    // rate limit alone): no status reads, route naming or learning, series lookup.
+    if (!this.options.metrics.enabled && this.telemetry === undefined && this.responseHooks.length === 0) return;
     ex.finished = res.finished === true;
     const code = res.statusCode;
     // A response the client abandoned before it finished keeps the status the app had set; if the

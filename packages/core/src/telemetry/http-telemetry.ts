@@ -1,9 +1,11 @@
 import {
   context,
+  createNoopMeter,
   INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   metrics,
   propagation,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -53,6 +55,12 @@ interface RpcMetadata {
   route?: string;
 }
 
+// What the API hands out while no SDK is registered (the same objects every time): with these, a
+// span or a record would be dropped, so the attributes for it are not built. A provider or meter
+// from another copy of the API never compares equal, and takes the ordinary path.
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NOOP_HISTOGRAM = createNoopMeter().createHistogram('noop');
+
 // Marks the spans autom8 started itself, so announceRoute can leave them to end() (see there).
 const kOwnSpan = Symbol('autom8.ownSpan');
 
@@ -80,7 +88,11 @@ export function announceRoute(req: { method?: string | undefined }, template: st
  */
 export class HttpTelemetry {
   private tracer: Tracer;
+  /** The global API's proxy the tracer came from, while it may still have no SDK behind it. */
+  private readonly proxy: ProxyTracerProvider | undefined;
   private meter: Meter | undefined;
+  /** False while the duration histogram is the API's no-op (no meter provider when it was made). */
+  private metering = false;
   private duration: OtelHistogram | undefined;
   private requestBodySize: OtelHistogram | undefined;
   private responseBodySize: OtelHistogram | undefined;
@@ -92,7 +104,14 @@ export class HttpTelemetry {
     /** The engine's client address under `trustProxy`, for `client.address`. */
     private readonly clientAddress?: (ex: Exchange) => string,
   ) {
-    this.tracer = (config.tracerProvider ?? trace.getTracerProvider()).getTracer('@autom8/core', VERSION);
+    const provider = config.tracerProvider ?? trace.getTracerProvider();
+    this.proxy = provider instanceof ProxyTracerProvider ? provider : undefined;
+    this.tracer = provider.getTracer('@autom8/core', VERSION);
+  }
+
+  /** True while the tracer is the API's no-op: no SDK registered (yet). */
+  private get untraced(): boolean {
+    return this.proxy !== undefined && this.proxy.getDelegate() === NOOP_TRACER_PROVIDER;
   }
 
   /**
@@ -106,6 +125,7 @@ export class HttpTelemetry {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
+    this.metering = this.duration !== NOOP_HISTOGRAM;
     meter
       .createObservableUpDownCounter('http.server.active_requests', {
         description: 'Number of active HTTP server requests.',
@@ -129,13 +149,16 @@ export class HttpTelemetry {
   /** At request start: counts the request in flight and starts (or finds) its SERVER span. */
   start(ex: Exchange, scheme: string): void {
     if (this.duration === undefined) this.instruments();
-    const activeKey = scheme === 'https' ? `s${ex.method}` : ex.method;
-    let a = this.active.get(activeKey);
-    if (a === undefined) {
-      a = { attributes: { 'http.request.method': ex.method, 'url.scheme': scheme }, n: 0 };
-      this.active.set(activeKey, a);
+    // The in-flight gauge is read only by a meter provider's callback.
+    if (this.metering) {
+      const activeKey = scheme === 'https' ? `s${ex.method}` : ex.method;
+      let a = this.active.get(activeKey);
+      if (a === undefined) {
+        a = { attributes: { 'http.request.method': ex.method, 'url.scheme': scheme }, n: 0 };
+        this.active.set(activeKey, a);
+      }
+      a.n++;
     }
-    a.n++;
 
     if (this.config.mode !== 'own') {
       const activeCtx = context.active();
@@ -149,6 +172,18 @@ export class HttpTelemetry {
       if (this.config.mode === 'enrich') return;
     }
     const parent = propagation.extract(ROOT_CONTEXT, ex.headers);
+    if (this.untraced) {
+      // No SDK: the no-op tracer's span would only carry the incoming trace context, if any; carry
+      // it the same way, without the attributes the span would drop.
+      const incoming = trace.getSpanContext(parent);
+      if (incoming !== undefined && isSpanContextValid(incoming)) {
+        const span = trace.wrapSpanContext(incoming);
+        ex.span = span;
+        ex.ownsSpan = true;
+        ex.otelContext = trace.setSpan(parent, span);
+      }
+      return;
+    }
     const attributes: Attributes = {
       'http.request.method': ex.method,
       'url.path': ex.path,
@@ -204,8 +239,10 @@ export class HttpTelemetry {
 
   /** At response end: finishes the span and records the duration metric. */
   end(ex: Exchange, status: number, scheme: string, series: RouteSeries): void {
-    const a = this.active.get(scheme === 'https' ? `s${ex.method}` : ex.method);
-    if (a !== undefined) a.n--;
+    if (this.metering) {
+      const a = this.active.get(scheme === 'https' ? `s${ex.method}` : ex.method);
+      if (a !== undefined) a.n--;
+    }
     const route = series.isTemplate ? series.route : undefined;
     const span = ex.span;
     // A span we only enrich was named by Exchange.setRoute while it was still open.
@@ -216,7 +253,7 @@ export class HttpTelemetry {
       else this.finishSpan(span, ex, status, route);
     }
     // With an outer http instrumentation, it records the duration metric; we must not double-count.
-    if (this.config.mode === 'enrich' || (span !== undefined && !ex.ownsSpan)) return;
+    if (this.config.mode === 'enrich' || (span !== undefined && !ex.ownsSpan) || !this.metering) return;
     const attrs = this.durationAttributes(series, ex.method, status, scheme, route, ex.req.httpVersion);
     const extra = ex.metricAttributes;
     // The request's own context, not whatever is active when the response closes: an SDK that
