@@ -117,7 +117,7 @@ function worker() {
 // Child under callgrind: `n` checks one at a time after a warm-up, in one of four cases.
 async function irHarness(kase, n, port) {
   const Redis = require('ioredis');
-  const { MemoryRateLimitStore } = require('@autom8/core');
+  const { MemoryRateLimitStore } = require('@autom8/core/store');
   const { RedisRateLimitStore } = require('@autom8/redis');
   const quiet = { info() {}, warn() {}, error() {} };
   const client = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });

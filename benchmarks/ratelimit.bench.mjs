@@ -63,7 +63,8 @@ function runServer(variant) {
 }
 
 async function main() {
-  const { MemoryRateLimitStore, ALGORITHM_NAMES } = require('@autom8/core');
+  const { MemoryRateLimitStore } = require('@autom8/core/store');
+  const ALGORITHM_NAMES = ['fixed-window', 'sliding-window', 'sliding-log', 'token-bucket', 'leaky-bucket', 'gcra'];
   const { table, fmt, startServer, measure } = await import('./lib/http-bench.mjs');
   const { startRedis } = await import('./lib/redis.mjs');
   const { writeResults, round } = await import('./lib/results.mjs');

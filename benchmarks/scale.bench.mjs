@@ -45,7 +45,7 @@ const emit = (rows) => (process.send !== undefined ? process.send(rows) : consol
 // ---------------------------------------------------------------------------------------------
 // Child: one algorithm, one cap mode ('all' = cap above 1M, 'default' = 100k).
 async function memoryCase(algorithm, capMode) {
-  const { MemoryRateLimitStore } = require('@autom8/core');
+  const { MemoryRateLimitStore } = require('@autom8/core/store');
   // Limits so high every check is admitted: the store's cost, not refusals, is measured. Sliding
   // log keeps one timestamp per admitted unit, so it gets a small limit, as it is meant for.
   const limit = algorithm === 'sliding-log' ? 100 : 1e9;

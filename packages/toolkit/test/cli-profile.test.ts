@@ -76,7 +76,11 @@ test('autom8 profile: a wrong token, no endpoint, no token are one-line errors',
   const out = await runCli(['profile', base, '--seconds', '0.1', '--token', TOKEN, '--out', '/nonexistent-dir/p.cpuprofile']);
   assert.equal(out.code, 2);
   assert.equal(out.stderr, "autom8: bad --out '/nonexistent-dir/p.cpuprofile': the directory /nonexistent-dir does not exist\n");
-  assert.equal(((mw.metrics() as { features: Record<string, unknown> }).features.profiler as { profilesTaken: number }).profilesTaken, before.profilesTaken, 'nothing recorded');
+  assert.equal(
+    ((mw.metrics() as { features: Record<string, unknown> }).features.profiler as { profilesTaken: number }).profilesTaken,
+    before.profilesTaken,
+    'nothing recorded',
+  );
   const scheme = await runCli(['profile', base.replace('http:', 'htp:'), '--token', TOKEN]);
   assert.equal(scheme.code, 2);
   assert.match(scheme.stderr, /^autom8: bad URL 'htp:\/\/127\.0\.0\.1:\d+': the scheme must be http:\/\/ or https:\/\//);
