@@ -11,7 +11,9 @@
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAutom8, ManualClock, ShedFeature } from '../src/index';
+import { ManualClock } from '../src/index';
+import { createEngine } from '../src/adapter';
+import type { ShedFeature } from '../src/shed/shed-feature';
 
 const silent = { info() {}, warn() {}, error() {} };
 /** Parsing and framework cost of any request, and the cost of answering one with a 503, ms. */
@@ -43,8 +45,8 @@ async function model(o: {
   shed?: object;
 }): Promise<Outcome> {
   const clock = new ManualClock();
-  const engine = createAutom8({ clock, telemetry: { enabled: false }, logger: silent, shed: { sampleIntervalMs: 0, ...o.shed } });
-  const feature = (engine as unknown as { features: unknown[] }).features.find((x) => x instanceof ShedFeature) as ShedFeature;
+  const engine = createEngine({ clock, telemetry: { enabled: false }, logger: silent, shed: { sampleIntervalMs: 0, ...o.shed } });
+  const feature = engine.feature('shed') as ShedFeature;
   const capacity = 1000 / (o.workMs + PARSE_MS);
   const t0 = clock.now();
   const now = () => clock.now() - t0;
