@@ -64,9 +64,16 @@ for (const name of ['express-app', 'koa-app']) {
         const second = await fetch(`${app.base}/users`);
         assert.equal(second.headers.get('x-cache'), 'HIT');
         await second.text();
-        const logins = [];
-        for (let i = 0; i < 6; i++) logins.push((await fetch(`${app.base}/login`, { method: 'POST' })).status);
-        assert.deepEqual(logins, [204, 204, 204, 204, 204, 429]);
+        // A just-started example may shed a request while startup lag arms stale shedding (shed runs
+        // before the rate limit, so a shed login is not counted): the limit is judged on the rest.
+        const logins: number[] = [];
+        let shed = 0;
+        while (logins.length < 6 && shed < 6) {
+          const status = (await fetch(`${app.base}/login`, { method: 'POST' })).status;
+          if (status === 503) shed++;
+          else logins.push(status);
+        }
+        assert.deepEqual(logins, [204, 204, 204, 204, 204, 429], `${shed} shed`);
         const health = await fetch(`${app.base}/health`);
         assert.equal(health.headers.get('ratelimit-policy'), null, 'exempt routes carry no limit headers');
         const dash = await fetch(`${app.base}/api/v1/metrics/dashboard`);
@@ -105,9 +112,16 @@ for (const name of ['express-app', 'koa-app']) {
         const users = await fetch(`${app.base}/users/1`);
         assert.equal(users.headers.get('ratelimit-policy'), null);
         await users.text();
-        const logins = [];
-        for (let i = 0; i < 6; i++) logins.push((await fetch(`${app.base}/login`, { method: 'POST' })).status);
-        assert.deepEqual(logins, [204, 204, 204, 204, 204, 429]);
+        // A just-started example may shed a request while startup lag arms stale shedding (shed runs
+        // before the rate limit, so a shed login is not counted): the limit is judged on the rest.
+        const logins: number[] = [];
+        let shed = 0;
+        while (logins.length < 6 && shed < 6) {
+          const status = (await fetch(`${app.base}/login`, { method: 'POST' })).status;
+          if (status === 503) shed++;
+          else logins.push(status);
+        }
+        assert.deepEqual(logins, [204, 204, 204, 204, 204, 429], `${shed} shed`);
       } finally {
         await app.stop();
       }
