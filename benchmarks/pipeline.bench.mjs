@@ -1,35 +1,12 @@
 // The core pipeline's own cost per request, in nanoseconds, without any network or framework:
 // begin → admit → setRoute → response 'close' → end (metrics record). Real node IncomingMessage /
 // ServerResponse objects; telemetry off, and on with a real OTel SDK (in-memory exporters).
-import http from 'node:http';
-import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createEngine } from '@autom8/core/adapter';
 import { table, fmt } from './lib/http-bench.mjs';
 import { writeResults } from './lib/results.mjs';
 import { startOtelSdk } from './lib/otel-sdk.mjs';
-
-// `parts`: which inputs of the SDK span's recommended attributes the request carries (issue #25):
-// host (server.address/port), ua (user_agent.original), query (url.query), peer (network.peer.*; and
-// client.address from it), version (network.protocol.version). Default: Host and User-Agent.
-function makePair(parts = ['host', 'ua']) {
-  const has = new Set(parts);
-  const socket = new Socket();
-  if (has.has('peer')) {
-    Object.defineProperty(socket, 'remoteAddress', { value: '203.0.113.9' });
-    Object.defineProperty(socket, 'remotePort', { value: 53124 });
-    Object.defineProperty(socket, 'localPort', { value: 8080 });
-  }
-  const req = new http.IncomingMessage(socket);
-  req.method = 'GET';
-  req.url = has.has('query') ? '/users/42?page=2&sort=name' : '/users/42';
-  req.headers = {};
-  if (has.has('host')) req.headers.host = 'api.example.com:8080';
-  if (has.has('ua')) req.headers['user-agent'] = 'Mozilla/5.0 (X11; Linux x86_64) bench/1.0';
-  if (has.has('version')) req.httpVersion = '1.1';
-  const res = new http.ServerResponse(req);
-  return { req, res };
-}
+import { makePair } from './lib/request-pair.mjs';
 
 async function run(label, options, n, parts) {
   const engine = createEngine({ ...options, logger: { info() {}, warn() {}, error() {} } });

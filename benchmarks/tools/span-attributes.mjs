@@ -5,10 +5,9 @@
 // query (url.query), peer (the socket's remote address and port: network.peer.address/port,
 // client.address; its local port), version (httpVersion: network.protocol.version).
 // Run under callgrind at two N; the difference per request is what those attributes cost.
-import http from 'node:http';
-import { Socket } from 'node:net';
 import { createEngine } from '@autom8/core/adapter';
 import { startOtelSdk } from '../lib/otel-sdk.mjs';
+import { makePair } from '../lib/request-pair.mjs';
 
 const parts = new Set((process.env.PARTS ?? '').split(',').filter(Boolean));
 const TIMER_SCALE = Number(process.env.TIMER_SCALE ?? 1);
@@ -19,23 +18,7 @@ const engine = createEngine({
   logger: { info() {}, warn() {}, error() {} },
 });
 
-function makePair() {
-  const socket = new Socket();
-  if (parts.has('peer')) {
-    Object.defineProperty(socket, 'remoteAddress', { value: '203.0.113.9' });
-    Object.defineProperty(socket, 'remotePort', { value: 53124 });
-    Object.defineProperty(socket, 'localPort', { value: 8080 });
-  }
-  const req = new http.IncomingMessage(socket);
-  req.method = 'GET';
-  req.url = parts.has('query') ? '/users/42?page=2&sort=name' : '/users/42';
-  req.headers = {};
-  if (parts.has('host')) req.headers.host = 'api.example.com:8080';
-  if (parts.has('ua')) req.headers['user-agent'] = 'Mozilla/5.0 (X11; Linux x86_64) bench/1.0';
-  if (parts.has('version')) req.httpVersion = '1.1';
-  return { req, res: new http.ServerResponse(req) };
-}
-const pairs = Array.from({ length: 1000 }, makePair);
+const pairs = Array.from({ length: 1000 }, () => makePair([...parts]));
 async function run(n) {
   for (let i = 0; i < n; i++) {
     const { req, res } = pairs[i % pairs.length];
