@@ -10,27 +10,26 @@
 // Then, once per mode: 4 processes hammer one key with a fixed quota; admitted against the limit.
 // Last, client instructions per check under callgrind (cold exact/leased, hot leased vs memory store).
 // Writes results/lease.json. `BENCH_QUICK=1` shortens the runs.
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { table, fmt, cpuSeconds } from './lib/http-bench.mjs';
+import { table, fmt } from './lib/http-bench.mjs';
 import { writeResults, round } from './lib/results.mjs';
+import { clientAddress as addr, measureWindow, once, startWorker, stopWorkers } from './lib/fleet.mjs';
+import { connectRedis, startRedis } from './lib/redis.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const QUICK = process.env.BENCH_QUICK === '1';
 const INFLIGHT = 64;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const addr = (i) => `${10 + (i >>> 24)}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
 
 // ---------------------------------------------------------------------------------------------
 // Child: one app process.
 function worker() {
-  const Redis = require('ioredis');
   const { RedisRateLimitStore } = require('@autom8/redis');
   const quiet = { info() {}, warn() {}, error() {} };
   let client;
@@ -42,8 +41,7 @@ function worker() {
   const yieldNow = () => new Promise((r) => setImmediate(r));
   process.on('message', async (msg) => {
     if (msg.type === 'init') {
-      client = new Redis(msg.port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-      await new Promise((r) => client.once('ready', r));
+      client = await connectRedis(msg.port);
       process.send({ type: 'ready' });
     } else if (msg.type === 'mode') {
       if (store !== undefined) await store.close();
@@ -116,12 +114,10 @@ function worker() {
 // ---------------------------------------------------------------------------------------------
 // Child under callgrind: `n` checks one at a time after a warm-up, in one of four cases.
 async function irHarness(kase, n, port) {
-  const Redis = require('ioredis');
   const { MemoryRateLimitStore } = require('@autom8/core/store');
   const { RedisRateLimitStore } = require('@autom8/redis');
   const quiet = { info() {}, warn() {}, error() {} };
-  const client = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  await new Promise((r) => client.once('ready', r));
+  const client = await connectRedis(port);
   const store =
     kase === 'hot-memory'
       ? new MemoryRateLimitStore({})
@@ -180,19 +176,6 @@ function irCount(kase, n, port, dir) {
 
 // ---------------------------------------------------------------------------------------------
 // Parent.
-const once = (proc, type) =>
-  new Promise((resolve, reject) => {
-    const onMsg = (m) => {
-      if (m.type !== type) return;
-      proc.off('message', onMsg);
-      proc.off('exit', onExit);
-      resolve(m);
-    };
-    const onExit = (code) => reject(new Error(`lease worker exited with ${code} while waiting for '${type}'`));
-    proc.on('message', onMsg);
-    proc.on('exit', onExit);
-  });
-
 async function scriptCalls(c) {
   const info = await c.info('commandstats');
   let n = 0;
@@ -202,7 +185,6 @@ async function scriptCalls(c) {
 
 async function main() {
   const Redis = require('ioredis');
-  const { startRedis } = await import('./lib/redis.mjs');
   const redis = await startRedis();
   const admin = new Redis(redis.port, '127.0.0.1');
   const workers = [];
@@ -215,12 +197,7 @@ async function main() {
   let run = 0;
   try {
     for (const procs of [1, 4]) {
-      while (workers.length < procs) {
-        const w = fork(SELF, ['worker'], { execArgv: [], stdio: 'inherit' });
-        w.send({ type: 'init', port: redis.port });
-        await once(w, 'ready');
-        workers.push(w);
-      }
+      while (workers.length < procs) workers.push(await startWorker(SELF, ['worker'], { port: redis.port }));
       const active = workers.slice(0, procs);
       for (let round = 0; round < rounds; round++) {
         for (const population of ['hot', 'cold']) {
@@ -230,17 +207,17 @@ async function main() {
             run++;
             await Promise.all(active.map((w) => (w.send({ type: 'mode', leased: mode === 'leased' }), once(w, 'mode'))));
             await Promise.all(active.map((w, i) => (w.send({ type: 'load', policy, population, worker: i, run }), once(w, 'loading'))));
-            await sleep(warmMs);
-            for (const w of active) w.send({ type: 'mark' });
-            const calls0 = await scriptCalls(admin);
-            const cpu0 = cpuSeconds(redis.pid);
-            const app0 = active.reduce((t, w) => t + cpuSeconds(w.pid), 0);
-            const t0 = performance.now();
-            await sleep(measureMs);
-            const cpu1 = cpuSeconds(redis.pid);
-            const app1 = active.reduce((t, w) => t + cpuSeconds(w.pid), 0);
-            const secs = (performance.now() - t0) / 1000;
-            const results = await Promise.all(active.map((w) => (w.send({ type: 'stop' }), once(w, 'result'))));
+            let calls0 = 0;
+            const {
+              results,
+              seconds: secs,
+              serverCpu,
+              workersCpu,
+            } = await measureWindow(active, redis.pid, {
+              warmMs,
+              measureMs,
+              onMark: async () => (calls0 = await scriptCalls(admin)),
+            });
             // The admin's own INFO call is one command, not a script: not counted.
             const calls = (await scriptCalls(admin)) - calls0;
             const checks = results.reduce((n, r) => n + r.checks, 0);
@@ -253,9 +230,9 @@ async function main() {
               seconds: secs,
               checksPerSec: checks / secs,
               redisCallsPerCheck: calls / checks,
-              redisCpuUsPerCheck: ((cpu1 - cpu0) * 1e6) / checks,
-              redisCpuShare: (cpu1 - cpu0) / secs,
-              appCpuUsPerCheck: ((app1 - app0) * 1e6) / checks,
+              redisCpuUsPerCheck: (serverCpu * 1e6) / checks,
+              redisCpuShare: serverCpu / secs,
+              appCpuUsPerCheck: (workersCpu * 1e6) / checks,
               p50Ms: Math.max(...results.map((r) => r.p50)),
               p99Ms: Math.max(...results.map((r) => r.p99)),
               admittedShare: results.reduce((n, r) => n + r.allowed, 0) / checks,
@@ -304,8 +281,7 @@ async function main() {
       rmSync(dir, { recursive: true, force: true });
     }
   } finally {
-    for (const w of workers) if (w.exitCode === null) w.send({ type: 'exit' });
-    await Promise.all(workers.map((w) => (w.exitCode !== null ? undefined : once(w, 'never').catch(() => undefined))));
+    await stopWorkers(workers);
     admin.disconnect();
     await redis.stop();
   }

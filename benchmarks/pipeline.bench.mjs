@@ -6,24 +6,15 @@ import { createEngine } from '@autom8/core/adapter';
 import { table, fmt } from './lib/http-bench.mjs';
 import { writeResults } from './lib/results.mjs';
 import { startOtelSdk } from './lib/otel-sdk.mjs';
-import { makePair } from './lib/request-pair.mjs';
+import { endOfLap, makePair, pipelineRequest } from './lib/request-pair.mjs';
 
 async function run(label, options, n, parts) {
   const engine = createEngine({ ...options, logger: { info() {}, warn() {}, error() {} } });
   const pairs = Array.from({ length: 2000 }, () => makePair(parts));
-  const once = (i) => {
-    const { req, res } = pairs[i % pairs.length];
-    const ex = engine.begin(req, res, req.url);
-    engine.admit(ex);
-    ex.setRoute('/users/:id');
-    res.emit('finish');
-    res.emit('close');
-  };
-  // Objects are reused, so the engine's listeners are removed between rounds.
   const round = (count) => {
     for (let i = 0; i < count; i++) {
-      once(i);
-      if (i % pairs.length === pairs.length - 1) for (const p of pairs) p.res.removeAllListeners();
+      pipelineRequest(engine, pairs[i % pairs.length]);
+      endOfLap(pairs, i);
     }
   };
   round(50_000);
@@ -43,7 +34,7 @@ function baseline(n) {
     const { res } = pairs[i % pairs.length];
     res.on('close', f);
     res.emit('close');
-    if (i % pairs.length === pairs.length - 1) for (const p of pairs) p.res.removeAllListeners();
+    endOfLap(pairs, i);
   }
   return { pipeline: "node: res.on('close') + emit (floor)", 'ns/request': fmt(((performance.now() - t0) * 1e6) / n, 0) };
 }

@@ -14,8 +14,11 @@ import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { table, fmt, cpuSeconds } from './lib/http-bench.mjs';
+import { table, fmt } from './lib/http-bench.mjs';
 import { writeResults, round } from './lib/results.mjs';
+import { clientAddress as addr, measureWindow, once, startWorker, stopWorkers } from './lib/fleet.mjs';
+import { connectRedis, startRedis } from './lib/redis.mjs';
+import { endOfLap, pipelineRequest } from './lib/request-pair.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -29,9 +32,6 @@ const SAMPLE = QUICK ? 5_000 : 20_000; // individually timed checks per kind
 const BATCH = QUICK ? 50_000 : 200_000; // checks per batch-timed mean (hot, cold)
 // New keys per size: sample + batch stay under 100k - 10k, so the default cap's 10k row never evicts.
 const NEW_BATCH = QUICK ? 20_000 : 50_000;
-
-/** The i-th distinct client: an IPv4 address, as the engine keys clients by default. */
-const addr = (i) => `${10 + (i >>> 24)}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
 
 // Deterministic spread of indices (a 32-bit LCG), so every run samples the same keys.
 function lcg(seed) {
@@ -158,15 +158,10 @@ async function engineCase() {
   });
   let refused = 0;
   const request = (engine, i, address) => {
-    const { req, res, sock } = pairs[i % 2000];
-    sock.remoteAddress = address;
-    const ex = engine.begin(req, res, req.url);
-    if (engine.admit(ex) !== undefined) refused++;
-    ex.setRoute('/users/:id');
-    res.emit('finish');
-    res.emit('close');
-    // Pairs are reused: drop the engine's listeners once per lap.
-    if (i % 2000 === 1999) for (const p of pairs) p.res.removeAllListeners();
+    const pair = pairs[i % 2000];
+    pair.sock.remoteAddress = address;
+    if (pipelineRequest(engine, pair) !== undefined) refused++;
+    endOfLap(pairs, i);
   };
   // Requests from `keys` (cycled), timed as one loop.
   const timed = (engine, keys, count) => {
@@ -201,7 +196,6 @@ async function engineCase() {
 // ---------------------------------------------------------------------------------------------
 // Child: one app process with its own ioredis client and RedisRateLimitStore.
 function redisWorker() {
-  const Redis = require('ioredis');
   const { RedisRateLimitStore } = require('@autom8/redis');
   const quiet = { info() {}, warn() {}, error() {} };
   let client, store;
@@ -211,8 +205,7 @@ function redisWorker() {
   const fresh = () => ({ checks: 0, allowed: 0, samples: 0, lat: new Float64Array(1_000_000) });
   process.on('message', async (msg) => {
     if (msg.type === 'init') {
-      client = new Redis(msg.port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-      await new Promise((r) => client.once('ready', r));
+      client = await connectRedis(msg.port);
       // A generous time budget: on 2 shared cores a slow reply is load, not an outage.
       store = new RedisRateLimitStore({ client, logger: quiet, outage: { timeoutMs: 5000 } });
       process.send({ type: 'ready' });
@@ -274,35 +267,15 @@ function child(args) {
   });
 }
 
-const once = (proc, type) =>
-  new Promise((resolve, reject) => {
-    const onMsg = (m) => {
-      if (m.type !== type) return;
-      proc.off('message', onMsg);
-      proc.off('exit', onExit);
-      resolve(m);
-    };
-    const onExit = (code) => reject(new Error(`redis worker exited with ${code} while waiting for '${type}'`));
-    proc.on('message', onMsg);
-    proc.on('exit', onExit);
-  });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 function percentile(sorted, q) {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 }
 
 async function redisSection(rows) {
-  const { startRedis } = await import('./lib/redis.mjs');
   const redis = await startRedis();
   const workers = [];
   const spawnWorkers = async (n) => {
-    while (workers.length < n) {
-      const w = fork(SELF, ['redis-worker'], { execArgv: [], stdio: 'inherit' });
-      w.send({ type: 'init', port: redis.port });
-      await once(w, 'ready');
-      workers.push(w);
-    }
+    while (workers.length < n) workers.push(await startWorker(SELF, ['redis-worker'], { port: redis.port }));
   };
   const warmMs = QUICK ? 500 : 1000;
   const measureMs = QUICK ? 2000 : 3000;
@@ -316,16 +289,7 @@ async function redisSection(rows) {
       await spawnWorkers(procs);
       const active = workers.slice(0, procs);
       await Promise.all(active.map((w, i) => (w.send({ type: 'load', policy, inflight, worker: i, keySpace: 1_000_000 }), once(w, 'loading'))));
-      await sleep(warmMs);
-      for (const w of active) w.send({ type: 'mark' });
-      const cpu0 = cpuSeconds(redis.pid);
-      const app0 = active.reduce((t, w) => t + cpuSeconds(w.pid), 0);
-      const t0 = performance.now();
-      await sleep(measureMs);
-      const cpu1 = cpuSeconds(redis.pid);
-      const app1 = active.reduce((t, w) => t + cpuSeconds(w.pid), 0);
-      const secs = (performance.now() - t0) / 1000;
-      const results = await Promise.all(active.map((w) => (w.send({ type: 'stop' }), once(w, 'result'))));
+      const { results, seconds: secs, serverCpu, workersCpu } = await measureWindow(active, redis.pid, { warmMs, measureMs });
       const checks = results.reduce((n, r) => n + r.checks, 0);
       const lat = results.flatMap((r) => r.lat).sort((a, b) => a - b);
       const row = {
@@ -339,10 +303,10 @@ async function redisSection(rows) {
         admittedShare: results.reduce((n, r) => n + r.allowed, 0) / checks,
         p50Ms: percentile(lat, 0.5),
         p99Ms: percentile(lat, 0.99),
-        redisCpuUsPerCheck: ((cpu1 - cpu0) * 1e6) / checks,
-        redisCpuShare: (cpu1 - cpu0) / secs,
-        appCpuUsPerCheck: ((app1 - app0) * 1e6) / checks,
-        appCpuShare: (app1 - app0) / secs,
+        redisCpuUsPerCheck: (serverCpu * 1e6) / checks,
+        redisCpuShare: serverCpu / secs,
+        appCpuUsPerCheck: (workersCpu * 1e6) / checks,
+        appCpuShare: workersCpu / secs,
         storeFailures: results.reduce((n, r) => n + r.guard.failures, 0),
       };
       out.push(row);
@@ -368,8 +332,7 @@ async function redisSection(rows) {
     rows.push(correct);
     return { rows: out, correct };
   } finally {
-    for (const w of workers) if (w.exitCode === null) w.send({ type: 'exit' });
-    await Promise.all(workers.map((w) => (w.exitCode !== null ? undefined : once(w, 'never').catch(() => undefined))));
+    await stopWorkers(workers);
     await redis.stop();
   }
 }

@@ -2,7 +2,10 @@
 // loopback port, no persistence, stopped by the bench. Its pid is exposed so a bench can read
 // Redis's own CPU time from /proc (see cpuSeconds in http-bench.mjs).
 import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createServer, connect } from 'node:net';
+
+const require = createRequire(import.meta.url);
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
@@ -42,4 +45,12 @@ export async function startRedis() {
     await new Promise((r) => setTimeout(r, 50));
   }
   return { port, pid: child.pid, stop };
+}
+
+/** An ioredis client on a bench's redis-server, once ready: no offline queue, one retry, as the docs advise. */
+export async function connectRedis(port) {
+  const Redis = require('ioredis');
+  const client = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await new Promise((r) => client.once('ready', r));
+  return client;
 }

@@ -22,3 +22,26 @@ export function makePair(parts = ['host', 'ua']) {
   if (has.has('version')) req.httpVersion = '1.1';
   return { req, res: new http.ServerResponse(req) };
 }
+
+/**
+ * One request through the core pipeline on a pair, as an adapter drives it: begin → admit →
+ * setRoute → 'finish' → 'close'. Returns admit's answer (undefined = admitted).
+ */
+export function pipelineRequest(engine, { req, res }) {
+  const ex = engine.begin(req, res, req.url);
+  const refusal = engine.admit(ex);
+  ex.setRoute('/users/:id');
+  res.emit('finish');
+  res.emit('close');
+  return refusal;
+}
+
+/**
+ * Pairs are reused, request `i` on `pairs[i % pairs.length]`: after the last of each lap, drops the
+ * listeners the engine left on them. Returns whether a lap ended.
+ */
+export function endOfLap(pairs, i) {
+  if (i % pairs.length !== pairs.length - 1) return false;
+  for (const p of pairs) p.res.removeAllListeners();
+  return true;
+}

@@ -7,7 +7,7 @@
 // Run under callgrind at two N; the difference per request is what those attributes cost.
 import { createEngine } from '@autom8/core/adapter';
 import { startOtelSdk } from '../lib/otel-sdk.mjs';
-import { makePair } from '../lib/request-pair.mjs';
+import { endOfLap, makePair, pipelineRequest } from '../lib/request-pair.mjs';
 
 const parts = new Set((process.env.PARTS ?? '').split(',').filter(Boolean));
 const TIMER_SCALE = Number(process.env.TIMER_SCALE ?? 1);
@@ -21,17 +21,9 @@ const engine = createEngine({
 const pairs = Array.from({ length: 1000 }, () => makePair([...parts]));
 async function run(n) {
   for (let i = 0; i < n; i++) {
-    const { req, res } = pairs[i % pairs.length];
-    const ex = engine.begin(req, res, req.url);
-    engine.admit(ex);
-    ex.setRoute('/users/:id');
-    res.emit('finish');
-    res.emit('close');
-    // Objects are reused: drop the engine's listeners, and let the span processor's batch timer run.
-    if (i % pairs.length === pairs.length - 1) {
-      for (const p of pairs) p.res.removeAllListeners();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    pipelineRequest(engine, pairs[i % pairs.length]);
+    // At each lap's end, let the span processor's batch timer run too.
+    if (endOfLap(pairs, i)) await new Promise((resolve) => setImmediate(resolve));
   }
 }
 await run(Number(process.env.W ?? 10000));

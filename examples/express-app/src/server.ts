@@ -15,6 +15,7 @@ startTelemetry('autom8-example-express');
 
 import express from 'express';
 import { autom8Express } from '@autom8/express';
+import { printBanner } from '@autom8/example-shared';
 import { sleep, users } from './users.js';
 
 const shedConcurrency = Number(process.env.SHED_CONCURRENCY ?? 0);
@@ -70,14 +71,5 @@ app.get('/slow', async (_req, res) => {
 });
 
 const port = Number(process.env.PORT ?? 3000);
-const server = app.listen(port, () => {
-  const base = `http://localhost:${port}`;
-  console.log(`autom8 Express example on ${base}${defaultLimit ? '' : ' (DEFAULT_LIMIT=off: no per-client default limit)'}`);
-  console.log(`  try: curl -si ${base}/users | grep -i x-cache         # twice: MISS, then HIT (cached 30 s)`);
-  console.log(`       for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' -X POST ${base}/login; done   # login limit 5/min: the 6th is 429`);
-  console.log(`       for i in $(seq 10); do curl -s -o /dev/null ${base}/slow; done   # 100-300 ms each: breaches the slow-route-latency SLO`);
-  console.log(`       curl ${base}/api/v1/metrics                      # per route: rate, errors, p50/p95/p99`);
-  console.log(`       curl ${base}/api/v1/metrics/system`);
-  console.log(`       open ${base}/api/v1/metrics/dashboard`);
-});
+const server = app.listen(port, () => printBanner('Express', port, defaultLimit));
 process.once('SIGTERM', () => server.close());

@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../src/index';
-import { AimdLimit, ConcurrencyLimiter, GradientLimit, WaitQueue, type ConcurrencySettings, type LimitSettings } from '../src/shed/index';
+import { ConcurrencyLimiter, type ConcurrencySettings } from '../src/shed/concurrency-limiter';
+import { AimdLimit, GradientLimit, type LimitSettings } from '../src/shed/limit-algorithm';
+import { WaitQueue } from '../src/shed/wait-queue';
 
 const base: ConcurrencySettings = {
   algorithm: 'gradient',

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngine, type Autom8, type Reply, type ResponseView } from '../src/adapter';
 import { ManualClock } from '../src/index';
-import { ShedFeature } from '../src/shed/index';
+import { ShedFeature } from '../src/shed/shed-feature';
 
 const silent = { info() {}, warn() {}, error() {} };
 

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLoadShedder, InvalidOptionError, type LoadLimits, type LoadReading } from '../src/index';
-import { LoadSampler, shedProbabilities } from '../src/shed/index';
+import { LoadSampler } from '../src/shed/load-signal';
+import { shedProbabilities } from '../src/shed/priority';
 
 const LIMITS: LoadLimits = { maxEventLoopDelayMs: 50, maxEventLoopUtilization: 0, maxHeapUsedBytes: 1000, maxRssBytes: 0, maxInFlight: 100 };
 const calm: LoadReading = { eventLoopDelayMs: 1, eventLoopUtilization: 0.2, heapUsedBytes: 10, rssBytes: 0, inFlight: 1 };

@@ -15,7 +15,8 @@ import {
   type StoreHost,
 } from '@autom8/core/store';
 import type { Cluster, Redis } from 'ioredis';
-import { LEASE_SCRIPTS, type LeasingAlgorithm } from './lease-scripts.js';
+import type { LeasingAlgorithm } from './algorithm-lua.js';
+import { LEASE_SCRIPTS } from './lease-scripts.js';
 import { LeaseEntry, LeaseTable } from './lease-table.js';
 import { RATE_LIMIT_SCRIPTS } from './rate-limit-scripts.js';
 
