@@ -36,12 +36,13 @@ const [N_LO, N_HI] = (process.env.INSTR_N ?? '5000,25000').split(',').map(Number
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 10000);
 const TIMER_SCALE = Number(process.env.INSTR_TIMER_SCALE ?? 50);
 
-// id → [framework, harness mode, autom8 features (inproc.mjs's F), label]
+// id → [framework, harness mode, autom8 features (inproc.mjs's F), label, extra environment]
 const CONFIGS = {
   'express-bare': ['express', 'none', '', 'Express 5 bare'],
   'express-noop': ['express', 'noop', '', 'Express 5 + a no-op middleware'],
   'express-metrics': ['express', 'full', '', 'Express 5 + autom8 metrics (app.use)'],
   'express-metrics-front': ['express', 'front', '', 'Express 5 + autom8 metrics (front mode)'],
+  'express-metrics-preshape': ['express', 'full', '', 'Express 5 + autom8 metrics (app.use, `preshape: true`)', { PRESHAPE: 'true' }],
   'express-all': ['express', 'full', 'api,rl,shed,cache', 'Express 5 + autom8 every feature, no OTel SDK'],
   'express-all-sdk': ['express', 'full', 'otel,rl,shed,cache', 'Express 5 + autom8 every feature, OTel SDK'],
   'express-floor-sdk': ['express', 'floor', 'otel', 'Express 5 + the SDK floor (hand-written: one span, its context, one record)'],
@@ -81,14 +82,14 @@ const dir = mkdtempSync(join(tmpdir(), 'autom8-callgrind-'));
 
 /** Instructions of one harness run of `n` requests (after the warm-up). */
 function countOnce(id, n) {
-  const [fw, mode, features] = CONFIGS[id];
+  const [fw, mode, features, , env] = CONFIGS[id];
   const out = join(dir, `${id}.${n}.out`);
   const node = [process.execPath, '--single-threaded', '--hash-seed=1', '--random-seed=1', HARNESS, mode];
   const cmd = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, ...node];
   const argv = setarch ? ['setarch', '-R', ...cmd] : cmd;
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), {
-      env: { ...process.env, FW: fw, F: features, W: String(WARMUP), N: String(n), TIMER_SCALE: String(TIMER_SCALE) },
+      env: { ...process.env, ...env, FW: fw, F: features, W: String(WARMUP), N: String(n), TIMER_SCALE: String(TIMER_SCALE) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
