@@ -6,7 +6,7 @@ import { createCircuitBreaker } from '@autom8/core';
 // Internals measured on their own: from the build, not the package's entry points.
 import { createSloFeature } from '../packages/core/dist/slo/slo-feature.js';
 import { CountRing } from '../packages/core/dist/slo/count-ring.js';
-import { createSlowLogFeature } from '../packages/core/dist/slowlog/slow-log.js';
+import { createSlowLogFeature } from '../packages/core/dist/slowlog/slow-log-feature.js';
 import { createEngine, Exchange } from '@autom8/core/adapter';
 import { startServer, measure, table, fmt } from './lib/http-bench.mjs';
 

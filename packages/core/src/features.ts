@@ -1,12 +1,12 @@
 import type { FeatureHost } from './pipeline/feature-host.js';
 import type { Feature } from './pipeline/feature.js';
-import { createDashboard } from './dashboard/dashboard.js';
+import { createDashboard } from './dashboard/dashboard-feature.js';
 import { createSloFeature } from './slo/slo-feature.js';
-import { createSlowLogFeature } from './slowlog/slow-log.js';
-import { createRateLimitFeature } from './ratelimit/feature.js';
+import { createSlowLogFeature } from './slowlog/slow-log-feature.js';
+import { createRateLimitFeature } from './ratelimit/rate-limit-feature.js';
 import { createProfilerFeature } from './profiler/profiler-feature.js';
 import { createShedFeature } from './shed/shed-feature.js';
-import { createResponseCacheFeature } from './cache/response-cache.js';
+import { createResponseCacheFeature } from './cache/cache-feature.js';
 
 /**
  * Builds a feature from its section of the options (`options[key]`), or returns undefined when the

@@ -25,18 +25,18 @@ export type { HistogramSummary } from './metrics/histogram.js';
 export type { RouteSnapshot } from './metrics/route-metrics.js';
 export type { MetricAttributes, CustomSeriesSnapshot, CustomThroughputSnapshot } from './metrics/custom-metrics.js';
 export type { SystemSnapshot } from './system/system-metrics.js';
-export type { RateLimitOptions, RouteLimitSpec } from './ratelimit/options.js';
+export type { RateLimitOptions, RouteLimitSpec } from './ratelimit/rate-limit-options.js';
 export type { LimitSpec, Period } from './ratelimit/policy.js';
 export type { ClientKeySpec } from './ratelimit/client-key.js';
 export type { HeaderFormat } from './ratelimit/headers.js';
 export type { ShedOptions, ConcurrencyOptions } from './shed/shed-options.js';
 export type { ShedPriority } from './shed/priority.js';
-export type { ResponseCacheOptions, RouteCacheRule, CookiePolicy } from './cache/response-cache-options.js';
-export type { InvalidateTarget, InvalidateResult, ResponseCacheSnapshot } from './cache/response-cache.js';
+export type { ResponseCacheOptions, RouteCacheRule, CookiePolicy } from './cache/cache-options.js';
+export type { InvalidateTarget, InvalidateResult, ResponseCacheSnapshot } from './cache/cache-feature.js';
 export type { SloObjective, SloOptions } from './slo/slo-options.js';
 export type { SloStatus, SloReport } from './slo/slo-feature.js';
-export type { SlowLogOptions, SlowRequestLine } from './slowlog/slow-log.js';
-export type { DashboardOptions } from './dashboard/dashboard.js';
+export type { SlowLogOptions, SlowRequestLine } from './slowlog/slow-log-feature.js';
+export type { DashboardOptions } from './dashboard/dashboard-feature.js';
 export type { ProfilerOptions } from './profiler/profiler-feature.js';
 
 // Errors, time, logging

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ResponseCache, type InvalidateResult, type InvalidateTarget } from '../cache/response-cache.js';
+import { ResponseCache, type InvalidateResult, type InvalidateTarget } from '../cache/cache-feature.js';
 import type { MetricAttributes } from '../metrics/custom-metrics.js';
 import type { RouteQuery } from '../monitoring/route-selection.js';
 import { Autom8 } from './autom8.js';

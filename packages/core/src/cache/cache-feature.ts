@@ -14,7 +14,7 @@ import type { Clock } from '../util/clock.js';
 import { publish } from '../events/events.js';
 import { ObservedCounter, RouteTallies } from '../telemetry/observed-counter.js';
 import { ResponseCapture, type CaptureOwner } from './response-capture.js';
-import { resolveCacheOptions, type ResolvedCacheOptions, type ResolvedRule } from './response-cache-options.js';
+import { resolveCacheOptions, type ResolvedCacheOptions, type ResolvedRule } from './cache-options.js';
 import { decodeEntry, encodeEntry, generateEtag, hitReply, notModifiedReply, storedHeaders, type MemoryEntry, type StoredResponse } from './response-entry.js';
 import { etagMatches, parseVary, primaryKey, requestDirectives, variantKey, type RequestDirectives } from './response-key.js';
 import { isMarker, markerFor, ResponseMemory } from './response-memory.js';

@@ -8,7 +8,7 @@ import { RouteTable } from '../routing/route-table.js';
 import { isPromise, type ConsumeResult, type RateLimitStore } from '../store/contracts.js';
 import { HeaderSet } from './headers.js';
 import { ObservedCounter, RouteTallies } from '../telemetry/observed-counter.js';
-import { resolveRateLimitOptions, type ResolvedEntry, type ResolvedRateLimit } from './options.js';
+import { resolveRateLimitOptions, type ResolvedEntry, type ResolvedRateLimit } from './rate-limit-options.js';
 
 /** Decision outcomes, as counted and as the OTel attribute `autom8.ratelimit.outcome`. */
 type Outcome = 'allowed' | 'limited' | 'dry_run_limited';
