@@ -59,17 +59,28 @@ async function startServer(file: string): Promise<{ url: string; output: () => s
   }
 }
 
-/** One request to the quick start's route, then the monitoring endpoint must report it by template. */
+/**
+ * What the quick start turns on, each seen working: the cached route answers MISS then HIT, the
+ * rate limit's headers are on it, the monitoring endpoint reports both requests by template, and
+ * shedding is on (in the feature snapshots).
+ */
 async function assertServesMetrics(url: string): Promise<void> {
   const user = await fetch(`${url}/users/42`);
   assert.equal(user.status, 200);
   assert.deepEqual(await user.json(), { id: '42' });
+  assert.equal(user.headers.get('x-cache'), 'MISS');
+  assert.match(user.headers.get('ratelimit') ?? '', /;r=\d+/);
+  const again = await fetch(`${url}/users/42`);
+  assert.deepEqual(await again.json(), { id: '42' });
+  assert.equal(again.headers.get('x-cache'), 'HIT');
   const metrics = await fetch(`${url}/api/v1/metrics`);
   assert.equal(metrics.status, 200);
-  const body = (await metrics.json()) as { routes: Record<string, { total: { count: number } }> };
+  const body = (await metrics.json()) as { routes: Record<string, { total: { count: number } }>; features?: Record<string, unknown> };
   const route = body.routes['GET /users/:id'];
   assert.ok(route, `GET /users/:id missing from ${Object.keys(body.routes).join(', ')}`);
-  assert.equal(route.total.count, 1);
+  assert.equal(route.total.count, 2);
+  for (const f of ['rateLimit', 'shed', 'cache'])
+    assert.ok(body.features?.[f], `${f} missing from /metrics features: ${Object.keys(body.features ?? {}).join(', ')}`);
   const system = await fetch(`${url}/api/v1/metrics/system`);
   assert.equal(system.status, 200);
 }
