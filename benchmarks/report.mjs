@@ -679,86 +679,170 @@ p('## Leased mode (`benchmarks/lease.bench.mjs`)');
 p();
 if (results.lease) {
   const d = results.lease;
+  const c = d.config ?? {};
+  const names = c.systems ?? {};
+  const rows = d.rows ?? [];
   p(`_${machineLine(d)}._`);
   p();
-  p('The Redis rate-limit store in exact mode (one Redis call per check) and in leased mode (`lease: true`, defaults),');
-  p('side by side in one run on one redis-server on loopback, with 1 and 4 app processes (each its own ioredis');
-  p(`client and store, ${d.config?.inflight ?? 64} checks in flight). Cases interleaved (exact, leased; then leased, exact), the median`);
-  p(
-    `of ${d.config?.rounds ?? '?'} rounds, ${(d.config?.measureMs ?? 0) / 1000} s each after ${(d.config?.warmMs ?? 0) / 1000} s of warm-up. **hot**: every process checks one key`,
-  );
-  p('(a token bucket far above the load, so every check is admitted); **cold**: every check is a new key (the per-IP');
-  p('case; leasing must not cost more). Redis calls from `INFO commandstats` (EVALSHA + EVAL); Redis and client CPU');
-  p('from /proc; latency of one `consume()` as the caller sees it. Wall-clock figures on a machine shared with other');
-  p('work: compare the modes within a run, not with other sections.');
+  p("Fleet rate limiting on one Redis, side by side in one run on one redis-server on loopback: autom8's memory");
+  p('store (each process counts alone: the reference), the Redis store exact (one call per check, the default) and');
+  p("leased (`lease: true`, defaults), rate-limiter-flexible's `RateLimiterRedis` (`consume(key)`) and express-rate-limit's");
+  p("store rate-limit-redis (`increment(key)` and the middleware's own test, `totalHits > limit`): each asked at the layer");
+  p('that talks to its store, without HTTP. 1, 2, 4 and 8 app processes, each its own ioredis client and limiter,');
+  p(`${c.inflight ?? 64} checks in flight per process. **hot**: every process checks one key (a per-tenant or global limit);`);
+  p('**cold**: every check is a new key (the per-IP case; leasing must not cost more).');
   p();
-  const sum = (d.rows ?? []).filter((r) => r.section === 'lease-summary');
+  p(
+    `**Load**: the limit far above the load, so every check is admitted and the cost is what is measured; median of ${c.rounds ?? '?'} ` +
+      `round${c.rounds === 1 ? '' : 's'} of ${(c.measureMs ?? 0) / 1000} s after ${(c.warmMs ?? 0) / 1000} s of warm-up, the systems interleaved (reversed every other round).`,
+  );
+  p('Redis calls = script calls (EVALSHA, EVAL) from `INFO commandstats`: each of these limiters makes one per Redis');
+  p('check. Redis CPU from /proc (script time from `commandstats` usec), client CPU of the app processes from /proc');
+  p('(harness included); added p50/p99 = the latency one');
+  p(
+    `check adds to a request. **Quota**: a binding limit, no refill during the run: hot = one key, ${num(c.quota)} per day, ` +
+      `1.75 × that many attempts split unevenly between the processes; cold = ${num(c.coldKeys)} keys, ${c.coldLimit ?? '?'} per day each, ` +
+      `each asked ${c.coldAsks ?? '?'} times by different processes. rate-limiter-flexible and express-rate-limit count fixed windows, so`,
+  );
+  p('autom8 runs a fixed window there too. Wall-clock figures on a shared 2-core VM: compare the systems within this run.');
+  p();
+  const sum = rows.filter((r) => r.section === 'lease-summary');
   p(
     mdTable(
       [
         'keys',
-        'mode',
+        'limiter',
         'processes',
         'checks/s',
-        'Redis calls/check',
+        'Redis calls / admitted',
         'Redis CPU µs/check',
-        'Redis CPU share',
+        'Redis script µs/check',
         'client CPU µs/check',
-        'p50 ms',
-        'p99 ms',
-        'store failures',
+        'added p50 ms',
+        'added p99 ms',
+        'quota: admitted / limit',
+        'errors',
       ],
       sum.map((r) => [
         r.population,
-        r.mode,
+        r.system,
         num(r.processes),
         num(r.checksPerSec, 0),
-        num(r.redisCallsPerCheck, 4),
+        num(r.redisCallsPerAdmitted, 4),
         num(r.redisCpuUsPerCheck, 2),
-        num(r.redisCpuShare, 2),
+        num(r.redisCmdUsPerCheck, 2),
         num(r.appCpuUsPerCheck, 2),
         num(r.p50Ms, 3),
         num(r.p99Ms, 3),
-        num(r.storeFailures),
+        r.quotaLimit === null || r.quotaLimit === undefined ? 'n/a (per process)' : `${num(r.quotaAdmitted)} / ${num(r.quotaLimit)}`,
+        num((r.errors ?? 0) + (r.storeFailures ?? 0)),
       ]),
     ),
   );
   p();
-  const pick = (pop, mode, procs) => sum.find((r) => r.population === pop && r.mode === mode && r.processes === procs);
+  p(
+    `Limiters: ${Object.entries(names)
+      .map(([k, v]) => `**${k}** = ${v}`)
+      .join('; ')}.`,
+  );
+  p();
+  const pick = (pop, system, procs) => sum.find((r) => r.population === pop && r.system === system && r.processes === procs);
   for (const procs of [...new Set(sum.map((r) => r.processes))]) {
-    const [he, hl, ce, cl] = [pick('hot', 'exact', procs), pick('hot', 'leased', procs), pick('cold', 'exact', procs), pick('cold', 'leased', procs)];
-    if (!he || !hl || !ce || !cl) continue;
+    const [hm, he, hl, ce, cl] = [
+      pick('hot', 'memory', procs),
+      pick('hot', 'exact', procs),
+      pick('hot', 'leased', procs),
+      pick('cold', 'exact', procs),
+      pick('cold', 'leased', procs),
+    ];
+    if (!hm || !he || !hl || !ce || !cl) continue;
     p(
-      `- ${procs} process${procs > 1 ? 'es' : ''}: hot key ${num(hl.redisCallsPerCheck, 4)} Redis calls per check leased (target ≤ 0.05), ` +
-        `Redis CPU per check ×${num(hl.redisCpuUsPerCheck / he.redisCpuUsPerCheck, 3)} of exact, client CPU ${num(hl.appCpuUsPerCheck, 2)} µs per check ` +
-        `(the whole process, harness included); cold keys ${num(cl.redisCallsPerCheck, 4)} vs ${num(ce.redisCallsPerCheck, 4)} Redis calls per check, ` +
-        `Redis CPU ×${num(cl.redisCpuUsPerCheck / ce.redisCpuUsPerCheck, 2)} and client CPU ×${num(cl.appCpuUsPerCheck / ce.appCpuUsPerCheck, 2)} of exact.`,
+      `- ${procs} process${procs > 1 ? 'es' : ''}: hot key leased ${num(hl.redisCallsPerAdmitted, 4)} Redis calls per admitted check (target ≤ 0.05; exact ${num(he.redisCallsPerAdmitted, 4)}), ` +
+        `client CPU ${signed(hl.appCpuUsPerCheck - hm.appCpuUsPerCheck, 2)} µs per check against the memory store (target ≤ +2), ` +
+        `Redis CPU per check ×${num(hl.redisCpuUsPerCheck / he.redisCpuUsPerCheck, 3)} of exact; cold keys leased ${num(cl.redisCallsPerAdmitted, 4)} vs exact ${num(ce.redisCallsPerAdmitted, 4)} calls per check, ` +
+        `client CPU ×${num(cl.appCpuUsPerCheck / ce.appCpuUsPerCheck, 2)} of exact.`,
     );
   }
   p();
-  p('**Admitted against the limit**: one key, a quota per day (no refill during the run), 4 processes with 64 checks');
-  p('in flight each, stopping after different numbers of checks (the first ones still holding leased units);');
-  p('`close()` then gives the unserved units back.');
-  p();
-  const q = (d.rows ?? []).filter((r) => r.section === 'lease-quota');
-  p(
-    mdTable(
-      ['mode', 'processes', 'limit', 'attempts', 'admitted', 'over the limit', 'held in leases at stop', 'left in Redis after close', 'Redis calls'],
-      q.map((r) => [
-        r.mode,
-        num(r.processes),
-        num(r.limit),
-        num(r.attempts),
-        num(r.admitted),
-        num(r.overLimit),
-        num(r.strandedAtStop),
-        num(r.leftInRedisAfterClose),
-        num(r.redisCalls),
-      ]),
-    ),
-  );
-  p();
-  const ir = (d.rows ?? []).filter((r) => r.section === 'lease-ir');
+  const q = rows.filter((r) => r.section === 'lease-quota' && r.population === 'hot');
+  if (q.length > 0) {
+    p("**Quota, hot key** in detail. A unit is served only after Redis granted it; after the run each process's");
+    p('`close()` gives back what its lease still held ("held at stop"), and Redis then has exactly the unused quota left.');
+    p();
+    p(
+      mdTable(
+        [
+          'limiter',
+          'processes',
+          'limit',
+          'attempts',
+          'admitted',
+          'over the limit',
+          'Redis calls',
+          'per admitted',
+          'held in leases at stop',
+          'left in Redis after close',
+        ],
+        q.map((r) => [
+          r.system,
+          num(r.processes),
+          num(r.limit),
+          num(r.attempts),
+          num(r.admitted),
+          num(r.overLimit),
+          num(r.redisCalls),
+          num(r.redisCallsPerAdmitted, 4),
+          r.system === 'leased' ? num(r.strandedAtStop) : '',
+          r.leftInRedisAfterClose === null || r.leftInRedisAfterClose === undefined ? '' : num(r.leftInRedisAfterClose),
+        ]),
+      ),
+    );
+    p();
+  }
+  const out = rows.filter((r) => r.section === 'lease-outage');
+  if (out.length > 0) {
+    const o = c.outage ?? {};
+    p(
+      `**Redis killed**: ${o.processes ?? '?'} processes, each offering ${num(o.perSec)} checks/s on one key (paced, whatever the answers); after ` +
+        `${(o.upMs ?? 0) / 1000} s the redis-server gets SIGKILL and stays down for ${(o.downMs ?? 0) / 1000} s. Fixed window of a day; a far quota`,
+    );
+    p(`(leases at full size) shows what held leases serve; a binding one (${num(o.bindingQuota)}, used up about 1 s into the outage if all were admitted)`);
+    p('what each outage policy admits beyond the limit. `fallback` runs with `expectedInstances` = the process count.');
+    p('"served locally" = answered in process without a Redis call (held leases).');
+    p();
+    p(
+      mdTable(
+        [
+          'mode',
+          'quota',
+          'outage policy',
+          'limit',
+          'admitted before the kill',
+          'offered during the outage',
+          'served during the outage',
+          'served locally',
+          'admitted in all',
+          'beyond the limit',
+          'store failures',
+        ],
+        out.map((r) => [
+          r.system,
+          r.quota,
+          r.outagePolicy,
+          num(r.limit),
+          num(r.admittedUp),
+          num(r.offeredDown),
+          num(r.servedDown),
+          num(r.servedDownLocally),
+          num(r.admitted),
+          num(r.overLimit),
+          num(r.storeFailures),
+        ]),
+      ),
+    );
+    p();
+  }
+  const ir = rows.filter((r) => r.section === 'lease-ir');
   if (ir.length > 0) {
     p('**Client instructions per check** under callgrind (repeatable under load): one process, one check at a time,');
     p('(count at 1,600 − count at 400 checks) / 1,200, after 400 warm-up checks. So few checks run mostly before V8');

@@ -20,8 +20,9 @@ export function freePort() {
 }
 
 /**
- * Starts redis-server on a free port and waits until it accepts connections.
- * @returns {Promise<{port:number,pid:number,stop:()=>Promise<void>}>}
+ * Starts redis-server on a free port and waits until it accepts connections. `kill()` ends it
+ * abruptly (SIGKILL), as an outage would.
+ * @returns {Promise<{port:number,pid:number,stop:()=>Promise<void>,kill:()=>Promise<void>}>}
  */
 export async function startRedis() {
   // Fail with the fix rather than an ENOENT from spawn.
@@ -30,7 +31,10 @@ export async function startRedis() {
   }
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const stop = () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM'))));
+  // A child ended by a signal keeps exitCode null: signalCode says it is gone too.
+  const end = (signal) =>
+    new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once('exit', resolve), child.kill(signal))));
+  const stop = () => end('SIGTERM');
   for (let i = 0; ; i++) {
     const ok = await new Promise((resolve) => {
       const c = connect(port, '127.0.0.1');
@@ -44,7 +48,7 @@ export async function startRedis() {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { port, pid: child.pid, stop };
+  return { port, pid: child.pid, stop, kill: () => end('SIGKILL') };
 }
 
 /** An ioredis client on a bench's redis-server, once ready: no offline queue, one retry, as the docs advise. */

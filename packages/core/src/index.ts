@@ -69,5 +69,15 @@ export { captureCpuProfile, isCpuProfiling, summarizeCpuProfile } from './profil
 export type { CpuProfile, CpuProfileNode, CpuProfileOptions, CpuProfileEntry, CpuProfileSummary } from './profiler/cpu-profile.js';
 
 // Store contracts (implementations: the memory stores here, `@autom8/redis`; helpers: `@autom8/core/store`)
-export type { MaybePromise, RateLimitAlgorithm, LimitPolicy, ConsumeResult, RateLimitStore, CacheRecord, CacheStore, StoreHost } from './store/contracts.js';
+export type {
+  MaybePromise,
+  RateLimitAlgorithm,
+  LimitPolicy,
+  ConsumeResult,
+  RateLimitStore,
+  UnsupportedLimit,
+  CacheRecord,
+  CacheStore,
+  StoreHost,
+} from './store/contracts.js';
 export type { OutagePolicy } from './store/outage-guard.js';

@@ -7,7 +7,17 @@
  * @packageDocumentation
  */
 export { isPromise } from './store/contracts.js';
-export type { MaybePromise, RateLimitAlgorithm, LimitPolicy, ConsumeResult, RateLimitStore, CacheRecord, CacheStore, StoreHost } from './store/contracts.js';
+export type {
+  MaybePromise,
+  RateLimitAlgorithm,
+  LimitPolicy,
+  ConsumeResult,
+  RateLimitStore,
+  UnsupportedLimit,
+  CacheRecord,
+  CacheStore,
+  StoreHost,
+} from './store/contracts.js';
 export { OutageGuard, STORE_UNAVAILABLE } from './store/outage-guard.js';
 export type { OutagePolicy, OutageGuardOptions, StoreState } from './store/outage-guard.js';
 export { countStoreTransitions } from './store/store-transitions.js';

@@ -1,7 +1,7 @@
 // The programmatic API: createRateLimiter / check / execute / wait, and option validation.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRateLimiter, InvalidOptionError, ManualClock, RateLimitedError } from '@autom8/core';
+import { createRateLimiter, InvalidOptionError, ManualClock, RateLimitedError, type RateLimitStore } from '@autom8/core';
 import { groupAddress } from '../src/ratelimit/client-key';
 import { createEngine } from '@autom8/core/adapter';
 
@@ -73,8 +73,23 @@ describe('createRateLimiter', () => {
   });
 });
 
+/** A store that cannot serve a burst above 10 (the `unsupported` hook of the store contract). */
+const smallBursts: RateLimitStore = {
+  kind: 'small-bursts',
+  consume: () => ({ allowed: true, remaining: 1, limit: 1, resetMs: 0, retryAfterMs: 0 }),
+  reset: () => undefined,
+  unsupported: (p) => (p.burst > 10 ? { option: 'burst', expected: 'at most 10 in this store' } : undefined),
+};
+
 describe('invalid options throw at construction, naming the option', () => {
   const cases: [string, () => unknown, string][] = [
+    ['store cannot serve the limit', () => createRateLimiter('a', { rate: 50, store: smallBursts }), 'burst'],
+    ['middleware: store cannot serve the global limit', () => createEngine({ rateLimit: { rate: 50, store: smallBursts } }), 'rateLimit.burst'],
+    [
+      'middleware: store cannot serve a route limit',
+      () => createEngine({ rateLimit: { rate: 5, store: smallBursts, routes: { 'GET /a': { rate: 5, burst: 20 } } } }),
+      'rateLimit.routes["GET /a"].burst',
+    ],
     ['negative rate', () => createRateLimiter('a', { rate: -1 }), 'rate'],
     ['missing rate', () => createRateLimiter('a', {}), 'rate'],
     ['unknown algorithm', () => createRateLimiter('a', { rate: 1, algorithm: 'magic' as never }), 'algorithm'],
@@ -100,6 +115,10 @@ describe('invalid options throw at construction, naming the option', () => {
     ['middleware: store', () => createEngine({ rateLimit: { store: {} as never } }), 'rateLimit.store'],
     ['middleware: unknown option', () => createEngine({ rateLimit: { limit: 5 } as never }), 'rateLimit.limit'],
   ];
+  test('a store that serves the limits as configured builds', async () => {
+    createRateLimiter('a', { rate: 10, store: smallBursts });
+    await createEngine({ rateLimit: { rate: 10, store: smallBursts, routes: { 'GET /a': { rate: 5 } } } }).close();
+  });
   for (const [what, fn, option] of cases) {
     test(what, () => {
       assert.throws(fn, (err: unknown) => {

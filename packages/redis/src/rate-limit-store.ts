@@ -13,6 +13,7 @@ import {
   type RateLimitAlgorithm,
   type RateLimitStore,
   type StoreHost,
+  type UnsupportedLimit,
 } from '@autom8/core/store';
 import type { Cluster, Redis } from 'ioredis';
 import type { LeasingAlgorithm } from './algorithm-lua.js';
@@ -84,10 +85,17 @@ export interface RedisRateLimitStoreOptions {
   meterProvider?: MeterProvider;
   /**
    * Lease quota instead of asking Redis on every request (`true` for the defaults). Off by
-   * default: exact mode makes one Redis call per request and admits exactly the limit.
+   * default: exact mode makes one Redis call per request and admits exactly the limit. With it on,
+   * an engine or `createRateLimiter` refuses at construction the limits that cannot lease (sliding
+   * log, leaky-bucket shaper); see {@link RedisRateLimitStore.unsupported}.
    */
   lease?: boolean | RedisLeaseOptions;
 }
+
+/** The algorithms with a lease script, as an error message lists them. */
+const LEASING_NAMES = Object.keys(LEASE_SCRIPTS)
+  .map((n) => `'${n}'`)
+  .join(', ');
 
 type ScriptFn = (key: string, limit: number, windowMs: number, burst: number, cost: number, maxDelayMs: number) => Promise<number[]>;
 type LeaseFn = (
@@ -224,9 +232,27 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   /**
+   * In leased mode, refuses the limits that cannot lease: the sliding log (one timestamp per
+   * request) and the leaky-bucket shaper (one delay per request). Core asks it when an engine or
+   * `createRateLimiter` builds its limits, so such a limit fails at construction instead of being
+   * served exactly without a word. Exact mode serves every limit.
+   */
+  unsupported(policy: LimitPolicy): UnsupportedLimit | undefined {
+    if (this.lease === undefined) return undefined;
+    if (policy.algorithm === 'sliding-log') {
+      return { option: 'algorithm', expected: `one that can lease (${LEASING_NAMES}) when the RedisRateLimitStore has lease on; or a store without lease` };
+    }
+    if (policy.algorithm === 'leaky-bucket' && (policy.maxDelayMs ?? 0) > 0) {
+      return { option: 'maxDelayMs', expected: '0 when the RedisRateLimitStore has lease on (the leaky-bucket shaper cannot lease); or a store without lease' };
+    }
+    return undefined;
+  }
+
+  /**
    * Whether `policy` leases in this store: its algorithm has a lease script (not the sliding log,
-   * not the leaky-bucket shaper) and a lease may hold more than one unit (`maxShare` × capacity
-   * ≥ 2); the others are served exactly, as without `lease`.
+   * not the leaky-bucket shaper, which {@link unsupported} refuses at construction) and a lease may
+   * hold more than one unit (`maxShare` × capacity ≥ 2); the others are served exactly, as without
+   * `lease`.
    */
   canLease(policy: LimitPolicy): boolean {
     let v = this.leasing.get(policy);

@@ -1,12 +1,15 @@
 // Leased mode of the Redis rate-limit store on a real redis-server the test starts: the global
 // bound proven by several store instances (each with its own connection) hammering one key, cold
 // keys costing what exact mode costs, give-back on eviction and close, outage behaviour, and the
-// algorithms that cannot lease being served exactly.
+// algorithms that cannot lease being served exactly by the store and refused when an engine or a
+// limiter is built on it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
-import { type ConsumeResult, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
-import { isPromise } from '@autom8/core/adapter';
+import { createRateLimiter, InvalidOptionError, type ConsumeResult, type LimitPolicy, type RateLimitAlgorithm } from '@autom8/core';
+import { engineOf, isPromise } from '@autom8/core/adapter';
+import { autom8Express } from '@autom8/express';
+import { autom8Koa } from '@autom8/koa';
 import { RedisRateLimitStore, type RedisLeaseOptions, type RedisOutageOptions } from '@autom8/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server';
 
@@ -207,6 +210,58 @@ describe('RedisRateLimitStore leased mode', () => {
     }
     assert.equal((await scriptCalls(c)) - calls0, 100);
     await store!.close();
+  });
+
+  // Issue #22: "an algorithm that cannot [lease] says so at construction".
+  test('a limit that cannot lease is refused when an engine is built, naming its option', async () => {
+    const [leased] = stores({});
+    const exact = new RedisRateLimitStore({ client: c, logger: quiet });
+    const refuses = (build: () => unknown, option: string) =>
+      assert.throws(build, (err: unknown) => {
+        assert.ok(err instanceof InvalidOptionError, String(err));
+        assert.equal(err.option, option, err.message);
+        assert.match(err.message, /lease/);
+        return true;
+      });
+    const per = 'minute' as const;
+    refuses(() => autom8Express({ logger: quiet, rateLimit: { store: leased, algorithm: 'sliding-log', rate: 100, per } }), 'rateLimit.algorithm');
+    refuses(() => autom8Koa({ logger: quiet, rateLimit: { store: leased, algorithm: 'sliding-log', rate: 100, per } }), 'rateLimit.algorithm');
+    refuses(
+      () => autom8Express({ logger: quiet, rateLimit: { store: leased, algorithm: 'leaky-bucket', rate: 100, per, maxDelayMs: 500 } }),
+      'rateLimit.maxDelayMs',
+    );
+    refuses(
+      () =>
+        autom8Express({ logger: quiet, rateLimit: { store: leased, rate: 1000, per, routes: { 'POST /login': { rate: 5, per, algorithm: 'sliding-log' } } } }),
+      'rateLimit.routes["POST /login"].algorithm',
+    );
+    // Accepted: the same limits on an exact store, leasing algorithms on the leased one, and a
+    // sliding-log global limit that `global: false` leaves unused.
+    const built = [
+      autom8Express({ logger: quiet, rateLimit: { store: exact, algorithm: 'sliding-log', rate: 100, per } }),
+      autom8Express({ logger: quiet, rateLimit: { store: exact, algorithm: 'leaky-bucket', rate: 100, per, maxDelayMs: 500 } }),
+      ...LEASING.map((algorithm) => autom8Express({ logger: quiet, rateLimit: { store: leased, algorithm, rate: 100, per } })),
+      autom8Express({ logger: quiet, rateLimit: { store: leased, algorithm: 'leaky-bucket', rate: 100, per, maxDelayMs: 0 } }),
+      autom8Express({
+        logger: quiet,
+        rateLimit: { store: leased, algorithm: 'sliding-log', rate: 100, per, global: false, routes: { 'POST /login': { rate: 5, per } } },
+      }),
+    ];
+    for (const mw of built) await engineOf(mw)!.close();
+    await leased!.close();
+  });
+
+  test('createRateLimiter on a leased store refuses a limit that cannot lease, naming its option', async () => {
+    const [leased] = stores({});
+    const refuses = (build: () => unknown, option: string) =>
+      assert.throws(build, (err: unknown) => err instanceof InvalidOptionError && err.option === option && /lease/.test(err.message));
+    refuses(() => createRateLimiter('log', { store: leased, algorithm: 'sliding-log', rate: 10 }), 'algorithm');
+    refuses(() => createRateLimiter('shaper', { store: leased, algorithm: 'leaky-bucket', rate: 10, maxDelayMs: 100 }), 'maxDelayMs');
+    const ok = createRateLimiter('bucket', { store: leased, algorithm: 'gcra', rate: 10 });
+    assert.equal((await ok.check('k')).allowed, true, 'a leasing algorithm is built and served');
+    const exact = createRateLimiter('log-exact', { store: new RedisRateLimitStore({ client: c, logger: quiet }), algorithm: 'sliding-log', rate: 10 });
+    assert.equal((await exact.check('k')).allowed, true, 'an exact store serves the sliding log');
+    await leased!.close();
   });
 
   test('invalid lease options throw naming the option', () => {

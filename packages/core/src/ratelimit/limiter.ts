@@ -3,7 +3,7 @@ import type { Clock } from '../util/clock.js';
 import { Autom8Error, InvalidOptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { MemoryRateLimitStore } from './memory-store.js';
-import { checkPolicyName, resolvePolicy, type LimitSpec } from './policy.js';
+import { checkPolicyName, checkStoreServes, resolvePolicy, type LimitSpec } from './policy.js';
 
 /** Options of {@link createRateLimiter}: a limit plus where its counters live. */
 export interface RateLimiterOptions extends LimitSpec {
@@ -80,6 +80,7 @@ export class RateLimiter {
     } else {
       this.store = new MemoryRateLimitStore({ maxKeys: o.maxKeys as number | undefined, clock: o.clock as Clock | undefined }, 'options');
     }
+    checkStoreServes(this.store, this.policy, '');
   }
 
   /** Consumes `cost` units for `key` and answers allowed or limited (with the wait time). */

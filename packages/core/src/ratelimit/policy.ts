@@ -1,4 +1,4 @@
-import type { LimitPolicy, RateLimitAlgorithm } from '../store/contracts.js';
+import type { LimitPolicy, RateLimitAlgorithm, RateLimitStore, UnsupportedLimit } from '../store/contracts.js';
 import { InvalidOptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { ALGORITHM_NAMES } from './algorithms.js';
@@ -52,6 +52,26 @@ export function resolvePolicy(name: string, path: string, spec: Record<string, u
   }
   return Object.freeze({ name, algorithm, limit, windowMs, burst, maxDelayMs });
 }
+
+/**
+ * Asks `store` whether it serves `policy` ({@link RateLimitStore.unsupported}) and throws an
+ * InvalidOptionError naming the option under `path` when it cannot: at construction, not at the
+ * first request.
+ */
+export function checkStoreServes(store: RateLimitStore, policy: LimitPolicy, path: string): void {
+  const u = store.unsupported?.(policy);
+  if (u === undefined) return;
+  throw new InvalidOptionError(path ? `${path}.${u.option}` : u.option, u.expected, SPEC_VALUE[u.option](policy));
+}
+
+/** A policy field as the option that set it (`rate` is the policy's `limit`). */
+const SPEC_VALUE: Record<UnsupportedLimit['option'], (p: LimitPolicy) => unknown> = {
+  algorithm: (p) => p.algorithm,
+  rate: (p) => p.limit,
+  per: (p) => p.windowMs,
+  burst: (p) => p.burst,
+  maxDelayMs: (p) => p.maxDelayMs,
+};
 
 /**
  * The policy each of `expected` instances enforces locally so that together they stay near the

@@ -8,7 +8,7 @@ import { capacityOf } from './algorithms.js';
 import { compileClientKey, type ClientKeyFn, type ClientKeySpec } from './client-key.js';
 import { resolveHeaderFormats, type HeaderFormat } from './headers.js';
 import { MemoryRateLimitStore } from './memory-store.js';
-import { checkPolicyName, resolvePolicy, type LimitSpec } from './policy.js';
+import { checkPolicyName, checkStoreServes, resolvePolicy, type LimitSpec } from './policy.js';
 
 /** One route's entry in `rateLimit.routes`. */
 export interface RouteLimitSpec extends LimitSpec {
@@ -110,6 +110,8 @@ export function resolveRateLimitOptions(section: unknown, engine: FeatureHost): 
   const names = new Set([globalName]);
 
   const routes: { pattern: string; entry: ResolvedEntry }[] = [];
+  // Each limit in use and its option path, for the store's say once the store is known.
+  const inUse: [LimitPolicy, string][] = useGlobal ? [[global, 'rateLimit']] : [];
   const r = v.optionalObject('rateLimit.routes', o.routes) ?? {};
   for (const pattern of Object.keys(r)) {
     const at = `rateLimit.routes[${JSON.stringify(pattern)}]`;
@@ -126,6 +128,7 @@ export function resolveRateLimitOptions(section: unknown, engine: FeatureHost): 
       const policy = resolvePolicy(name, at, spec, { rate: 1, perMs: DEFAULT_PER_MS });
       checkCost(`${at}.cost`, cost, policy);
       limits.push({ policy, route: path });
+      inUse.push([policy, at]);
     } else if (spec.algorithm !== undefined || spec.per !== undefined || spec.burst !== undefined || spec.name !== undefined) {
       throw new InvalidOptionError(`${at}.rate`, 'a positive number when the route has its own limit', undefined);
     }
@@ -150,6 +153,7 @@ export function resolveRateLimitOptions(section: unknown, engine: FeatureHost): 
     store = new MemoryRateLimitStore({ maxKeys: o.maxKeys as number | undefined, clock: engine.clock }, 'rateLimit');
     ownsStore = true;
   }
+  for (const [policy, at] of inUse) checkStoreServes(store, policy, at);
 
   const ipv6Prefix = v.positiveInteger('rateLimit.ipv6Prefix', o.ipv6Prefix, 64);
   if (ipv6Prefix % 16 !== 0 || ipv6Prefix > 128) throw new InvalidOptionError('rateLimit.ipv6Prefix', 'a multiple of 16 up to 128', ipv6Prefix);

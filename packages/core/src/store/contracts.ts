@@ -65,6 +65,17 @@ export interface ConsumeResult {
   delayMs?: number;
 }
 
+/**
+ * What a store cannot do for one limit, as {@link RateLimitStore.unsupported} answers it: which of
+ * the limit's options to change, and to what.
+ */
+export interface UnsupportedLimit {
+  /** The limit's option at fault, as the user writes it; the caller prefixes its path (`rateLimit.routes["POST /login"].algorithm`). */
+  readonly option: 'algorithm' | 'rate' | 'per' | 'burst' | 'maxDelayMs';
+  /** What this store needs the option to be, read after "expected <option path> to be". */
+  readonly expected: string;
+}
+
 /** Counter state for rate limiting. */
 export interface RateLimitStore {
   /** Store kind for logs and metrics (`memory`, `redis`). */
@@ -73,6 +84,13 @@ export interface RateLimitStore {
   consume(key: string, policy: LimitPolicy, cost: number): MaybePromise<ConsumeResult>;
   /** Forgets a key. */
   reset(key: string, policy: LimitPolicy): MaybePromise<void>;
+  /**
+   * Optional: what this store cannot do for `policy` as configured, or undefined when it serves it.
+   * Asked once per limit, with the validated policy, when an engine (`rateLimit`) or
+   * `createRateLimiter` builds its limits; an answer becomes an `InvalidOptionError` naming the
+   * limit's option path, thrown at construction. Without it a store is taken to serve every policy.
+   */
+  unsupported?(policy: LimitPolicy): UnsupportedLimit | undefined;
   /** Called once by each engine the store is given to, before its first request. */
   attach?(host: StoreHost): void;
   close?(): MaybePromise<void>;
