@@ -94,7 +94,7 @@ for (const [name, build] of [
       assert.ok((snap.routes['GET /items/:id']?.total.count ?? 0) >= 1);
       assert.equal(snap.custom.latency[0]?.name, 'db.query');
       assert.equal(snap.custom.throughput[0]?.name, 'queue.messages');
-      assert.ok(mw.metrics({ limit: 1, offset: 0 }).routeSelection !== undefined);
+      assert.ok(mw.metrics({ filter: '', limit: 1, offset: 0 }).routeSelection !== undefined);
     });
 
     test('a circuit breaker given the middleware shows in its metrics', async () => {

@@ -73,14 +73,14 @@ for (const adapter of ADAPTERS) {
 }
 
 describe('profiler options', () => {
-  test('off by default: no endpoint', () => {
+  test('off by default: no endpoint', async () => {
     const engine = createEngine({ logger: silent });
     assert.ok(!engine.monitoring.paths().includes('/api/v1/profile'));
     const on = createEngine({ logger: silent, profiler: { token: TOKEN } });
     assert.ok(on.monitoring.paths().includes('/api/v1/profile'));
     const off = createEngine({ logger: silent, profiler: { enabled: false, token: TOKEN } });
     assert.ok(!off.monitoring.paths().includes('/api/v1/profile'));
-    return Promise.all([engine.close(), on.close(), off.close()]);
+    await Promise.all([engine.close(), on.close(), off.close()]);
   });
 
   test('bad options throw naming the option', () => {

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createCircuitBreaker, type Autom8Options } from '@autom8/core';
+import { createCircuitBreaker, type Autom8Controls, type Autom8Options } from '@autom8/core';
 import { engineOf, type Autom8 } from '@autom8/core/adapter';
 import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
@@ -63,7 +63,7 @@ function options(): Autom8Options {
   };
 }
 
-type Built = { server: Server; engine: Autom8; mw: { engine: Autom8 } };
+type Built = { server: Server; engine: Autom8; mw: Autom8Controls };
 
 function expressApp(): Built {
   const express = require('express');
@@ -126,7 +126,7 @@ for (const [name, build] of [
 
     before(async () => {
       if (missingChromium !== undefined) throw new Error(missingChromium);
-      let mw: { engine: Autom8 };
+      let mw: Autom8Controls;
       ({ server, engine, mw } = build());
       base = await listen(server);
       const breaker = createCircuitBreaker('payments', { engine: mw, minCalls: 5, errorRate: 0.5, halfOpenAfter: 500, window: 2000 });

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, type Autom8Options, type MonitoringRequest } from '@autom8/core';
+import { ManualClock, type Autom8Options, type MetricsSnapshot, type MonitoringRequest } from '@autom8/core';
 import { ADAPTERS, buildApp, type TestApp } from '../support/apps';
 import { close, listen } from '../support/http';
 
@@ -65,7 +65,8 @@ for (const adapter of ADAPTERS) {
       }
       const before = snapshots;
       for (const p of paths) {
-        for (const headers of [{}, { authorization: 'Bearer wrong' }, { 'x-async': '1' }]) {
+        const refused: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }, { 'x-async': '1' }];
+        for (const headers of refused) {
           const res = await get(p, headers);
           assert.equal(res.status, 401, `${p} ${JSON.stringify(headers)}`);
           assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="autom8"');
@@ -121,7 +122,8 @@ for (const adapter of ADAPTERS) {
       for (let i = 0; i < 300; i++) rm.record(rm.seriesFor('GET', `/generated/${i}`, now), 1, 200, now, undefined);
       for (let k = 0; k < 5; k++) rm.record(rm.seriesFor('GET', '/generated/123', now), 1, 200, now, undefined);
       clock.advance(2000);
-      const m = await (await get('/api/v1/metrics', auth)).json();
+      const m = (await (await get('/api/v1/metrics', auth)).json()) as MetricsSnapshot;
+      assert.ok(m.routeSelection, 'the answer says which routes it lists');
       const keys = Object.keys(m.routes);
       assert.equal(keys.length, 50);
       assert.equal(m.routeSelection.returned, 50);
@@ -129,16 +131,17 @@ for (const adapter of ADAPTERS) {
       assert.ok(m.routeSelection.total >= 300, String(m.routeSelection.total));
       assert.ok(keys.includes('GET /generated/123'), 'the busiest generated route is listed');
 
-      const page = await (await get('/api/v1/metrics?route=/generated/&limit=7&offset=10', auth)).json();
+      const page = (await (await get('/api/v1/metrics?route=/generated/&limit=7&offset=10', auth)).json()) as MetricsSnapshot;
+      assert.ok(page.routeSelection, 'the page says which routes it lists');
       assert.equal(Object.keys(page.routes).length, 7);
       assert.deepEqual(
         { matched: page.routeSelection.matched, omitted: page.routeSelection.omitted, filter: page.routeSelection.filter },
         { matched: 300, omitted: 293, filter: '/generated/' },
       );
       for (const k of Object.keys(page.routes)) assert.ok(k.startsWith('GET /generated/'), k);
-      const one = await (await get(`/api/v1/metrics?route=${encodeURIComponent('GET /generated/123')}`, auth)).json();
+      const one = (await (await get(`/api/v1/metrics?route=${encodeURIComponent('GET /generated/123')}`, auth)).json()) as MetricsSnapshot;
       assert.deepEqual(Object.keys(one.routes), ['GET /generated/123']);
-      assert.equal(one.routes['GET /generated/123'].total.count, 6);
+      assert.equal(one.routes['GET /generated/123']?.total.count, 6);
 
       for (const q of [
         'limit=abc',
@@ -154,7 +157,7 @@ for (const adapter of ADAPTERS) {
       ]) {
         const res = await get(`/api/v1/metrics?${q}`, auth);
         assert.equal(res.status, 400, q);
-        assert.equal(typeof (await res.json()).error, 'string');
+        assert.equal(typeof ((await res.json()) as { error?: unknown }).error, 'string');
       }
       assert.equal((await get('/api/v1/metrics?limit=1000', auth)).status, 200);
     });
@@ -227,7 +230,7 @@ for (const adapter of ADAPTERS) {
       }
       assert.equal((await fetch(`${sideBase}/users/1`, { headers: { authorization: SECRET } })).status, 404, 'the side port serves nothing else');
       assert.equal((await fetch(`${base}/users/1`)).status, 200);
-      const m = await (await fetch(`${sideBase}/api/v1/metrics`, { headers: { authorization: SECRET } })).json();
+      const m = (await (await fetch(`${sideBase}/api/v1/metrics`, { headers: { authorization: SECRET } })).json()) as MetricsSnapshot;
       assert.ok('GET /users/:id' in m.routes, 'the side port shows the app traffic');
     });
   });

@@ -8,9 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = join(__dirname, '..', '..');
 
 /** The publishable workspaces, dependencies first. */
 export const PACKAGES = ['core', 'express', 'koa', 'redis', 'toolkit'] as const;

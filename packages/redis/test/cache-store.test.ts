@@ -215,7 +215,7 @@ describe('two app instances share entries through Redis', () => {
     assert.deepEqual(r, { local: 1, shared: 1 });
     const again = await fetch(`${b.base}/products/2`);
     assert.equal(again.headers.get('x-cache'), 'MISS');
-    assert.equal((await again.json()).from, 'b');
+    assert.equal(((await again.json()) as { from: string }).from, 'b');
   });
 
   test("an invalidation on one instance reaches the other's local tier (pub/sub)", async () => {

@@ -10,6 +10,7 @@ import {
   formatLoadReport,
   UsageError,
   type LoadReport,
+  type StepResult,
 } from '@autom8/toolkit';
 
 test('SLOs: percentiles, max, units, <=; malformed ones are usage errors', () => {
@@ -64,7 +65,7 @@ const report: LoadReport = {
   slo: { percentile: 99, thresholdMs: 100, text: 'p99<100ms' },
   maxErrorRate: 0.01,
   ids: 0,
-  steps: [10, 20].map((level, i) => ({
+  steps: [10, 20].map((level, i): StepResult => ({
     level,
     offeredRate: level,
     achievedRate: level,

@@ -27,8 +27,10 @@ type Source<T> = Iterable<T> | AsyncIterable<T>;
  * for await (const n of batchProcess(readRows(), { batchSize: 500, concurrency: 4, process: (b) => db.insert(b) })) total += n;
  * ```
  */
-export function batchProcess<T>(source: Source<T>, options?: BatchOptions): AsyncGenerator<T[], void, undefined>;
+// The `process` overload first: TypeScript types an inline `process`'s parameters from the first
+// overload it tries, and BatchOptions has no `process` to type them from.
 export function batchProcess<T, R>(source: Source<T>, options: BatchProcessOptions<T, R>): AsyncGenerator<Awaited<R>, void, undefined>;
+export function batchProcess<T>(source: Source<T>, options?: BatchOptions): AsyncGenerator<T[], void, undefined>;
 export async function* batchProcess<T, R>(
   source: Source<T>,
   options: Partial<BatchProcessOptions<T, R>> = {},
