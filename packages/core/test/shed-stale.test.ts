@@ -1,7 +1,8 @@
 // Stale-request shedding against a driven load signal, on a ManualClock: a healthy saturated
 // process (issue #19 item 7) is never shed, however often its batches run over the target; a
 // standing queue, which the smoothed lag shows, is shed from its first over-target batch on, even
-// when each batch takes longer than CoDel's 100 ms interval (issue #24's missed onset).
+// when each batch takes longer than CoDel's 100 ms interval (issue #24's missed onset); and the
+// first long batch of an overload arms it before the lag can show it.
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,8 +38,9 @@ function setup(shed: Record<string, unknown> = {}) {
     shed: { sampleIntervalMs: 0, critical: ['GET /vip'], ...shed },
   });
   const f = (engine as unknown as { features: unknown[] }).features.find((x) => x instanceof ShedFeature) as ShedFeature;
-  /** One 50 ms sample of event-loop delay `ms` on a fully busy loop (ELU 1). */
-  const sample = (ms: number) => f.shedder!.signal.observe({ eventLoopDelayMs: ms, eventLoopUtilization: 1, heapUsedBytes: 0, rssBytes: 0, inFlight: 0 }, 50);
+  /** One 50 ms sample of event-loop delay `ms` on a loop busy `elu` of the time (default fully). */
+  const sample = (ms: number, elu = 1) =>
+    f.shedder!.signal.observe({ eventLoopDelayMs: ms, eventLoopUtilization: elu, heapUsedBytes: 0, rssBytes: 0, inFlight: 0 }, 50);
   /**
    * One poll phase: each request is read, then works `workMs` before the next one is read.
    * Returns 'ok' or the status per request.
@@ -110,11 +112,13 @@ test('a standing queue is shed from its first over-target batch, by priority, ev
   try {
     const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
     const eight = Array.from({ length: 8 }, () => '/work');
-    // A sustained lag of 20 ms, short of the 25 ms target: not armed, a long batch is served in full.
+    const five = eight.slice(0, 5);
+    // A sustained lag of 20 ms, short of the 25 ms target: not armed, a batch whose tail waits past
+    // the target (40 ms), though not twice it (the burst level, its own test below), is served in full.
     for (let i = 0; i < 10; i++) sample(20);
     assert.equal(armed(), false);
     assert.deepEqual(
-      batch(eight, 10).filter((s) => s !== 'ok'),
+      batch(five, 10).filter((s) => s !== 'ok'),
       [],
     );
     await nextBatch();
@@ -140,15 +144,94 @@ test('a standing queue is shed from its first over-target batch, by priority, ev
       await nextBatch();
     }
     assert.equal(counts().stale, 5 + 6 + 2 + 24);
-    // The lag falls under half the target: the same long batches are served in full again.
+    // The lag falls under half the target: disarmed, a batch over the target is served in full again.
     for (let i = 0; i < 10; i++) sample(5);
     assert.equal(armed(), false);
     assert.deepEqual(
-      batch(fifteen, 10).filter((s) => s === 503),
+      batch(five, 10).filter((s) => s === 503),
       [],
     );
     await nextBatch();
     assert.equal(counts().load, 0);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('one batch that its own work keeps waiting twice the arming level arms at once; a stall among cheap requests does not', async () => {
+  // Defaults: the target adapts (2 service times), arming at a 25 ms lag, a batch arms at 50 ms.
+  // One sample: the loop was busy 60% of the time (so batches are tracked) with no lag. The
+  // smoothed lag stays 0 from then on, as while the first long batches of an overload keep the
+  // sampler's timer from running.
+  const { engine, clock, sample, batch, counts } = setup();
+  try {
+    const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
+    sample(0, 0.6);
+    // A host stall: 80 ms pass between two cheap requests of a short batch. Requests after it have
+    // waited past 50 ms, but the batch's work (a few × 0.05 ms) does not account for it: not armed.
+    const three = ['/a', '/a', '/a'];
+    assert.deepEqual(batch(three, 0.05), ['ok', 'ok', 'ok']);
+    clock.advance(80);
+    assert.deepEqual(batch([...three, ...three], 0.05), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    await nextBatch();
+    assert.equal(armed(), false);
+    // The first long batch of an overload: 40 requests of 2 ms each read in one poll phase. The
+    // 26th is read 50 ms in, after 50 ms of admitted work: armed there, and it and every later one
+    // (each past the 4 ms target) are shed.
+    const forty = Array.from({ length: 40 }, () => '/work');
+    const out = batch(forty, 2);
+    assert.deepEqual(out.slice(0, 25), Array(25).fill('ok'));
+    assert.deepEqual(out.slice(25), Array(15).fill(503));
+    assert.equal(armed(), true);
+    assert.equal(counts().stale, 15);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('an idle process does not track batches: a long batch after a quiet sample is served in full', async () => {
+  // Tracking costs a setImmediate per batch, so it waits for a sample showing the loop busy (50%).
+  const { engine, sample, batch, counts } = setup();
+  try {
+    sample(0, 0.2);
+    const forty = Array.from({ length: 40 }, () => '/work');
+    assert.deepEqual(
+      batch(forty, 2).filter((x) => x !== 'ok'),
+      [],
+    );
+    await nextBatch();
+    assert.equal(counts().stale, 0);
+    sample(0, 0.6);
+    assert.equal(batch(forty, 2).filter((x) => x === 503).length, 15);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('armed, a loop left idle by shedding widens the target; a busy one narrows it back', async () => {
+  // Behind a pool of 32 connections every batch is the whole pool: admitting two service times of
+  // it and shedding the rest leaves the loop waiting for the clients' next requests (utilisation
+  // under 0.95), and goodput falls to half the capacity. The target then grows, ×1.5 a sample, to
+  // six service times at most.
+  const { engine, sample, batch } = setup();
+  try {
+    const target = () => (engine.metricsSnapshot().features.shed as { queueDelayTargetMs: number }).queueDelayTargetMs;
+    for (let i = 0; i < 10; i++) sample(30);
+    const ten = Array.from({ length: 10 }, () => '/work');
+    // 2 ms requests: a 4 ms target, the 4th is read 6 ms in and shed.
+    assert.deepEqual(batch(ten, 2), ['ok', 'ok', 'ok', 503, 503, 503, 503, 503, 503, 503]);
+    await nextBatch();
+    assert.equal(target(), 4);
+    // Three samples at 80% utilisation: 2 × 1.5³ = 6.75 service times, capped at 6: a 12 ms target.
+    for (let i = 0; i < 3; i++) sample(30, 0.8);
+    assert.deepEqual(batch(ten, 2), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 503, 503, 503]);
+    await nextBatch();
+    assert.equal(target(), 12);
+    // Busy again (utilisation 1): ×0.8 a sample, back to two service times at most.
+    for (let i = 0; i < 8; i++) sample(30);
+    assert.deepEqual(batch(ten, 2), ['ok', 'ok', 'ok', 503, 503, 503, 503, 503, 503, 503]);
+    await nextBatch();
+    assert.equal(target(), 4);
   } finally {
     await engine.close();
   }

@@ -69,6 +69,8 @@ export class LoadSampler {
    * delay signal is off): the lag the delay term of {@link load} stands for.
    */
   lagMs = 0;
+  /** Event-loop utilisation of the last interval, unsmoothed (0 when utilisation is not read). */
+  lastUtilization = 0;
   private readonly limits: LoadLimits;
   private readonly smoothingMs: number;
   private readonly intervalMs: number;
@@ -166,6 +168,7 @@ export class LoadSampler {
     s.heapUsedBytes += a * (r.heapUsedBytes - s.heapUsedBytes);
     s.rssBytes += a * (r.rssBytes - s.rssBytes);
     s.inFlight += a * (r.inFlight - s.inFlight);
+    this.lastUtilization = r.eventLoopUtilization;
     this.samples++;
     this.load = this.compute();
     this.onSample?.(this);

@@ -33,10 +33,37 @@ const HOLD_TARGETS = 2;
 /** Samples in a row without that evidence before stale shedding disarms (CoDel's interval). */
 const DISARM_SAMPLES = 4;
 /**
+ * A batch arms stale shedding at once when the work of its admitted requests reaches this many
+ * arming levels: the first batches of an overload run long before the smoothed lag can say so (the
+ * sampler's timer waits for the batch), and a healthy load never queues that much work at once
+ * (its lag would then be past the arming level). Work, not elapsed time, and each request's capped
+ * at the ceiling, so a host stall inside a short batch of cheap requests does not arm it.
+ */
+const BURST_ARMS = 2;
+/**
+ * Disarmed, batches are tracked (for the above, and to know the service time) only after a sample
+ * in which the loop was busy this share of the time: an idle process pays no `setImmediate` per
+ * request, and an overload's first batches, which grow from short ones, are tracked by the time
+ * they run long.
+ */
+const TRACK_UTILIZATION = 0.5;
+/**
  * The adaptive target: a request may wait this many service times into its batch. Admitted
  * latency is then bounded by a few service times, whatever the route costs.
  */
 const TARGET_SERVICES = 2;
+/**
+ * While armed, the loop idling part of a sample (utilisation under IDLE_UTILIZATION) means stale
+ * shedding leaves the CPU unused: behind a small pool of connections every batch is the whole
+ * pool, and admitting two service times of it per batch leaves the loop waiting for the clients'
+ * next requests. The target then grows by TARGET_GROWTH per sample, up to MAX_TARGET_SERVICES
+ * (and the ceiling), and shrinks back by TARGET_SHRINK per sample once the loop is busy again.
+ */
+const IDLE_UTILIZATION = 0.95;
+const BUSY_UTILIZATION = 0.98;
+const TARGET_GROWTH = 1.5;
+const TARGET_SHRINK = 0.8;
+const MAX_TARGET_SERVICES = 6;
 /** Floor of the adaptive target, ms: below it, shedding churns more than it saves. */
 const MIN_TARGET_MS = 2;
 /**
@@ -72,6 +99,8 @@ export class ShedFeature implements Feature {
   private lastOverAt = -Infinity;
   /** Requests of the current batch so far. */
   private batchCount = 0;
+  /** Work of the batch's admitted requests so far, each capped at the ceiling, ms. */
+  private batchWork = 0;
   /** Start (clock ms) of the batch's previous request if it was admitted, else -1. */
   private admittedAt = -1;
   /** Longest batch since the last sample as if nothing had been shed, ms. */
@@ -90,11 +119,17 @@ export class ShedFeature implements Feature {
    * request's start in the same batch. NaN until measured.
    */
   private serviceMs = NaN;
+  /** Service times a request may wait into its batch (TARGET_SERVICES, more while the loop idles). */
+  private targetServices = TARGET_SERVICES;
   /** Smoothed lag (ms) at which the load signal shows a standing queue; 0: no delay signal, use batch pairs. */
   private readonly armAtMs: number;
   private readonly disarmAtMs: number;
   /** Stale shedding is on: the lag shows a standing queue (or there is no delay signal to ask). */
   private staleArmed: boolean;
+  /** Batches are tracked while disarmed: the loop was busy (see TRACK_UTILIZATION). */
+  private tracking = false;
+  /** Admitted work at which one batch arms stale shedding, ms (Infinity: never). */
+  private readonly burstArmMs: number;
   private counter: Counter | undefined;
   private attrs: Attributes[] | undefined;
   private shedding = false;
@@ -123,6 +158,7 @@ export class ShedFeature implements Feature {
     this.armAtMs = t < Infinity && o.load !== undefined && o.load.limits.maxEventLoopDelayMs > 0 ? t : 0;
     this.disarmAtMs = DISARM_SHARE * this.armAtMs;
     this.staleArmed = t < Infinity && this.armAtMs === 0;
+    this.burstArmMs = this.armAtMs > 0 ? BURST_ARMS * this.armAtMs : Infinity;
     const c = o.concurrency;
     if (c !== undefined) {
       if (c.scope === 'route') this.perRoute = new Map();
@@ -152,30 +188,39 @@ export class ShedFeature implements Feature {
   onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
     if (this.counter === undefined && this.engine.meter() !== undefined) this.instruments();
     const pi = this.priorityOf(ex);
-    if (this.staleArmed) {
+    if (this.staleArmed || this.tracking) {
       // Stale-request shedding (CoDel-style sojourn time). Requests the loop reads in one poll phase
       // were all waiting when it began, so a request seen t ms into the batch has waited ≥ t ms.
       // Past the target it is already late: answering 503 now costs microseconds, serving it would
       // cost its full work and delay every request behind it. As in CoDel, only a standing queue
-      // counts, never a burst or a hiccup: it is armed only while the smoothed lag shows one (see
-      // onLoadSample). Without the delay signal, a standing queue is a batch over the target
-      // after another one within SUSTAIN_MS.
+      // counts, never a burst or a hiccup: it is armed only while the smoothed lag shows one, or a
+      // batch's own work has kept it waiting past BURST_ARMS arming levels (see onLoadSample).
+      // Without the delay signal, a standing queue is a batch over the target after another one
+      // within SUSTAIN_MS. Batches are tracked while disarmed too, once the loop is busy: the
+      // service time is known, and the queue seen, when the overload begins.
       const t = ex.startTime;
       if (this.batchStart < 0) {
         this.batchStart = t;
         this.batchOver = false;
         this.batchCount = 1;
+        this.batchWork = 0;
         setImmediate(this.endBatch);
       } else {
         const waited = t - this.batchStart;
         // The previous request was admitted: the time since it started is what one costs.
-        if (this.admittedAt >= 0) this.learnService(t - this.admittedAt);
+        if (this.admittedAt >= 0) {
+          const cost = t - this.admittedAt;
+          this.learnService(cost);
+          // Capped: one stall (a neighbour's slice, a paused VM) counts as one slow request.
+          this.batchWork += cost < this.ceilingMs ? cost : this.ceilingMs;
+          if (!this.staleArmed && this.batchWork >= this.burstArmMs) this.arm();
+        }
         // What the batch would last up to this request had nothing been shed (every request at the
         // admitted ones' cost): the evidence that keeps a standing queue armed while shedding
         // holds the lag down.
         const demand = ++this.batchCount * (this.serviceMs || 0);
         if (demand > this.demandMs) this.demandMs = demand;
-        if (waited > this.staleAfter[pi]!) {
+        if (this.staleArmed && waited > this.staleAfter[pi]!) {
           if (this.armAtMs > 0) return this.reject('stale', pi);
           if (!this.batchOver) {
             this.batchOver = true;
@@ -302,30 +347,39 @@ export class ShedFeature implements Feature {
   private onLoadSample(s: LoadSampler): void {
     if (this.armAtMs > 0) {
       if (!this.staleArmed) {
-        if (s.lagMs >= this.armAtMs) {
-          this.staleArmed = true;
-          this.quietSamples = 0;
-        }
+        if (s.lagMs >= this.armAtMs) this.arm();
       } else if (s.lagMs >= this.disarmAtMs || this.demandMs >= Math.max(HOLD_TARGETS * this.staleAfter[2]!, this.disarmAtMs)) {
         this.quietSamples = 0;
       } else if (++this.quietSamples >= DISARM_SAMPLES) {
         this.staleArmed = false;
+        this.targetServices = TARGET_SERVICES;
+      }
+      this.tracking = s.lastUtilization >= TRACK_UTILIZATION;
+      if (this.staleArmed && this.adaptive) {
+        const elu = s.lastUtilization;
+        if (elu < IDLE_UTILIZATION) this.targetServices = Math.min(MAX_TARGET_SERVICES, this.targetServices * TARGET_GROWTH);
+        else if (elu > BUSY_UTILIZATION) this.targetServices = Math.max(TARGET_SERVICES, this.targetServices * TARGET_SHRINK);
       }
       this.demandMs = 0;
     }
     this.checkStopped();
   }
 
+  private arm(): void {
+    this.staleArmed = true;
+    this.quietSamples = 0;
+  }
+
   /**
    * Folds one admitted request's cost into the service time and moves the adaptive target to
-   * TARGET_SERVICES of it (between MIN_TARGET_MS and the ceiling), per priority as the fixed one.
+   * targetServices of it (between MIN_TARGET_MS and the ceiling), per priority as the fixed one.
    */
   private learnService(ms: number): void {
     if (ms > this.ceilingMs) ms = this.ceilingMs;
     const e = this.serviceMs;
     this.serviceMs = e >= 0 ? e + (ms < e ? SERVICE_DOWN : SERVICE_UP) * (ms - e) : ms;
     if (!this.adaptive) return;
-    const t = Math.min(this.ceilingMs, Math.max(MIN_TARGET_MS, TARGET_SERVICES * this.serviceMs));
+    const t = Math.min(this.ceilingMs, Math.max(MIN_TARGET_MS, this.targetServices * this.serviceMs));
     const a = this.staleAfter;
     a[1] = 2 * t;
     a[2] = t;
