@@ -1,5 +1,7 @@
 // The overload scenario's server: `node app.mjs <mode> [shed-options-json]`, prints "LISTENING <port>".
 // GET /work burns about 10 ms of CPU (a fixed amount of hashing, calibrated at start) and answers JSON.
+// WORK_MS sets the CPU work; DEP_MS (default 0) makes the route async: it first awaits a slow
+// dependency (a timer of DEP_MS, as a database or HTTP call with spare capacity), then does the work.
 //   none:   Express 5 + autom8 (metrics only): no protection
 //   static: Express 5 + autom8 (metrics) + a static-threshold guard in the style of
 //           @fastify/under-pressure (its README's settings: maxEventLoopDelay 1000 ms,
@@ -13,6 +15,7 @@ import { autom8Express } from '@autom8/express';
 
 const [mode = 'none', shedJson] = process.argv.slice(2);
 const WORK_MS = Number(process.env.WORK_MS ?? 10);
+const DEP_MS = Number(process.env.DEP_MS ?? 0);
 
 // A fixed amount of CPU work worth WORK_MS: SHA-256 over a buffer, a number of rounds calibrated at
 // start (best of several runs, so a busy neighbour during calibration makes the work smaller rather
@@ -60,10 +63,20 @@ const mw = autom8Express(options);
 const app = express();
 app.use(mw);
 if (mode === 'static') app.use(staticGuard());
-app.get('/work', (_req, res) => {
-  work(ROUNDS);
-  res.json({ ok: true, sink: sink & 1 });
-});
+const dependency = () => new Promise((resolve) => setTimeout(resolve, DEP_MS));
+app.get(
+  '/work',
+  DEP_MS > 0
+    ? async (_req, res) => {
+        await dependency();
+        work(ROUNDS);
+        res.json({ ok: true, sink: sink & 1 });
+      }
+    : (_req, res) => {
+        work(ROUNDS);
+        res.json({ ok: true, sink: sink & 1 });
+      },
+);
 const server = http.createServer(app);
 server.keepAliveTimeout = 60_000;
 // Up to 1,024 clients connect at once at the onset, while the loop is busy: with Node's default

@@ -113,12 +113,17 @@ export async function baseline(url, durationMs, connections = 4, pid = undefined
  * Sends `rate` requests/s for `durationMs`, polling `probeUrl` every `probeEveryMs` meanwhile, over
  * at most `connections` keep-alive connections (more requests wait in the client for a free one, as
  * in a proxy's connection pool; that wait counts in their latency).
+ * With `preconnect`, the connections are opened first (one cheap request each to `preconnect`, a
+ * path the app answers without work), as a proxy's keep-alive pool or returning clients hold them:
+ * Node accepts one new connection per event-loop iteration, so clients that connect during an
+ * overload also wait for the loop, before any request of theirs can be seen.
  * Waits at most `graceMs` for stragglers, then gives up on them (counted as unfinished).
  * Returns every request's { due (ms since start), status, ms, retryAfter }, the probe latencies, and the backlog
  * (requests unanswered when sending stopped).
  */
-export async function openLoop(url, { rate, durationMs, graceMs = 2000, probeUrl, probeEveryMs = 250, timeoutMs = 10_000, connections = 1024 }) {
+export async function openLoop(url, { rate, durationMs, graceMs = 2000, probeUrl, probeEveryMs = 250, timeoutMs = 10_000, connections = 1024, preconnect }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  if (preconnect !== undefined) await Promise.all(Array.from({ length: connections }, () => get(agent, new URL(preconnect, url).href, timeoutMs)));
   const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const results = [];
   const probes = [];
