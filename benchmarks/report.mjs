@@ -675,6 +675,80 @@ if (results.scale) {
   p();
 }
 
+const shedMatrixRuns = runsPerNode('shed-matrix');
+p('## Shedding defaults (`benchmarks/shed-matrix.bench.mjs`)');
+p();
+if (shedMatrixRuns.length > 0) {
+  p('`shed: true`, nothing tuned (issue #24). Each route is offered 2× and 3× its capacity at a constant arrival rate');
+  p('(open loop; latency from when each request was due) over 32, 256 and 1,024 keep-alive connections opened');
+  p('before the overload, each cell in a fresh server process (Express 5). "onset" is the requests due in the first');
+  p('second, the rest are "from 1 s". The bar: from 1 s, admitted p99 < 5× the unloaded p99 and goodput ≥ 80% of');
+  p('capacity; over the whole run every request answered and every 503 with `Retry-After`. The closed loop is the');
+  p('false-alarm check: just enough clients to keep the CPU busy, against `shed: true`, should shed nothing.');
+  p();
+  const pctCell = (v) => (typeof v === 'number' ? `${num(v * 100, 0)}%` : '');
+  const msCell = (v) => (v === null ? '∞' : num(v, 1));
+  for (const { doc } of shedMatrixRuns) {
+    p(`### Node ${doc.node}`);
+    p();
+    p(`_${machineLine(doc)}._`);
+    p();
+    const closed = doc.rows.filter((r) => r.section === 'closed');
+    p(
+      mdTable(
+        ['route', 'capacity req/s', 'unloaded p99 ms', 'closed loop (clients)', 'closed loop shed'],
+        closed.map((r) => [r.route, num(r.capacity), num(r.unloadedP99Ms, 1), num(r.connections), pctCell(r.closedLoopShedShare)]),
+      ),
+    );
+    p();
+    for (const [section, title] of [
+      ['overload', 'Connections opened before the overload'],
+      ['fresh', 'Clients that connect during the overload (Node accepts one new connection per event-loop iteration)'],
+    ]) {
+      const cells = doc.rows.filter((r) => r.section === section);
+      if (cells.length === 0) continue;
+      p(`**${title}** (${cells.filter((r) => r.meets).length} of ${cells.length} cells meet the bar)`);
+      p();
+      p(
+        mdTable(
+          [
+            'route',
+            'load',
+            'connections',
+            'onset p99 ms',
+            'p99 ms from 1 s',
+            'p99 / unloaded',
+            'goodput onset / from 1 s',
+            'shed',
+            'unanswered',
+            '`/metrics` max ms',
+            'server CPU',
+            'meets',
+          ],
+          cells.map((r) => [
+            r.route,
+            `${r.load}×`,
+            num(r.connections),
+            msCell(r.onsetP99Ms),
+            msCell(r.p99Ms),
+            r.p99OverUnloaded === null ? '∞' : `${num(r.p99OverUnloaded, 1)}×`,
+            `${pctCell(r.onsetGoodputShare)} / ${pctCell(r.goodputShare)}`,
+            pctCell(r.shedShare),
+            num(r.unanswered),
+            msCell(r.metricsMaxMs),
+            pctCell(r.serverCpuShare),
+            r.meets ? 'yes' : '**no**',
+          ]),
+        ),
+      );
+      p();
+    }
+  }
+} else {
+  p('No results yet: run `npm run bench -- shed-matrix`.');
+  p();
+}
+
 p('## Leased mode (`benchmarks/lease.bench.mjs`)');
 p();
 if (results.lease) {
@@ -869,6 +943,7 @@ const known = new Set([
   ...MICRO.map(([n]) => n),
   ...stackRuns.map(({ name }) => name),
   ...runsPerNode('perfeature').map(({ name }) => name),
+  ...shedMatrixRuns.map(({ name }) => name),
   'callgrind-issue23-node20',
   ...instructionRuns.map(({ name }) => name),
 ]);

@@ -63,58 +63,8 @@ for (const sc of SCENARIOS) {
 table(rows);
 console.log('\np50/p99 are of admitted requests (200s); requests never answered count as infinitely slow.');
 
-// The defaults (`shed: true`, nothing tuned) on a 2 ms route, 3× its capacity, over 32 (a proxy's
-// pool: the excess waits in the client, and that wait counts), 256 and 1,024 connections (issue
-// #24). Onset: requests due in the first second; steady: due from 1 s on. The tuned setting the
-// docs recommended before (a delay limit 4× the work) and no protection are the references.
-const SMALL_MS = Number(process.env.SHED_BENCH_DEFAULTS_MS ?? 6000);
-const smallProbe = await startApp('none', undefined, { WORK_MS: '2' });
-const small = await baseline(`${smallProbe.url}/work`, 2000, 4, smallProbe.pid);
-await smallProbe.stop();
-const smallRate = Math.round(3 * small.capacity);
-console.log(
-  `\nDefaults on a 2 ms route: capacity ${fmt(small.capacity)} req/s (server got ${fmt(small.cpuShare * 100, 0)}% of a core), unloaded p50 ${fmt(small.p50)} ms p99 ${fmt(small.p99)} ms; offering ${smallRate} req/s for ${SMALL_MS / 1000} s`,
-);
-const smallRows = [];
-for (const sc of [
-  { name: 'no protection', mode: 'none', connections: 256 },
-  { name: 'limits.maxEventLoopDelayMs: 8', mode: 'autom8', shed: { limits: { maxEventLoopDelayMs: 8 } }, connections: 256 },
-  ...[32, 256, 1024].map((connections) => ({ name: 'shed: true', mode: 'autom8', shed: true, connections })),
-]) {
-  const app = await startApp(sc.mode, sc.shed, { WORK_MS: '2' });
-  await baseline(`${app.url}/work`, 500, 2); // warm the JIT
-  const cpu0 = cpuSeconds(app.pid);
-  const t0 = performance.now();
-  const run = await openLoop(`${app.url}/work`, {
-    rate: smallRate,
-    durationMs: SMALL_MS,
-    connections: sc.connections,
-    graceMs: 3000,
-    timeoutMs: 10_000,
-    probeUrl: `${app.url}/api/v1/metrics`,
-    probeEveryMs: 250,
-  });
-  const share = (cpuSeconds(app.pid) - cpu0) / ((performance.now() - t0) / 1000);
-  await app.stop();
-  const onset = summarize(run, 0, 1000);
-  const steady = summarize(run, 1000, SMALL_MS);
-  const all = summarize(run, 0, SMALL_MS);
-  const probes = run.probes.map((p) => (p.status === 200 ? p.ms : Infinity));
-  smallRows.push({
-    scenario: sc.name,
-    connections: sc.connections,
-    'goodput/capacity': `${fmt((steady.goodput / small.capacity) * 100, 0)}%`,
-    'onset p99 ms': ms(onset.p99),
-    'p99 ms (from 1 s)': ms(steady.p99),
-    'p99/unloaded': ms(steady.p99 / small.p99),
-    shed: `${fmt(all.shedRate * 100, 0)}%`,
-    unanswered: all.unfinished,
-    '503 w/o Retry-After': all.shedWithoutRetryAfter,
-    'metrics max ms': ms(Math.max(...probes)),
-    'server CPU': `${fmt(share * 100, 0)}%`,
-  });
-}
-table(smallRows);
+// The defaults (`shed: true`, nothing tuned) across routes, overloads and connection counts are
+// benchmarks/shed-matrix.bench.mjs (issue #24).
 
 // The price when there is no overload: the same app with a route that does no work (WORK_MS=0),
 // loaded by autocannon; the difference in server CPU per request is what the shed feature adds.
