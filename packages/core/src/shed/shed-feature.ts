@@ -33,18 +33,9 @@ const HOLD_TARGETS = 2;
 /** Samples in a row without that evidence before stale shedding disarms (CoDel's interval). */
 const DISARM_SAMPLES = 4;
 /**
- * A batch arms stale shedding at once when the work of its admitted requests reaches this many
- * arming levels: the first batches of an overload run long before the smoothed lag can say so (the
- * sampler's timer waits for the batch), and a healthy load never queues that much work at once
- * (its lag would then be past the arming level). Work, not elapsed time, and each request's capped
- * at the ceiling, so a host stall inside a short batch of cheap requests does not arm it.
- */
-const BURST_ARMS = 2;
-/**
- * Disarmed, batches are tracked (for the above, and to know the service time) only after a sample
- * in which the loop was busy this share of the time: an idle process pays no `setImmediate` per
- * request, and an overload's first batches, which grow from short ones, are tracked by the time
- * they run long.
+ * Disarmed, batches are tracked (to know the service time when an overload begins) only after a
+ * sample in which the loop was busy this share of the time: an idle process pays no `setImmediate`
+ * per request.
  */
 const TRACK_UTILIZATION = 0.5;
 /**
@@ -99,8 +90,6 @@ export class ShedFeature implements Feature {
   private lastOverAt = -Infinity;
   /** Requests of the current batch so far. */
   private batchCount = 0;
-  /** Work of the batch's admitted requests so far, each capped at the ceiling, ms. */
-  private batchWork = 0;
   /** Start (clock ms) of the batch's previous request if it was admitted, else -1. */
   private admittedAt = -1;
   /** Longest batch since the last sample as if nothing had been shed, ms. */
@@ -128,8 +117,6 @@ export class ShedFeature implements Feature {
   private staleArmed: boolean;
   /** Batches are tracked while disarmed: the loop was busy (see TRACK_UTILIZATION). */
   private tracking = false;
-  /** Admitted work at which one batch arms stale shedding, ms (Infinity: never). */
-  private readonly burstArmMs: number;
   private counter: Counter | undefined;
   private attrs: Attributes[] | undefined;
   private shedding = false;
@@ -158,7 +145,6 @@ export class ShedFeature implements Feature {
     this.armAtMs = t < Infinity && o.load !== undefined && o.load.limits.maxEventLoopDelayMs > 0 ? t : 0;
     this.disarmAtMs = DISARM_SHARE * this.armAtMs;
     this.staleArmed = t < Infinity && this.armAtMs === 0;
-    this.burstArmMs = this.armAtMs > 0 ? BURST_ARMS * this.armAtMs : Infinity;
     const c = o.concurrency;
     if (c !== undefined) {
       if (c.scope === 'route') this.perRoute = new Map();
@@ -193,8 +179,8 @@ export class ShedFeature implements Feature {
       // were all waiting when it began, so a request seen t ms into the batch has waited ≥ t ms.
       // Past the target it is already late: answering 503 now costs microseconds, serving it would
       // cost its full work and delay every request behind it. As in CoDel, only a standing queue
-      // counts, never a burst or a hiccup: it is armed only while the smoothed lag shows one, or a
-      // batch's own work has kept it waiting past BURST_ARMS arming levels (see onLoadSample).
+      // counts, never a burst or a hiccup: it is armed only while the smoothed lag shows one (see
+      // onLoadSample).
       // Without the delay signal, a standing queue is a batch over the target after another one
       // within SUSTAIN_MS. Batches are tracked while disarmed too, once the loop is busy: the
       // service time is known, and the queue seen, when the overload begins.
@@ -203,18 +189,11 @@ export class ShedFeature implements Feature {
         this.batchStart = t;
         this.batchOver = false;
         this.batchCount = 1;
-        this.batchWork = 0;
         setImmediate(this.endBatch);
       } else {
         const waited = t - this.batchStart;
         // The previous request was admitted: the time since it started is what one costs.
-        if (this.admittedAt >= 0) {
-          const cost = t - this.admittedAt;
-          this.learnService(cost);
-          // Capped: one stall (a neighbour's slice, a paused VM) counts as one slow request.
-          this.batchWork += cost < this.ceilingMs ? cost : this.ceilingMs;
-          if (!this.staleArmed && this.batchWork >= this.burstArmMs) this.arm();
-        }
+        if (this.admittedAt >= 0) this.learnService(t - this.admittedAt);
         // What the batch would last up to this request had nothing been shed (every request at the
         // admitted ones' cost): the evidence that keeps a standing queue armed while shedding
         // holds the lag down.
