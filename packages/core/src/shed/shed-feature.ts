@@ -180,10 +180,9 @@ export class ShedFeature implements Feature {
       // Past the target it is already late: answering 503 now costs microseconds, serving it would
       // cost its full work and delay every request behind it. As in CoDel, only a standing queue
       // counts, never a burst or a hiccup: it is armed only while the smoothed lag shows one (see
-      // onLoadSample).
-      // Without the delay signal, a standing queue is a batch over the target after another one
-      // within SUSTAIN_MS. Batches are tracked while disarmed too, once the loop is busy: the
-      // service time is known, and the queue seen, when the overload begins.
+      // onLoadSample). Without the delay signal, a standing queue is a batch over the target after
+      // another one within SUSTAIN_MS. Batches are tracked while disarmed too, once the loop is
+      // busy, so the service time is known when an overload begins.
       const t = ex.startTime;
       if (this.batchStart < 0) {
         this.batchStart = t;
@@ -326,7 +325,10 @@ export class ShedFeature implements Feature {
   private onLoadSample(s: LoadSampler): void {
     if (this.armAtMs > 0) {
       if (!this.staleArmed) {
-        if (s.lagMs >= this.armAtMs) this.arm();
+        if (s.lagMs >= this.armAtMs) {
+          this.staleArmed = true;
+          this.quietSamples = 0;
+        }
       } else if (s.lagMs >= this.disarmAtMs || this.demandMs >= Math.max(HOLD_TARGETS * this.staleAfter[2]!, this.disarmAtMs)) {
         this.quietSamples = 0;
       } else if (++this.quietSamples >= DISARM_SAMPLES) {
@@ -342,11 +344,6 @@ export class ShedFeature implements Feature {
       this.demandMs = 0;
     }
     this.checkStopped();
-  }
-
-  private arm(): void {
-    this.staleArmed = true;
-    this.quietSamples = 0;
   }
 
   /**
