@@ -86,7 +86,9 @@ for (const name of ['express-app', 'koa-app']) {
         assert.match(banner, /for i in 1 2 3 4 5 6; do .*-X POST \S+\/login; done/);
         assert.match(banner, /for i in \$\(seq 10\); do curl .*\/slow; done/);
         assert.doesNotMatch(banner, /\/users\/1\b/, 'an uncached route shows no X-Cache');
-        for (let i = 1; i <= 20; i++) await (await fetch(`${app.base}/users/${i}`)).text();
+        // p95 over 100 requests: the first few after start run cold (JIT, lazy loads) and on a busy
+        // CI host two of them took over 50 ms, which breaches a p95 judged over only 20.
+        for (let i = 0; i < 100; i++) await (await fetch(`${app.base}/users/${(i % 20) + 1}`)).text();
         // An objective needs 10 requests (minEvents) before it can be breached.
         for (let i = 0; i < 10; i++) await (await fetch(`${app.base}/slow`)).text();
         const slo: any = await (await fetch(`${app.base}/api/v1/metrics/slo`)).json();
