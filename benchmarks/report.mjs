@@ -694,10 +694,20 @@ if (shedMatrixRuns.length > 0) {
     p(`_${machineLine(doc)}._`);
     p();
     const closed = doc.rows.filter((r) => r.section === 'closed');
+    // host steal is recorded since 2026-12-03; older results have none
+    const stealed = doc.rows.some((r) => typeof r.hostStealShare === 'number');
+    const steal = (cols) => (stealed ? cols : cols.slice(0, -1));
+    if (stealed) {
+      p('Goodput counts answers by when they came. "host steal" is the share of the host\'s CPU time the hypervisor gave to');
+      p('other VMs during the cell (/proc/stat): it slows the server as a neighbour would, and shows as event-loop delay.');
+      p();
+    }
     p(
       mdTable(
-        ['route', 'capacity req/s', 'unloaded p99 ms', 'closed loop (clients)', 'closed loop shed'],
-        closed.map((r) => [r.route, num(r.capacity), num(r.unloadedP99Ms, 1), num(r.connections), pctCell(r.closedLoopShedShare)]),
+        steal(['route', 'capacity req/s', 'unloaded p99 ms', 'closed loop (clients)', 'closed loop shed', 'host steal']),
+        closed.map((r) =>
+          steal([r.route, num(r.capacity), num(r.unloadedP99Ms, 1), num(r.connections), pctCell(r.closedLoopShedShare), pctCell(r.hostStealShare)]),
+        ),
       ),
     );
     p();
@@ -711,7 +721,7 @@ if (shedMatrixRuns.length > 0) {
       p();
       p(
         mdTable(
-          [
+          steal([
             'route',
             'load',
             'connections',
@@ -724,21 +734,25 @@ if (shedMatrixRuns.length > 0) {
             '`/metrics` max ms',
             'server CPU',
             'meets',
-          ],
-          cells.map((r) => [
-            r.route,
-            `${r.load}×`,
-            num(r.connections),
-            msCell(r.onsetP99Ms),
-            msCell(r.p99Ms),
-            r.p99OverUnloaded === null ? '∞' : `${num(r.p99OverUnloaded, 1)}×`,
-            `${pctCell(r.onsetGoodputShare)} / ${pctCell(r.goodputShare)}`,
-            pctCell(r.shedShare),
-            num(r.unanswered),
-            msCell(r.metricsMaxMs),
-            pctCell(r.serverCpuShare),
-            r.meets ? 'yes' : '**no**',
+            'host steal',
           ]),
+          cells.map((r) =>
+            steal([
+              r.route,
+              `${r.load}×`,
+              num(r.connections),
+              msCell(r.onsetP99Ms),
+              msCell(r.p99Ms),
+              r.p99OverUnloaded === null ? '∞' : `${num(r.p99OverUnloaded, 1)}×`,
+              `${pctCell(r.onsetGoodputShare)} / ${pctCell(r.goodputShare)}`,
+              pctCell(r.shedShare),
+              num(r.unanswered),
+              msCell(r.metricsMaxMs),
+              pctCell(r.serverCpuShare),
+              r.meets ? 'yes' : '**no**',
+              pctCell(r.hostStealShare),
+            ]),
+          ),
         ),
       );
       p();

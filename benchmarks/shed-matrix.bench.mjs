@@ -13,9 +13,10 @@
 //   "closed loop" is the false-alarm check: a closed loop just large enough to keep the CPU busy,
 //   run against `shed: true`, must shed nothing.
 // SHED_MATRIX_MS (default 5000) run length; SHED_MATRIX_ROUTES / _LOADS / _CONNECTIONS narrow it
-// (e.g. SHED_MATRIX_ROUTES=cpu2,async). Writes results/shed-matrix-node<major>.json.
+// (e.g. SHED_MATRIX_ROUTES=cpu2,async); SHED_MATRIX_SHED (JSON) replaces `true` as the shed option,
+// to try other settings. Writes results/shed-matrix-node<major>.json.
 import { performance } from 'node:perf_hooks';
-import { baseline, cpuSeconds, openLoop, startApp, summarize } from '../test/e2e/overload/open-loop.mjs';
+import { baseline, cpuSeconds, hostCpu, openLoop, startApp, summarize } from '../test/e2e/overload/open-loop.mjs';
 import { fmt, table } from './lib/http-bench.mjs';
 import { round, writeResults } from './lib/results.mjs';
 
@@ -42,6 +43,16 @@ const routes = ROUTES.filter((r) =>
 );
 const loads = list('SHED_MATRIX_LOADS', ['2', '3']).map(Number);
 const connectionCounts = list('SHED_MATRIX_CONNECTIONS', ['32', '256', '1024']).map(Number);
+const SHED = process.env.SHED_MATRIX_SHED ? JSON.parse(process.env.SHED_MATRIX_SHED) : true;
+// Share of the host's CPU time the hypervisor took (steal) while `fn` ran: a neighbour's load, which
+// slows the server and shows as event-loop delay; cells run under heavy steal are not comparable.
+async function withSteal(fn) {
+  const h0 = hostCpu();
+  const value = await fn();
+  const h1 = hostCpu();
+  return [value, (h1.steal - h0.steal) / (h1.total - h0.total)];
+}
+const pctOf = (x) => (Number.isNaN(x) ? '–' : `${fmt(x * 100, 0)}%`);
 const ms = (n) => (n === Infinity ? '∞' : fmt(n));
 
 const rows = [];
@@ -52,12 +63,12 @@ for (const route of routes) {
   const ref = await startApp('none', undefined, route.env);
   const base = await baseline(`${ref.url}/work`, 1500, saturate, ref.pid);
   await ref.stop();
-  const guarded = await startApp('autom8', true, route.env);
-  const closed = await baseline(`${guarded.url}/work`, 1500, healthy, guarded.pid);
+  const guarded = await startApp('autom8', SHED, route.env);
+  const [closed, closedSteal] = await withSteal(() => baseline(`${guarded.url}/work`, 1500, healthy, guarded.pid));
   await guarded.stop();
   console.log(
     `${route.name}: capacity ${fmt(base.capacity)} req/s (server ${fmt(base.cpuShare * 100, 0)}% of a core), unloaded p50 ${fmt(base.p50)} p99 ${fmt(base.p99)} ms; ` +
-      `closed loop of ${healthy} against shed: true: ${fmt(closed.rejectedShare * 100, 2)}% shed, ${closed.sequentialRejected} of one-at-a-time`,
+      `closed loop of ${healthy} against shed: true: ${fmt(closed.rejectedShare * 100, 2)}% shed, ${closed.sequentialRejected} of one-at-a-time (host steal ${pctOf(closedSteal)})`,
   );
   rows.push({
     section: 'closed',
@@ -67,6 +78,7 @@ for (const route of routes) {
     unloadedP99Ms: round(base.p99),
     closedLoopShedShare: round(closed.rejectedShare, 4),
     sequentialShed: closed.sequentialRejected,
+    hostStealShare: round(closedSteal, 3),
   });
   for (const load of loads) for (const connections of connectionCounts) await cell(route, base, saturate, load, connections, true);
   if (route.id === 'cpu2' && loads.includes(3)) fresh.push([route, base, saturate]);
@@ -74,21 +86,23 @@ for (const route of routes) {
 for (const [route, base, saturate] of fresh) for (const connections of connectionCounts) await cell(route, base, saturate, 3, connections, false);
 
 async function cell(route, base, saturate, load, connections, established) {
-  const app = await startApp('autom8', true, route.env);
+  const app = await startApp('autom8', SHED, route.env);
   await baseline(`${app.url}/work`, 2000, saturate); // warm the JIT
   await new Promise((r) => setTimeout(r, 500)); // and let the load signal settle
   const cpu0 = cpuSeconds(app.pid);
   const t0 = performance.now();
-  const run = await openLoop(`${app.url}/work`, {
-    rate: Math.round(load * base.capacity),
-    durationMs: RUN_MS,
-    connections,
-    preconnect: established ? '/preconnect' : undefined,
-    graceMs: 3000,
-    timeoutMs: 10_000,
-    probeUrl: `${app.url}/api/v1/metrics`,
-    probeEveryMs: 250,
-  });
+  const [run, steal] = await withSteal(() =>
+    openLoop(`${app.url}/work`, {
+      rate: Math.round(load * base.capacity),
+      durationMs: RUN_MS,
+      connections,
+      preconnect: established ? '/preconnect' : undefined,
+      graceMs: 3000,
+      timeoutMs: 10_000,
+      probeUrl: `${app.url}/api/v1/metrics`,
+      probeEveryMs: 250,
+    }),
+  );
   const share = (cpuSeconds(app.pid) - cpu0) / ((performance.now() - t0) / 1000);
   await app.stop();
   const onset = summarize(run, 0, ONSET_MS);
@@ -112,6 +126,7 @@ async function cell(route, base, saturate, load, connections, established) {
     shedWithoutRetryAfter: all.shedWithoutRetryAfter,
     metricsMaxMs: round(Math.max(...probes)),
     serverCpuShare: round(share, 2),
+    hostStealShare: round(steal, 3),
     meets,
   });
   const line = {
@@ -126,6 +141,7 @@ async function cell(route, base, saturate, load, connections, established) {
     unanswered: all.unfinished,
     'metrics max ms': ms(Math.max(...probes)),
     'server CPU': `${fmt(share * 100, 0)}%`,
+    'host steal': pctOf(steal),
     meets: meets ? 'yes' : 'NO',
   };
   printed.push(line);

@@ -37,6 +37,20 @@ export function startApp(mode, shed, env = {}) {
 }
 
 /** User + system CPU seconds of a process (Linux /proc; NaN elsewhere). */
+/**
+ * The host's CPU time so far, in seconds summed over its CPUs (Linux /proc/stat; NaN elsewhere):
+ * `steal` is time the hypervisor gave this VM's CPUs to others, which slows the server as a
+ * neighbour would and shows up as event-loop delay.
+ */
+export function hostCpu() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0) / 100, steal: (f[7] ?? 0) / 100 };
+  } catch {
+    return { total: NaN, steal: NaN };
+  }
+}
+
 export function cpuSeconds(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -180,6 +194,9 @@ export async function openLoop(url, { rate, durationMs, graceMs = 2000, probeUrl
 export function summarize(run, fromMs = 0, toMs = run.durationMs) {
   const inWindow = run.results.filter((r) => r.due >= fromMs && r.due < toMs);
   const ok = inWindow.filter((r) => r.status === 200);
+  // Goodput counts answers by when they came, not when they were due: a backlog drained after the
+  // window (or in the grace period) is not throughput inside it.
+  const served = run.results.filter((r) => r.status === 200 && r.due + r.ms >= fromMs && r.due + r.ms < toMs).length;
   const shed = inWindow.filter((r) => r.status === 503);
   const unfinished = inWindow.filter((r) => r.status === -1 || r.status === 0);
   const seconds = (toMs - fromMs) / 1000;
@@ -188,7 +205,7 @@ export function summarize(run, fromMs = 0, toMs = run.durationMs) {
   const admittedLat = [...okLat, ...unfinished.map(() => Infinity)];
   return {
     offered: inWindow.length / seconds,
-    goodput: ok.length / seconds,
+    goodput: served / seconds,
     shedRate: shed.length / Math.max(1, inWindow.length),
     unfinished: unfinished.length,
     // answers other than 200, 503 and none at all, and 503s without a Retry-After
