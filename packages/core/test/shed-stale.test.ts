@@ -199,3 +199,42 @@ test('without the delay signal, a standing queue is still two over-target batche
     await engine.close();
   }
 });
+
+// Issue #24, not met yet (docs/load-shedding.md, "A host that takes CPU from the process"): the
+// false alarm benchmarks/tools/shed-neighbour.mjs reproduces, here with a fed signal. Counting only
+// the delay beyond one request's wall time passed this, but cost protection (async routes and slow
+// routes behind a pool of 32 were shed too late), so it is not in the code.
+test(
+  "a slow route's own delay is not a queue: a closed loop of 2 under a neighbour is not shed",
+  { todo: 'issue #24: false alarm under a neighbour' },
+  async () => {
+    // Each request blocks the loop 20 ms, 30 ms of wall time while a neighbour takes a third of the
+    // CPU. Two clients in a closed loop: every batch is at most both of them, nothing queues, yet
+    // timers run up to a request or two late.
+    const { engine, sample, batch, counts } = setup();
+    try {
+      const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
+      const load = () => (engine.metricsSnapshot().features.shed as { load: { load: number } }).load.load;
+      const two = ['/work', '/work'];
+      sample(10); // a busy loop: batches are tracked, so the request's cost is learned
+      for (let i = 0; i < 30; i++) {
+        assert.deepEqual(batch(two, 30), ['ok', 'ok']);
+        await nextBatch();
+      }
+      // The lag such a loop shows (45 ms: one and a half requests): 15 ms beyond one request.
+      for (let i = 0; i < 10; i++) sample(45);
+      assert.equal(armed(), false);
+      assert.ok(load() < 0.6, `load ${load()} under the soft threshold`);
+      for (let i = 0; i < 10; i++) {
+        assert.deepEqual(batch(two, 30), ['ok', 'ok']);
+        await nextBatch();
+      }
+      assert.deepEqual(counts(), { load: 0, concurrency: 0, queueTimeout: 0, stale: 0 });
+      // A real queue's lag grows without bound: 80 ms is 50 ms beyond one request, and arms it.
+      for (let i = 0; i < 10; i++) sample(80);
+      assert.equal(armed(), true);
+    } finally {
+      await engine.close();
+    }
+  },
+);
