@@ -11,7 +11,11 @@
 //
 // argv[2] MODE: none | noop (a pass-through middleware) | full (app.use(autom8…)) |
 //               front (Express: mw.front(app)) | floor (lib/otel-floor.mjs: a hand-written minimal
-//               OTel middleware; with F=otel, what the SDK alone costs per request)
+//               OTel middleware; with F=otel, what the SDK alone costs per request) |
+//               rlflex (rate-limiter-flexible's RateLimiterMemory in the middleware its README
+//               shows, keyed by the client's address; no headers) | erl (Express: express-rate-limit,
+//               memory store, draft-8 RateLimit headers; Koa: koa-ratelimit, memory driver, its
+//               X-RateLimit headers): the rate-limit peers of F=rl,metoff, as servers/stacks.mjs wires them
 // FW: express (5, default) | express4 | koa (3) | koa2 | node (node:http; mode none or front)
 // F (autom8 features, comma-separated): otel (a real SDK: BasicTracerProvider + BatchSpanProcessor
 //   + in-memory exporters, AsyncLocalStorage context manager registered globally), rl (rate limit,
@@ -19,6 +23,8 @@
 //   the OTel API's no-op), and with otel, to see what each part of the SDK costs: noctx (no context
 //   manager registered), notrace (no tracer provider), nometrics (no meter provider).
 //   Without otel or api, telemetry is off. metoff: metrics off (`metrics: { enabled: false }`).
+// PEER: the client's address on the request's socket (default none: remoteAddress undefined), so
+//   that what keys by IP (autom8's rate limit, the peers) does its real work on a real address.
 // PRESHAPE (Express): true | false sets autom8Express's `preshape` option (unset: its default, off).
 // To see *which* property accesses miss V8's inline caches (on Express's per-request hidden classes
 // each miss costs ~3k instructions), log them at two request counts and compare the per-request
@@ -59,6 +65,9 @@ options.metrics = { systemIntervalMs: 5000 * TIMER_SCALE, ...(F.has('metoff') ? 
 if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000, sampleIntervalMs: 50 * TIMER_SCALE };
 if (F.has('cache')) options.cache = { routes: { 'GET /catalog': { ttl: 300_000 } } };
 const body = (id) => JSON.stringify({ id });
+// The peers' limit, out of reach as autom8's (F=rl) is: every request shows its admit path.
+const PEER_LIMIT = 1e9;
+const flexibleLimiter = () => new (require('rate-limiter-flexible').RateLimiterMemory)({ points: PEER_LIMIT, duration: 60 });
 
 let handler;
 let async = false;
@@ -79,6 +88,21 @@ if (fw === 'node') {
   if (mode === 'floor') app.use(expressOtelFloor());
   if (mode === 'full') app.use(require('@autom8/express').autom8Express(options));
   if (mode === 'front') handler = require('@autom8/express').autom8Express(options).front(app);
+  // Both peers answer through a promise: let it settle before the responses close, as for Koa.
+  if (mode === 'rlflex' || mode === 'erl') async = true;
+  if (mode === 'rlflex') {
+    const limiter = flexibleLimiter();
+    app.use((req, res, next) => {
+      limiter
+        .consume(req.ip)
+        .then(() => next())
+        .catch(() => res.status(429).send('Too Many Requests'));
+    });
+  }
+  if (mode === 'erl') {
+    const { rateLimit } = require('express-rate-limit');
+    app.use(rateLimit({ windowMs: 60_000, limit: PEER_LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
+  }
   app.get('/users/:id', (req, res) => res.type('json').send(body(req.params.id)));
   app.get('/catalog', (_req, res) => res.type('json').send(body('catalog')));
 } else {
@@ -89,6 +113,20 @@ if (fw === 'node') {
   if (mode === 'noop') app.use((_ctx, next) => next());
   if (mode === 'floor') app.use(koaOtelFloor());
   if (mode === 'full') app.use(require('@autom8/koa').autom8Koa(options));
+  if (mode === 'rlflex') {
+    const limiter = flexibleLimiter();
+    app.use(async (ctx, next) => {
+      try {
+        await limiter.consume(ctx.ip);
+      } catch {
+        ctx.status = 429;
+        ctx.body = 'Too Many Requests';
+        return;
+      }
+      await next();
+    });
+  }
+  if (mode === 'erl') app.use(require('koa-ratelimit')({ driver: 'memory', db: new Map(), duration: 60_000, max: PEER_LIMIT, id: (ctx) => ctx.ip }));
   const router = new Router();
   router.get('/users/:id', (ctx) => {
     ctx.type = 'json';
@@ -105,9 +143,12 @@ if (fw === 'node') {
 // Requests arrive as node's server hands them out: a 'request' event on a (not listening) server,
 // whose socket knows its server.
 const server = http.createServer(handler);
+const PEER = process.env.PEER;
 function start() {
   const socket = new Socket();
   socket.server = server;
+  // Where net.Socket keeps a connected socket's peer once asked (remoteAddress reads it from there).
+  if (PEER !== undefined) socket._peername = { address: PEER, family: PEER.includes(':') ? 'IPv6' : 'IPv4', port: 54321 };
   const req = new http.IncomingMessage(socket);
   req.method = 'GET';
   req.url = '/users/42';
