@@ -55,14 +55,18 @@ export class HeaderSet {
   readonly policy10: string | undefined;
   /** The `RateLimit-Policy` value of drafts 6/7. */
   readonly policy7: string | undefined;
-  private readonly names: readonly string[];
+  /** Per policy, its draft-10 `RateLimit` item up to the remaining count: `"default";r=`. */
+  private readonly items: readonly string[];
+  /** True when {@link write} needs the clock (the legacy reset is an epoch time). */
+  readonly needsClock: boolean;
 
   constructor(formats: readonly HeaderFormat[], policies: readonly LimitPolicy[]) {
     this.draft10 = formats.includes('draft-10');
     this.draft7 = formats.includes('draft-7');
     this.draft6 = formats.includes('draft-6');
     this.legacy = formats.includes('legacy');
-    this.names = policies.map((p) => `"${p.name}"`);
+    this.needsClock = this.legacy;
+    this.items = policies.map((p) => `"${p.name}";r=`);
     const q = (p: LimitPolicy) => (Number.isInteger(p.limit) ? p.limit : Math.floor(p.limit));
     const w = (p: LimitPolicy) => Math.max(1, Math.round(p.windowMs / 1000));
     this.policy10 = this.draft10 ? policies.map((p) => `"${p.name}";q=${q(p)};w=${w(p)}`).join(', ') : undefined;
@@ -76,7 +80,8 @@ export class HeaderSet {
 
   /**
    * Sets every field on `target` (the response, or a reply's header collector), given the results
-   * of the applied policies in the order given at construction (undefined: not consumed).
+   * of the applied policies in the order given at construction (undefined: not consumed). `now` is
+   * read only when {@link needsClock}.
    */
   // eslint-disable-next-line @typescript-eslint/unbound-method -- always called as setHeader.call(target, …)
   write(results: readonly (ConsumeResult | undefined)[], now: number, target: HeaderTarget, setHeader: HeaderTarget['setHeader'] = target.setHeader): void {
@@ -87,7 +92,8 @@ export class HeaderSet {
       for (let i = 0; i < results.length; i++) {
         const r = results[i];
         if (r === undefined) continue;
-        rl += `${rl === '' ? '' : ', '}${this.names[i]};r=${r.remaining};t=${seconds(r.allowed ? r.resetMs : Math.max(r.resetMs, r.retryAfterMs))}`;
+        const item = `${this.items[i]}${r.remaining};t=${seconds(r.allowed ? r.resetMs : Math.max(r.resetMs, r.retryAfterMs))}`;
+        rl = rl === '' ? item : `${rl}, ${item}`;
       }
       setHeader.call(target, 'ratelimit', rl);
     }

@@ -185,7 +185,8 @@ export class RateLimitFeature implements Feature {
       if (denied !== -1) this.logDryRun(plan, denied, key);
       return undefined;
     }
-    const now = this.engine.clock.now();
+    // The clock only for the legacy reset header (epoch seconds); the others are relative.
+    const now = plan.headers.needsClock ? this.engine.clock.now() : 0;
     if (denied === -1) {
       plan.headers.write(results, now, ex.res);
       if (delay > 0) return new Promise((resolve) => setTimeout(resolve, delay, undefined));
