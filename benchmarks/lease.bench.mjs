@@ -25,7 +25,11 @@
 // and what is admitted beyond the limit, under fail-closed and fallback.
 // Last, client instructions per check under callgrind (cold exact/leased, hot leased vs memory store).
 // Writes results/lease.json. `BENCH_QUICK=1` runs every row briefly (callgrind only with LEASE_IR=1);
-// `LEASE_IR=0` skips callgrind in a full run.
+// `LEASE_IR=0` skips callgrind in a full run. `LEASE_AUTOPIPELINE=1` adds exact-ap and leased-ap:
+// the same stores on an ioredis client with `enableAutoPipelining: true`, interleaved with the
+// others. A partial run (it then writes results/lease-partial.json, not results/lease.json):
+// `LEASE_SYSTEMS=exact,leased` and `LEASE_PROCS=1,4` pick rows, `LEASE_OUTAGE=0` skips the
+// Redis-killed case.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,15 +46,21 @@ const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const QUICK = process.env.BENCH_QUICK === '1';
 const INFLIGHT = 64;
-const SYSTEMS = ['memory', 'exact', 'leased', 'rlf', 'erl'];
+const AUTOPIPELINE = process.env.LEASE_AUTOPIPELINE === '1';
+const ALL_SYSTEMS = ['memory', 'exact', 'leased', 'rlf', 'erl', ...(AUTOPIPELINE ? ['exact-ap', 'leased-ap'] : [])];
 const SYSTEM_NAMES = {
   memory: 'autom8 memory store (per process)',
   exact: 'autom8 Redis, exact',
   leased: 'autom8 Redis, leased',
   rlf: 'rate-limiter-flexible RateLimiterRedis',
   erl: 'express-rate-limit + rate-limit-redis',
+  'exact-ap': 'autom8 Redis, exact, ioredis enableAutoPipelining',
+  'leased-ap': 'autom8 Redis, leased, ioredis enableAutoPipelining',
 };
-const PROCS = [1, 2, 4, 8];
+const listEnv = (name) => process.env[name]?.split(',').filter(Boolean);
+const SYSTEMS = ALL_SYSTEMS.filter((s) => listEnv('LEASE_SYSTEMS')?.includes(s.replace(/-ap$/, '')) ?? true);
+const PROCS = listEnv('LEASE_PROCS')?.map(Number) ?? [1, 2, 4, 8];
+const PARTIAL = process.env.LEASE_SYSTEMS !== undefined || process.env.LEASE_PROCS !== undefined || process.env.LEASE_OUTAGE === '0';
 const DAY = 86_400_000;
 // Quota phase: hot quota, cold keys (limit 2 each, asked 3 times).
 const QUOTA = QUICK ? 2000 : 10_000;
@@ -116,6 +126,8 @@ async function limiterOf(system, client, policy, run, outage) {
 // Child: one app process.
 function worker() {
   let client;
+  // The same server through an ioredis client with enableAutoPipelining (systems *-ap).
+  let clientAp;
   let limiter;
   let running = false;
   let loops = [];
@@ -127,10 +139,12 @@ function worker() {
   process.on('message', async (msg) => {
     if (msg.type === 'init') {
       client = await connectRedis(msg.port);
+      if (AUTOPIPELINE) clientAp = await connectRedis(msg.port, { enableAutoPipelining: true });
       process.send({ type: 'ready' });
     } else if (msg.type === 'mode') {
       if (limiter !== undefined) await limiter.close();
-      limiter = await limiterOf(msg.system, client, msg.policy, msg.run);
+      const ap = msg.system.endsWith('-ap');
+      limiter = await limiterOf(ap ? msg.system.slice(0, -3) : msg.system, ap ? clientAp : client, msg.policy, msg.run);
       process.send({ type: 'mode' });
     } else if (msg.type === 'load') {
       const { population, worker: w, run } = msg;
@@ -258,6 +272,7 @@ function worker() {
     } else if (msg.type === 'exit') {
       if (limiter !== undefined) await limiter.close();
       client.disconnect();
+      clientAp?.disconnect();
       process.exit(0);
     }
   });
@@ -450,7 +465,7 @@ async function main() {
           const admitted = bursts.reduce((n, b) => n + b.allowed, 0);
           const limit = population === 'hot' ? QUOTA : COLD_KEYS * COLD_LIMIT;
           let leftInRedisAfterClose = null;
-          if (population === 'hot' && (system === 'exact' || system === 'leased')) {
+          if (population === 'hot' && /^(exact|leased)/.test(system)) {
             leftInRedisAfterClose = QUOTA - Number(await admin.hget(`autom8:rl:{lease-quota:${key}}:fixed-window`, 'b'));
           }
           rows.push({
@@ -480,11 +495,14 @@ async function main() {
     // beyond the limit.
     const outWorkers = workers.slice(0, OUTAGE_PROCS);
     const bindingQuota = Math.round((OUTAGE_PROCS * OUTAGE_RATE * (OUTAGE_UP_MS + 1000)) / 1000);
-    const outageCases = [
-      { quotaName: 'far', limit: 1_000_000, policy: 'fail-closed' },
-      { quotaName: 'binding', limit: bindingQuota, policy: 'fail-closed' },
-      { quotaName: 'binding', limit: bindingQuota, policy: 'fallback' },
-    ];
+    const outageCases =
+      process.env.LEASE_OUTAGE === '0'
+        ? []
+        : [
+            { quotaName: 'far', limit: 1_000_000, policy: 'fail-closed' },
+            { quotaName: 'binding', limit: bindingQuota, policy: 'fail-closed' },
+            { quotaName: 'binding', limit: bindingQuota, policy: 'fallback' },
+          ];
     for (const oc of outageCases) {
       for (const system of ['exact', 'leased']) {
         run++;
@@ -609,7 +627,7 @@ async function main() {
     table(ir.map((r) => ({ case: r.case, 'instructions/check': fmt(r.instructionsPerCheck, 0) })));
   }
   writeResults(
-    'lease',
+    PARTIAL ? 'lease-partial' : 'lease',
     [...summary.map((r) => ({ section: 'lease-summary', ...r })), ...rows].map((r) =>
       Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? round(v, 4) : v])),
     ),

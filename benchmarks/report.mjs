@@ -945,6 +945,15 @@ if (results.lease) {
     );
     p();
   }
+  p(
+    '**Measured since this run** (not in the JSON above; figures and commands in [docs/fleet.md](docs/fleet.md#leased-mode-a-fraction-of-a-redis-call-per-request-on-hot-keys)):',
+  );
+  p('cold keys no longer take a lease-table entry, and leased cold checks cost what exact ones do (callgrind, 24,000 cold checks:');
+  p('4,118 M instructions exact, 4,119 M leased, 4,506 M before; `benchmarks/tools/lease-cold.mjs`). The callgrind section above runs');
+  p("2,000 keys, below the lease table's 10,000-key cap, so it never showed that cost. ioredis `enableAutoPipelining`");
+  p('(`LEASE_AUTOPIPELINE=1`, systems `exact-ap` and `leased-ap`) measured slower in every row tried (1 process: 30–36 % fewer');
+  p('checks/s cold and hot exact, 59 % fewer hot leased) and is not recommended.');
+  p();
 } else {
   p('No results yet: run `npm run bench -- lease`.');
   p();

@@ -51,10 +51,13 @@ export async function startRedis() {
   return { port, pid: child.pid, stop, kill: () => end('SIGKILL') };
 }
 
-/** An ioredis client on a bench's redis-server, once ready: no offline queue, one retry, as the docs advise. */
-export async function connectRedis(port) {
+/**
+ * An ioredis client on a bench's redis-server, once ready: no offline queue, one retry, as the docs
+ * advise; `extra` adds ioredis options (e.g. `{ enableAutoPipelining: true }`).
+ */
+export async function connectRedis(port, extra = {}) {
   const Redis = require('ioredis');
-  const client = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const client = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...extra });
   await new Promise((r) => client.once('ready', r));
   return client;
 }

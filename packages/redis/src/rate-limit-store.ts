@@ -18,7 +18,7 @@ import {
 import type { Cluster, Redis } from 'ioredis';
 import type { LeasingAlgorithm } from './algorithm-lua.js';
 import { LEASE_SCRIPTS } from './lease-scripts.js';
-import { LeaseEntry, LeaseTable } from './lease-table.js';
+import { HotFilter, LeaseEntry, LeaseTable, hashKey } from './lease-table.js';
 import { RATE_LIMIT_SCRIPTS } from './rate-limit-scripts.js';
 
 /** What to do while Redis is down or slow, and how to notice it is back. */
@@ -145,9 +145,14 @@ export class RedisRateLimitStore implements RateLimitStore {
   /** Leased mode's settings, table and scripts; undefined in exact mode. */
   private readonly lease: LeaseConfig | undefined;
   private readonly leases: LeaseTable | undefined;
+  /** Finds hot keys' entries, counts the others without keeping them. */
+  private readonly filter: HotFilter | undefined;
   private readonly leaseScripts: Partial<Record<LeasingAlgorithm, LeaseFn>> = {};
-  /** Per policy: whether it leases (its algorithm can, and a lease can hold more than one unit). */
-  private readonly leasing = new Map<LimitPolicy, boolean>();
+  /**
+   * Per policy: 0 when it does not lease (its algorithm cannot, or a lease could hold one unit at
+   * most), else the seed of its keys' hashes (from its name and algorithm, as its Redis keys).
+   */
+  private readonly leasing = new Map<LimitPolicy, number>();
   /** Give-back calls in flight (eviction), awaited by close(). */
   private readonly givingBack = new Set<Promise<unknown>>();
   /** The enableOfflineQueue advice, said once through the logger in effect (see attach). */
@@ -218,6 +223,7 @@ export class RedisRateLimitStore implements RateLimitStore {
         this.leaseScripts[name] = (client as unknown as Record<string, LeaseFn>)[command]!.bind(client);
       }
       this.leases = new LeaseTable(this.lease.maxKeys, (key, e) => this.giveBack(key, e));
+      this.filter = new HotFilter(this.lease.maxKeys, this.lease.ttlMs, this.lease.minRequests);
     }
   }
 
@@ -255,16 +261,22 @@ export class RedisRateLimitStore implements RateLimitStore {
    * `lease`.
    */
   canLease(policy: LimitPolicy): boolean {
+    return this.seedOf(policy) !== 0;
+  }
+
+  /** See {@link leasing}. */
+  private seedOf(policy: LimitPolicy): number {
     let v = this.leasing.get(policy);
     if (v === undefined) {
       const l = this.lease;
       const capacity = policy.algorithm === 'fixed-window' || policy.algorithm === 'sliding-window' ? policy.limit : policy.burst;
-      v =
+      const leases =
         l !== undefined &&
         policy.algorithm !== 'sliding-log' &&
         !(policy.algorithm === 'leaky-bucket' && (policy.maxDelayMs ?? 0) > 0) &&
         Math.floor(l.maxShare * capacity) >= 2 &&
         l.maxUnits >= 2;
+      v = leases ? hashKey(`${policy.name}:${policy.algorithm}`, 0x811c9dc5) : 0;
       this.leasing.set(policy, v);
     }
     return v;
@@ -307,7 +319,10 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   consume(key: string, policy: LimitPolicy, cost: number): ConsumeResult | Promise<ConsumeResult> {
-    if (this.leases !== undefined && this.canLease(policy)) return this.consumeLeased(key, policy, cost);
+    if (this.filter !== undefined) {
+      const seed = this.seedOf(policy);
+      if (seed !== 0) return this.consumeLeased(key, policy, cost, seed);
+    }
     return this.consumeExact(key, policy, cost);
   }
 
@@ -333,26 +348,32 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * Leased mode: serve from the key's lease when it holds the units (synchronously, no Redis);
-   * else repeat a cached refusal; else ask Redis, exactly for a cold key, for a lease for a hot one.
+   * Leased mode: a hot key serves from its lease when it holds the units (synchronously, no Redis),
+   * else repeats a cached refusal, else asks Redis for a lease. A cold key is counted in the
+   * {@link HotFilter} (no allocation) and asks Redis exactly as exact mode does, until it turns hot.
    */
-  private consumeLeased(key: string, policy: LimitPolicy, cost: number): ConsumeResult | Promise<ConsumeResult> {
-    const rk = this.keyOf(key, policy);
+  private consumeLeased(key: string, policy: LimitPolicy, cost: number, seed: number): ConsumeResult | Promise<ConsumeResult> {
+    const hash = hashKey(key, seed);
+    const f = this.filter!;
     const now = this.clock.now();
-    const table = this.leases!;
-    let e = table.get(rk);
-    if (e === undefined) {
-      table.add(rk, (e = new LeaseEntry(now, policy)));
-    } else {
+    let e = f.find(hash, key, policy);
+    if (e !== undefined) {
       const r = e.take(cost, now) ?? e.refusal(cost, now);
       if (r !== undefined) return r;
+      return this.ask(key, this.keyOf(key, policy), e, policy, cost);
     }
+    if (!f.count(hash, cost, now)) return this.consumeExact(key, policy, cost);
+    // Hot: its entry starts with the rate sample the filter took (ask counts this request's cost).
+    e = new LeaseEntry(key, hash, policy, f.sampleSince, f.sampleUsed - cost);
+    if (!f.place(e)) return this.consumeExact(key, policy, cost); // both slots of its bucket taken
+    const rk = this.keyOf(key, policy);
+    this.leases!.add(rk, e);
     return this.ask(key, rk, e, policy, cost);
   }
 
   /**
-   * The Redis call of leased mode. A hot key has one lease call in flight at a time: concurrent
-   * requests for it wait for that call and serve from its lease, or ask again.
+   * The Redis call of a hot key. It has one lease call in flight at a time: concurrent requests for
+   * it wait for that call and serve from its lease, or ask again.
    */
   private async ask(key: string, rk: string, e: LeaseEntry, policy: LimitPolicy, cost: number): Promise<ConsumeResult> {
     const l = this.lease!;
@@ -367,48 +388,35 @@ export class RedisRateLimitStore implements RateLimitStore {
         if (e.pending !== undefined) continue;
       }
       const now = this.clock.now();
-      // The rate sample: units asked for since the lease (or the sample) began.
+      // The rate sample: units asked for since the lease (or the filter's sample) began.
       e.used += cost;
       const elapsed = now - e.since;
-      if (!e.hot) {
-        if (elapsed >= l.ttlMs) {
-          e.since = now;
-          e.used = cost;
-        } else if (e.used >= l.minRequests) {
-          e.hot = true;
-        }
-      }
-      const want = e.hot ? Math.max(cost, Math.min(l.maxUnits, Math.ceil((e.used * l.ttlMs) / Math.max(elapsed, 1)))) : cost;
+      const want = Math.max(cost, Math.min(l.maxUnits, Math.ceil((e.used * l.ttlMs) / Math.max(elapsed, 1))));
       // Unserved units of an expired (or too small) lease go back in the same call.
       const back = e.units;
       const backAt = e.redisAt;
       e.units = 0;
-      // A cold key asks exactly what exact mode asks (the same script); a hot one asks for a lease.
       const call = this.guard.run(() =>
-        e.hot
-          ? this.leaseScripts[policy.algorithm as LeasingAlgorithm]!(
-              rk,
-              policy.limit,
-              policy.windowMs,
-              policy.burst,
-              cost,
-              policy.maxDelayMs ?? 0,
-              want,
-              l.maxShare,
-              back,
-              backAt,
-              l.ttlMs,
-            )
-          : this.scripts[policy.algorithm](rk, policy.limit, policy.windowMs, policy.burst, cost, policy.maxDelayMs ?? 0),
+        this.leaseScripts[policy.algorithm as LeasingAlgorithm]!(
+          rk,
+          policy.limit,
+          policy.windowMs,
+          policy.burst,
+          cost,
+          policy.maxDelayMs ?? 0,
+          want,
+          l.maxShare,
+          back,
+          backAt,
+          l.ttlMs,
+        ),
       );
-      // Only a lease call is waited for: a cold key's concurrent checks go to Redis side by side, as in exact mode.
-      const leasing = e.hot;
-      if (leasing) e.pending = call;
+      e.pending = call;
       let reply: number[] | typeof STORE_UNAVAILABLE;
       try {
         reply = await call;
       } finally {
-        if (leasing) e.pending = undefined;
+        e.pending = undefined;
       }
       if (reply === STORE_UNAVAILABLE) return this.unavailable(key, policy, cost);
       const r = toResult(reply);
@@ -416,18 +424,16 @@ export class RedisRateLimitStore implements RateLimitStore {
       e.limit = r.limit;
       e.resetMs = r.resetMs;
       if (r.allowed) {
-        if (leasing) {
-          e.units = reply[6]! - cost;
-          e.expiresAt = now + reply[7]!;
-          e.redisAt = reply[8]!;
-          e.since = now;
-          e.used = 0;
-          e.deniedUntil = 0;
-          if (!e.evicted) this.leases!.touch(rk, e);
-          else if (e.units > 0) this.giveBack(rk, e); // evicted while asking: nothing may serve these
-          // Remaining as the fleet sees it: the units this lease holds are not spent yet.
-          r.remaining += e.units;
-        }
+        e.units = reply[6]! - cost;
+        e.expiresAt = now + reply[7]!;
+        e.redisAt = reply[8]!;
+        e.since = now;
+        e.used = 0;
+        e.deniedUntil = 0;
+        if (!e.evicted) this.leases!.touch(rk, e);
+        else if (e.units > 0) this.giveBack(rk, e); // evicted while asking: nothing may serve these
+        // Remaining as the fleet sees it: the units this lease holds are not spent yet.
+        r.remaining += e.units;
       } else {
         // A refusal holds until a retry could succeed (at most one lease lifetime): nothing is admitted by it.
         e.deniedUntil = now + Math.min(r.retryAfterMs, l.ttlMs);
@@ -481,6 +487,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.fallback.clear();
     if (this.leases === undefined) return;
     const calls: Promise<unknown>[] = [...this.givingBack];
+    this.filter!.clear();
     for (const [rk, e] of this.leases.drain()) {
       if (e.units > 0) calls.push(this.returnUnits(rk, e.policy, e.units, e.redisAt));
       e.units = 0;

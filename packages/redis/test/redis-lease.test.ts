@@ -157,6 +157,7 @@ describe('RedisRateLimitStore leased mode', () => {
     const calls0 = await scriptCalls(c);
     for (let i = 0; i < 300; i++) assert.equal((await settle(store!.consume(`ip-${i}`, p, 1))).allowed, true);
     assert.equal((await scriptCalls(c)) - calls0, 300, 'one call per cold key');
+    assert.equal(store!.leaseKeys, 0, 'cold keys keep no entry in the lease table');
     const calls1 = await scriptCalls(c);
     const remaining: number[] = [];
     for (let i = 0; i < 500; i++) remaining.push((await settle(store!.consume('hot', p, 1))).remaining);
@@ -166,6 +167,25 @@ describe('RedisRateLimitStore leased mode', () => {
     assert.equal(remaining[499], 100_000 - 500, 'remaining after 500 admissions, one instance');
     for (let i = 1; i < remaining.length; i++) assert.equal(remaining[i], remaining[i - 1]! - 1, `remaining counts down at check ${i}`);
     await store!.close();
+  });
+
+  // Issue #22: cold keys must not cost more than exact mode. A key turns hot (and takes a table
+  // entry) only once it asks minRequests units within ttlMs; slower keys stay exact and keep nothing.
+  test('a key leases once it asks minRequests within ttlMs; a slower one stays exact', async () => {
+    const p = policy('warm', 'fixed-window', 100_000, DAY);
+    const [store] = stores({ minRequests: 4, ttlMs: 200 });
+    for (let i = 0; i < 3; i++) {
+      assert.ok(isPromise(store!.consume('slow', p, 1)), `slow check ${i} asks Redis`);
+      await sleep(120); // 3 checks over 240 ms: never 4 within one 200 ms sample
+    }
+    assert.equal(store!.leaseKeys, 0, 'under minRequests per ttlMs: no entry');
+    for (let i = 0; i < 4; i++) await settle(store!.consume('fast', p, 1));
+    assert.equal(store!.leaseKeys, 1, 'the fast key took an entry');
+    assert.ok(store!.snapshot().leasedUnits > 0, 'and a lease');
+    assert.equal(isPromise(store!.consume('fast', p, 1)), false, 'served from its lease');
+    await store!.close();
+    // What was served is what Redis counted: the lease went back on close.
+    assert.equal(Number(await c.hget(store!.keyOf('fast', p), 'b')), 5);
   });
 
   test('the lease table is capped; evicted and closed leases give their units back', async () => {
