@@ -43,6 +43,7 @@
 import { createRequire } from 'node:module';
 import { startOtelSdk } from '../lib/otel-sdk.mjs';
 import { expressOtelFloor, koaOtelFloor } from '../lib/otel-floor.mjs';
+import { expressRateLimit, flexibleExpress, flexibleKoa, koaRateLimit } from '../lib/peer-limiters.mjs';
 
 const require = createRequire(import.meta.url);
 const stack = process.argv[2] ?? 'express-bare';
@@ -134,12 +135,6 @@ const autom8Options = () =>
     ...(OFF.has('tel') ? { telemetry: { enabled: false } } : {}),
   };
 
-/** rate-limiter-flexible as its README wires it: one RateLimiterMemory, a promise per request. */
-function flexibleLimiter() {
-  const { RateLimiterMemory } = require('rate-limiter-flexible');
-  return new RateLimiterMemory({ points: LIMIT, duration: 60 });
-}
-
 let handler;
 if (framework === 'node') {
   handler = (req, res) => {
@@ -164,24 +159,12 @@ if (framework === 'node') {
   if (variant === 'peers') {
     // Order as their docs advise: metrics first (they time only what is registered after them).
     app.use(require('express-prom-bundle')({ includeMethod: true, includePath: true }));
-    const { rateLimit } = require('express-rate-limit');
-    app.use(rateLimit({ windowMs: 60_000, limit: LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
+    app.use(expressRateLimit(LIMIT));
     catalogMiddleware.push(require('apicache').middleware('5 minutes'));
   }
   if (variant === 'prom') app.use(require('express-prom-bundle')({ includeMethod: true, includePath: true }));
-  if (variant === 'erl') {
-    const { rateLimit } = require('express-rate-limit');
-    app.use(rateLimit({ windowMs: 60_000, limit: LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
-  }
-  if (variant === 'rlflex') {
-    const limiter = flexibleLimiter();
-    app.use((req, res, next) => {
-      limiter
-        .consume(req.ip)
-        .then(() => next())
-        .catch(() => res.status(429).send('Too Many Requests'));
-    });
-  }
+  if (variant === 'erl') app.use(expressRateLimit(LIMIT));
+  if (variant === 'rlflex') app.use(flexibleExpress(LIMIT));
   if (variant === 'apicache') catalogMiddleware.push(require('apicache').middleware('5 minutes'));
   app.get('/users/:id', (req, res) => res.type('json').send(user(req.params.id)));
   app.get('/catalog', ...catalogMiddleware, (_req, res) => res.type('json').send(catalog()));
@@ -196,27 +179,15 @@ if (framework === 'node') {
   if (variant === 'peers') {
     const c2k = require('koa-connect');
     app.use(c2k(require('express-prom-bundle')({ includeMethod: true, includePath: true })));
-    app.use(require('koa-ratelimit')({ driver: 'memory', db: new Map(), duration: 60_000, max: LIMIT, id: (ctx) => ctx.ip }));
+    app.use(koaRateLimit(LIMIT));
     const { LRUCache } = require('lru-cache');
     const lru = new LRUCache({ max: 1000, ttl: CACHE_TTL_MS });
     app.use(require('koa-cash')({ get: (key) => lru.get(key), set: (key, value) => void lru.set(key, value) }));
     cashed = true;
   }
   if (variant === 'prom') app.use(require('koa-connect')(require('express-prom-bundle')({ includeMethod: true, includePath: true })));
-  if (variant === 'koarl') app.use(require('koa-ratelimit')({ driver: 'memory', db: new Map(), duration: 60_000, max: LIMIT, id: (ctx) => ctx.ip }));
-  if (variant === 'rlflex') {
-    const limiter = flexibleLimiter();
-    app.use(async (ctx, next) => {
-      try {
-        await limiter.consume(ctx.ip);
-      } catch {
-        ctx.status = 429;
-        ctx.body = 'Too Many Requests';
-        return;
-      }
-      await next();
-    });
-  }
+  if (variant === 'koarl') app.use(koaRateLimit(LIMIT));
+  if (variant === 'rlflex') app.use(flexibleKoa(LIMIT));
   if (variant === 'koacash') {
     const { LRUCache } = require('lru-cache');
     const lru = new LRUCache({ max: 1000, ttl: CACHE_TTL_MS });

@@ -39,6 +39,7 @@ import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { startOtelSdk } from '../lib/otel-sdk.mjs';
 import { expressOtelFloor, koaOtelFloor } from '../lib/otel-floor.mjs';
+import { expressRateLimit, flexibleExpress, flexibleKoa, koaRateLimit } from '../lib/peer-limiters.mjs';
 
 const require = createRequire(import.meta.url);
 const mode = process.argv[2] ?? 'none';
@@ -67,7 +68,6 @@ if (F.has('cache')) options.cache = { routes: { 'GET /catalog': { ttl: 300_000 }
 const body = (id) => JSON.stringify({ id });
 // The peers' limit, out of reach as autom8's (F=rl) is: every request shows its admit path.
 const PEER_LIMIT = 1e9;
-const flexibleLimiter = () => new (require('rate-limiter-flexible').RateLimiterMemory)({ points: PEER_LIMIT, duration: 60 });
 
 let handler;
 let async = false;
@@ -90,19 +90,8 @@ if (fw === 'node') {
   if (mode === 'front') handler = require('@autom8/express').autom8Express(options).front(app);
   // Both peers answer through a promise: let it settle before the responses close, as for Koa.
   if (mode === 'rlflex' || mode === 'erl') async = true;
-  if (mode === 'rlflex') {
-    const limiter = flexibleLimiter();
-    app.use((req, res, next) => {
-      limiter
-        .consume(req.ip)
-        .then(() => next())
-        .catch(() => res.status(429).send('Too Many Requests'));
-    });
-  }
-  if (mode === 'erl') {
-    const { rateLimit } = require('express-rate-limit');
-    app.use(rateLimit({ windowMs: 60_000, limit: PEER_LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
-  }
+  if (mode === 'rlflex') app.use(flexibleExpress(PEER_LIMIT));
+  if (mode === 'erl') app.use(expressRateLimit(PEER_LIMIT));
   app.get('/users/:id', (req, res) => res.type('json').send(body(req.params.id)));
   app.get('/catalog', (_req, res) => res.type('json').send(body('catalog')));
 } else {
@@ -113,20 +102,8 @@ if (fw === 'node') {
   if (mode === 'noop') app.use((_ctx, next) => next());
   if (mode === 'floor') app.use(koaOtelFloor());
   if (mode === 'full') app.use(require('@autom8/koa').autom8Koa(options));
-  if (mode === 'rlflex') {
-    const limiter = flexibleLimiter();
-    app.use(async (ctx, next) => {
-      try {
-        await limiter.consume(ctx.ip);
-      } catch {
-        ctx.status = 429;
-        ctx.body = 'Too Many Requests';
-        return;
-      }
-      await next();
-    });
-  }
-  if (mode === 'erl') app.use(require('koa-ratelimit')({ driver: 'memory', db: new Map(), duration: 60_000, max: PEER_LIMIT, id: (ctx) => ctx.ip }));
+  if (mode === 'rlflex') app.use(flexibleKoa(PEER_LIMIT));
+  if (mode === 'erl') app.use(koaRateLimit(PEER_LIMIT));
   const router = new Router();
   router.get('/users/:id', (ctx) => {
     ctx.type = 'json';
