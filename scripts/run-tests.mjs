@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { formatFailure } from './summary-reporter.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
@@ -73,6 +74,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const skips = [];
+const failures = [];
 try {
   for (const line of readFileSync(countsFile, 'utf8').split('\n').filter(Boolean)) {
     const c = JSON.parse(line);
@@ -80,6 +82,7 @@ try {
     failed += c.failed;
     skipped += c.skipped;
     skips.push(...(c.skips ?? []));
+    failures.push(...(c.failures ?? []));
   }
 } catch {
   failed += 1; // the runner died before reporting
@@ -88,5 +91,7 @@ if (exitCode !== 0 && failed === 0) failed = 1; // a file that crashed outside a
 // Every skip named with its reason, so a skip never hides in the count.
 if (skips.length > 0) console.log('');
 for (const s of skips) console.log(`skipped: ${s.name} (${relative(root, s.file)}): ${s.reason}`);
+// And every failure with its message, so the last lines of a log say what failed and why.
+for (const f of failures) process.stdout.write(formatFailure(f, relative(root, f.file)));
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(exitCode !== 0 || failed > 0 ? 1 : 0);

@@ -39,14 +39,23 @@ export async function startRedis(port?: number): Promise<TestRedis> {
   if (!hasRedisServer()) {
     throw new Error('redis-server is not on PATH: install it (apt-get install -y redis-server; `npm test` does so when run as root)');
   }
-  const p = port ?? (await freePort());
+  let p = port ?? (await freePort());
   let child: ChildProcess | undefined;
   const launch = async () => {
-    child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+    const c = (child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
       stdio: 'ignore',
-    });
-    child.unref();
+    }));
+    c.unref();
     await waitForPort(p, 5000);
+    // The port was free when chosen, but another process (a concurrent test file's server) may have
+    // taken it before redis-server bound it: then this child exits and the port answers for someone
+    // else. Only the server whose process id is this child's is ours.
+    const pid = await serverPid(p);
+    if (pid !== c.pid) {
+      c.kill('SIGKILL');
+      child = undefined;
+      throw new PortTakenError(`port ${p} answers for process ${pid ?? '(not redis)'}, not for redis-server ${c.pid}`);
+    }
   };
   const stopWith = async (signal: NodeJS.Signals) => {
     const c = child;
@@ -59,7 +68,15 @@ export async function startRedis(port?: number): Promise<TestRedis> {
       c.kill(signal);
     });
   };
-  await launch();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || port !== undefined || attempt === 5) throw err;
+      p = await freePort();
+    }
+  }
   return {
     port: p,
     url: `redis://127.0.0.1:${p}`,
@@ -70,6 +87,32 @@ export async function startRedis(port?: number): Promise<TestRedis> {
       await launch();
     },
   };
+}
+
+class PortTakenError extends Error {}
+
+/** The process id a Redis server on 127.0.0.1:`port` reports (INFO server), or undefined if what answers is not Redis. */
+export async function serverPid(port: number, timeoutMs = 5000): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let text = '';
+    const done = (pid: number | undefined) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(pid);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    s.setEncoding('latin1');
+    s.once('connect', () => s.write('INFO server\r\n'));
+    s.on('data', (chunk: string) => {
+      text += chunk;
+      const m = /process_id:(\d+)/.exec(text);
+      if (m) done(Number(m[1]));
+      else if (!text.startsWith('$') || text.length > 64 * 1024) done(undefined);
+    });
+    s.once('error', () => done(undefined));
+    s.once('close', () => done(undefined));
+  });
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:`port`; throws after `timeoutMs`. */
