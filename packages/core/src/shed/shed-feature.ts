@@ -30,8 +30,32 @@ const DISARM_SHARE = 0.5;
  * clients whose whole batch takes less than that is never held.
  */
 const HOLD_TARGETS = 2;
+/**
+ * or while a batch's first HOLD_FEW requests (at least HOLD_FEW_MIN of them) would have lasted
+ * HOLD_FEW_TARGETS targets. A constant overload of a route of a few milliseconds, with shedding
+ * holding it down, makes batches of a handful of requests, about two targets long at 2× (the
+ * admitted part of each batch is two service times, and twice that arrives meanwhile): under the
+ * absolute floor, so the rule above let it disarm, the queue came back, and every re-arm cost a few
+ * hundred milliseconds of it. A healthy closed loop of many clients on a fast route makes batches
+ * of many cheap requests, which this does not count, and one of two or three clients on a slow
+ * route makes batches too small to count.
+ */
+const HOLD_FEW_MIN = 4;
+const HOLD_FEW = 8;
+const HOLD_FEW_TARGETS = 1.5;
 /** Samples in a row without that evidence before stale shedding disarms (CoDel's interval). */
 const DISARM_SAMPLES = 4;
+/**
+ * Stale shedding also arms when, in ARM_SAMPLES samples in a row, a batch would have lasted more
+ * than the arming level and more than ARM_SERVICES service times (its requests at the measured
+ * cost), and the smoothed lag is at least half the arming level. The smoothed delay reads about
+ * half a batch's length, so behind a pool of connections on a route of a millisecond or two
+ * (batches of 30–40 ms, every request in them waiting up to that) it hovered under the level. A
+ * closed loop of ARM_SERVICES clients or fewer never arms it this way, and one of many clients
+ * whose lag reads low (their batches' length is GC and preempted slices, not work) does not either.
+ */
+const ARM_SAMPLES = 4;
+const ARM_SERVICES = 6;
 /**
  * Disarmed, batches are tracked (to know the service time when an overload begins) only after a
  * sample in which the loop was busy this share of the time: an idle process pays no `setImmediate`
@@ -94,6 +118,10 @@ export class ShedFeature implements Feature {
   private admittedAt = -1;
   /** Longest batch since the last sample as if nothing had been shed, ms. */
   private demandMs = 0;
+  /** The same over at most the first HOLD_FEW requests of each batch, ms. */
+  private fewDemandMs = 0;
+  /** Samples in a row whose batches would have run past the arming level (see ARM_SAMPLES). */
+  private longSamples = 0;
   private quietSamples = 0;
   private readonly endBatch = (): void => {
     this.batchStart = -1;
@@ -196,8 +224,10 @@ export class ShedFeature implements Feature {
         // What the batch would last up to this request had nothing been shed (every request at the
         // admitted ones' cost): the evidence that keeps a standing queue armed while shedding
         // holds the lag down.
-        const demand = ++this.batchCount * (this.serviceMs || 0);
+        const n = ++this.batchCount;
+        const demand = n * (this.serviceMs || 0);
         if (demand > this.demandMs) this.demandMs = demand;
+        if (n >= HOLD_FEW_MIN && n <= HOLD_FEW && demand > this.fewDemandMs) this.fewDemandMs = demand;
         if (this.staleArmed && waited > this.staleAfter[pi]!) {
           if (this.armAtMs > 0) return this.reject('stale', pi);
           if (!this.batchOver) {
@@ -324,12 +354,19 @@ export class ShedFeature implements Feature {
    */
   private onLoadSample(s: LoadSampler): void {
     if (this.armAtMs > 0) {
+      const target = this.staleAfter[2]!;
+      const long = this.demandMs > this.armAtMs && this.demandMs > ARM_SERVICES * this.serviceMs;
+      this.longSamples = long ? this.longSamples + 1 : 0;
       if (!this.staleArmed) {
-        if (s.lagMs >= this.armAtMs) {
+        if (s.lagMs >= this.armAtMs || (this.longSamples >= ARM_SAMPLES && s.lagMs >= this.disarmAtMs)) {
           this.staleArmed = true;
           this.quietSamples = 0;
         }
-      } else if (s.lagMs >= this.disarmAtMs || this.demandMs >= Math.max(HOLD_TARGETS * this.staleAfter[2]!, this.disarmAtMs)) {
+      } else if (
+        s.lagMs >= this.disarmAtMs ||
+        this.demandMs >= Math.max(HOLD_TARGETS * target, this.disarmAtMs) ||
+        this.fewDemandMs >= HOLD_FEW_TARGETS * target
+      ) {
         this.quietSamples = 0;
       } else if (++this.quietSamples >= DISARM_SAMPLES) {
         this.staleArmed = false;
@@ -342,6 +379,7 @@ export class ShedFeature implements Feature {
         else if (elu > BUSY_UTILIZATION) this.targetServices = Math.max(TARGET_SERVICES, this.targetServices * TARGET_SHRINK);
       }
       this.demandMs = 0;
+      this.fewDemandMs = 0;
     }
     this.checkStopped();
   }
