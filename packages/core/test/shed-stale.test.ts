@@ -317,6 +317,42 @@ test('armed by a stall, a closed loop of two on a 20 ms route is released, not h
   }
 });
 
+test('armed, a batch on a route that defers its CPU admits a target of that CPU, not of its own length', async () => {
+  // Issue #24's async route: each request awaits a dependency, then does 2 ms of CPU. The batch
+  // that reads requests is short (0.05 ms each), so none waits into it past a target, and every
+  // request of it was admitted; the CPU they owe then ran as one long block after the await, and
+  // the next batch's requests waited through it, where no batch shows it. The loop's busy time per
+  // admitted request tells the route defers its work; a batch then admits about two of them.
+  const { engine, clock, sample, counts } = setup();
+  try {
+    const target = () => (engine.metricsSnapshot().features.shed as { queueDelayTargetMs: number }).queueDelayTargetMs;
+    for (let i = 0; i < 10; i++) sample(30);
+    let lastSample = clock.now();
+    const admittedPerBatch: number[] = [];
+    for (let b = 0; b < 200; b++) {
+      let admitted = 0;
+      for (let i = 0; i < 20; i++) {
+        if (request(engine, '/work') === undefined) admitted++;
+        clock.advance(0.05);
+      }
+      admittedPerBatch.push(admitted);
+      await nextBatch();
+      clock.advance(admitted * 2); // the continuations: 2 ms of CPU for each admitted request
+      while (clock.now() - lastSample >= 50) {
+        lastSample += 50;
+        sample(30);
+      }
+    }
+    const late = admittedPerBatch.slice(-50);
+    assert.ok(Math.max(...late) <= 3, `a batch admits a few once the CPU is known: ${late.join(' ')}`);
+    assert.ok(Math.min(...late) >= 1, 'and never none');
+    assert.ok(target() >= 4 && target() <= 6, `the target is two requests' CPU: ${target()} ms`);
+    assert.ok(counts().stale > 0);
+  } finally {
+    await engine.close();
+  }
+});
+
 test('without the delay signal, a standing queue is still two over-target batches within 100 ms', async () => {
   const { engine, batch, counts } = setup({ limits: { maxEventLoopDelayMs: 0 }, maxQueueDelayMs: 20 });
   try {

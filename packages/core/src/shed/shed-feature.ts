@@ -88,6 +88,18 @@ const MIN_TARGET_MS = 2;
  */
 const SERVICE_DOWN = 0.25;
 const SERVICE_UP = 0.025;
+/**
+ * A route whose CPU per admitted request (the loop's busy time over a sample, less the shed
+ * requests at the service time, over the requests admitted) is more than DEFERRED_RATIO times its
+ * service time does most of its work after an await, outside the batch that read it. Its requests
+ * wait for the CPU between the await and the continuation, where no batch shows it; armed, a
+ * batch then admits at most a target's worth of that CPU (DEFERRED_MIN_ADMITTED admitted requests
+ * in a busy sample make an estimate; it is smoothed by DEFERRED_SMOOTHING).
+ */
+const DEFERRED_RATIO = 4;
+const DEFERRED_MIN_ADMITTED = 3;
+const DEFERRED_BUSY = 0.8;
+const DEFERRED_SMOOTHING = 0.25;
 
 /**
  * Load shedding and adaptive concurrency at {@link Stage.SHED}: rejects with 503 + Retry-After
@@ -136,6 +148,16 @@ export class ShedFeature implements Feature {
    * request's start in the same batch. NaN until measured.
    */
   private serviceMs = NaN;
+  /** Smoothed CPU per admitted request, its continuations included, ms (see DEFERRED_RATIO). NaN until measured. */
+  private cpuMs = NaN;
+  /** cpuMs when the route defers its work (see DEFERRED_RATIO), else 0. */
+  private deferredMs = 0;
+  /** Of the current batch: the deferred CPU admitted so far, ms. */
+  private batchWork = 0;
+  /** Since the last sample: requests admitted, and shed, while batches were tracked. */
+  private sampleAdmitted = 0;
+  private sampleShed = 0;
+  private lastSampleAt = NaN;
   /** Service times a request may wait into its batch (TARGET_SERVICES, more while the loop idles). */
   private targetServices = TARGET_SERVICES;
   /** Smoothed lag (ms) at which the load signal shows a standing queue; 0: no delay signal, use batch pairs. */
@@ -216,6 +238,7 @@ export class ShedFeature implements Feature {
         this.batchStart = t;
         this.batchOver = false;
         this.batchCount = 1;
+        this.batchWork = 0;
         setImmediate(this.endBatch);
       } else {
         const waited = t - this.batchStart;
@@ -225,9 +248,12 @@ export class ShedFeature implements Feature {
         // admitted ones' cost): the evidence that keeps a standing queue armed while shedding
         // holds the lag down.
         const n = ++this.batchCount;
-        const demand = n * (this.serviceMs || 0);
+        const demand = n * (this.deferredMs || this.serviceMs || 0);
         if (demand > this.demandMs) this.demandMs = demand;
         if (n >= HOLD_FEW_MIN && n <= HOLD_FEW && demand > this.fewDemandMs) this.fewDemandMs = demand;
+        // A deferring route: what this batch admitted is CPU the loop will owe shortly; past a
+        // target of it, a request would wait for it, unseen.
+        if (this.staleArmed && this.deferredMs > 0 && this.armAtMs > 0 && this.batchWork >= this.staleAfter[pi]!) return this.reject('stale', pi);
         if (this.staleArmed && waited > this.staleAfter[pi]!) {
           if (this.armAtMs > 0) return this.reject('stale', pi);
           if (!this.batchOver) {
@@ -241,6 +267,10 @@ export class ShedFeature implements Feature {
       this.admittedAt = t; // reset by reject() if a later check sheds it
     }
     if (this.shedder !== undefined && !this.shedder.decide(pi)) return this.reject('load', pi);
+    if (this.staleArmed || this.tracking) {
+      this.sampleAdmitted++;
+      this.batchWork += this.deferredMs;
+    }
     if (this.shedding) this.checkStopped();
     if (pi === CRITICAL || (this.global === undefined && this.perRoute === undefined)) return undefined;
     const limiter = this.global ?? this.routeLimiter(ex);
@@ -328,6 +358,7 @@ export class ShedFeature implements Feature {
     const now = this.engine.clock.now();
     this.lastShedAt = now;
     this.shedInEpisode++;
+    this.sampleShed++;
     this.admittedAt = -1;
     if (!this.shedding) {
       this.shedding = true;
@@ -354,8 +385,9 @@ export class ShedFeature implements Feature {
    */
   private onLoadSample(s: LoadSampler): void {
     if (this.armAtMs > 0) {
+      this.learnCpu(s.lastUtilization);
       const target = this.staleAfter[2]!;
-      const long = this.demandMs > this.armAtMs && this.demandMs > ARM_SERVICES * this.serviceMs;
+      const long = this.demandMs > this.armAtMs && this.demandMs > ARM_SERVICES * (this.deferredMs || this.serviceMs);
       this.longSamples = long ? this.longSamples + 1 : 0;
       if (!this.staleArmed) {
         if (s.lagMs >= this.armAtMs || (this.longSamples >= ARM_SAMPLES && s.lagMs >= this.disarmAtMs)) {
@@ -385,6 +417,28 @@ export class ShedFeature implements Feature {
   }
 
   /**
+   * The CPU per admitted request over the last sample, continuations included: the loop's busy time
+   * less the shed requests (at the service time each) over the requests admitted. Only a busy
+   * sample with a few admissions tells; the route defers its work when this is DEFERRED_RATIO
+   * times its service time.
+   */
+  private learnCpu(utilization: number): void {
+    const now = this.engine.clock.now();
+    const elapsed = now - this.lastSampleAt;
+    this.lastSampleAt = now;
+    const admitted = this.sampleAdmitted;
+    const shed = this.sampleShed;
+    this.sampleAdmitted = 0;
+    this.sampleShed = 0;
+    if (!(elapsed > 0) || !(this.serviceMs > 0) || admitted < DEFERRED_MIN_ADMITTED || utilization < DEFERRED_BUSY) return;
+    const ms = Math.max(0, utilization * elapsed - shed * this.serviceMs) / admitted;
+    const e = this.cpuMs;
+    this.cpuMs = e >= 0 ? e + DEFERRED_SMOOTHING * (ms - e) : ms;
+    this.deferredMs = this.cpuMs > DEFERRED_RATIO * this.serviceMs ? this.cpuMs : 0;
+    this.retarget();
+  }
+
+  /**
    * Folds one admitted request's cost into the service time and moves the adaptive target to
    * targetServices of it (between MIN_TARGET_MS and the ceiling), per priority as the fixed one.
    */
@@ -392,8 +446,15 @@ export class ShedFeature implements Feature {
     if (ms > this.ceilingMs) ms = this.ceilingMs;
     const e = this.serviceMs;
     this.serviceMs = e >= 0 ? e + (ms < e ? SERVICE_DOWN : SERVICE_UP) * (ms - e) : ms;
+    this.retarget();
+  }
+
+  /** Moves the adaptive target to targetServices of what a request costs (the deferred CPU for a route that defers). */
+  private retarget(): void {
     if (!this.adaptive) return;
-    const t = Math.min(this.ceilingMs, Math.max(MIN_TARGET_MS, this.targetServices * this.serviceMs));
+    const cost = this.deferredMs || this.serviceMs;
+    if (!(cost >= 0)) return;
+    const t = Math.min(this.ceilingMs, Math.max(MIN_TARGET_MS, this.targetServices * cost));
     const a = this.staleAfter;
     a[1] = 2 * t;
     a[2] = t;
