@@ -20,7 +20,7 @@
 // stretches those periods by TIMER_SCALE (INSTR_TIMER_SCALE, default 50) so the count is the
 // per-request work.
 //   INSTR_CONFIGS=id,id | all (default: all below but two), INSTR_N=lo,hi (default 5000,25000), INSTR_WARMUP (10000),
-//   INSTR_TIMER_SCALE (50), INSTR_MERGE=1 (replace only the rows counted now in the results file). Writes results/instructions-node<major>.json (one per Node.js line; another
+//   INSTR_TIMER_SCALE (50), INSTR_JOBS (valgrinds at a time; default one per core), INSTR_MERGE=1 (replace only the rows counted now in the results file). Writes results/instructions-node<major>.json (one per Node.js line; another
 //   Node: `BENCH_NODE=24.21.0 npm run bench -- instructions`). On Node 24 the counts do not repeat from run to
 //   run (Express 5 bare 89.5k, then 73.6k), so only Node 20's are checked in.
 import { execFileSync, spawn } from 'node:child_process';
@@ -36,6 +36,8 @@ const [N_LO, N_HI] = (process.env.INSTR_N ?? '5000,25000').split(',').map(Number
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 10000);
 const TIMER_SCALE = Number(process.env.INSTR_TIMER_SCALE ?? 50);
 
+// The client address of the rate-limit rows (inproc.mjs's PEER).
+const RL_PEER = { PEER: '10.0.0.1' };
 // id → [framework, harness mode, autom8 features (inproc.mjs's F), label, extra environment]
 const CONFIGS = {
   'express-bare': ['express', 'none', '', 'Express 5 bare'],
@@ -56,8 +58,28 @@ const CONFIGS = {
   'koa-all-sdk': ['koa', 'full', 'otel,rl,shed,cache', 'Koa 3 + autom8 every feature, OTel SDK'],
   'koa-floor-sdk': ['koa', 'floor', 'otel', 'Koa 3 + the SDK floor (hand-written: one span, its context, one record)'],
   'koa-metrics-rl': ['koa', 'full', 'api,rl', 'Koa 3 + autom8 metrics + rate limit, telemetry on, no OTel SDK (issue #23)'],
-  'koa-rl': ['koa', 'full', 'rl,metoff', 'Koa 3 + autom8 rate limit only (metrics, telemetry off)'],
+  // Rate limiting alone (issue #23), autom8 against the single-purpose peers, on a real client address
+  // (PEER) so that what keys by IP does its real work; each row's added figure is over the bare row
+  // with the same address.
+  'express-bare-peer': ['express', 'none', '', 'Express 5 bare, client address set', RL_PEER],
+  'express-rl': ['express', 'full', 'rl,metoff', 'Express 5 + autom8 rate limit only (metrics, telemetry off)', RL_PEER],
+  'express-rlflex': ['express', 'rlflex', '', 'Express 5 + rate-limiter-flexible (RateLimiterMemory)', RL_PEER],
+  'express-erl': ['express', 'erl', '', 'Express 5 + express-rate-limit (memory store)', RL_PEER],
+  'express4-bare-peer': ['express4', 'none', '', 'Express 4 bare, client address set', RL_PEER],
+  'express4-rl': ['express4', 'full', 'rl,metoff', 'Express 4 + autom8 rate limit only (metrics, telemetry off)', RL_PEER],
+  'express4-rlflex': ['express4', 'rlflex', '', 'Express 4 + rate-limiter-flexible (RateLimiterMemory)', RL_PEER],
+  'express4-erl': ['express4', 'erl', '', 'Express 4 + express-rate-limit (memory store)', RL_PEER],
+  'koa-bare-peer': ['koa', 'none', '', 'Koa 3 bare, client address set', RL_PEER],
+  'koa-rl': ['koa', 'full', 'rl,metoff', 'Koa 3 + autom8 rate limit only (metrics, telemetry off)', RL_PEER],
+  'koa-rlflex': ['koa', 'rlflex', '', 'Koa 3 + rate-limiter-flexible (RateLimiterMemory)', RL_PEER],
+  'koa-erl': ['koa', 'erl', '', 'Koa 3 + koa-ratelimit (memory driver)', RL_PEER],
 };
+/** The bare row a row is measured against: the same framework with the same extra environment (PEER). */
+function bareOf(id) {
+  const [fw, , , , env] = CONFIGS[id];
+  const same = (a, b) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+  return Object.keys(CONFIGS).find((b) => CONFIGS[b][0] === fw && CONFIGS[b][1] === 'none' && same(CONFIGS[b][4], env)) ?? `${fw}-bare`;
+}
 // By default all but the extra front-mode and Express 4 SDK rows (each configuration costs ~90 s of valgrind).
 const DEFAULT = Object.keys(CONFIGS).filter((id) => id !== 'express-all-sdk-front' && id !== 'express4-all-sdk');
 // INSTR_MERGE=1: keep the rows of the last run for configurations not counted now (their bare row
@@ -110,7 +132,7 @@ function safeRead(file) {
   }
 }
 
-// Both counts of every configuration, as many valgrinds at a time as there are cores.
+// Both counts of every configuration, as many valgrinds at a time as there are cores (or INSTR_JOBS).
 const jobs = wanted.flatMap((id) => [N_LO, N_HI].map((n) => ({ id, n })));
 const totals = {};
 let next = 0;
@@ -122,7 +144,7 @@ async function worker() {
     process.stdout.write('.');
   }
 }
-await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
+await Promise.all(Array.from({ length: Math.max(1, Number(process.env.INSTR_JOBS) || cpus().length) }, worker));
 rmSync(dir, { recursive: true, force: true });
 console.log(` ${Math.round((Date.now() - t0) / 1000)} s`);
 
@@ -144,10 +166,10 @@ const rows = [];
 const printed = [];
 const listed = process.env.INSTR_MERGE === '1' ? Object.keys(CONFIGS).filter((id) => perRequest[id] !== undefined) : wanted;
 for (const id of listed) {
-  const [fw, , , label] = CONFIGS[id];
-  const bare = perRequest[`${fw}-bare`];
+  const [, , , label] = CONFIGS[id];
+  const bare = perRequest[bareOf(id)];
   const instr = perRequest[id];
-  const added = bare === undefined || id === `${fw}-bare` ? undefined : instr - bare;
+  const added = bare === undefined || id === bareOf(id) ? undefined : instr - bare;
   rows.push({
     section: 'instructions',
     stack: label,

@@ -392,6 +392,50 @@ function discrepancy() {
   p();
 }
 
+/**
+ * Issue #23, rate limiting alone: what autom8's rate limit adds per request against what each
+ * single-purpose peer adds, per framework, all over the bare framework with the same client address.
+ */
+function rateLimitAlone(run) {
+  const frameworks = [
+    ['Express 5', 'express-rate-limit (memory store)'],
+    ['Express 4', 'express-rate-limit (memory store)'],
+    ['Koa 3', 'koa-ratelimit (memory driver)'],
+  ];
+  const lines = [];
+  for (const [fw, peerName] of frameworks) {
+    const row = (what) => run.rows.find((r) => r.stack === `${fw} ${what}`);
+    const bare = row('bare, client address set');
+    const autom8 = row('+ autom8 rate limit only (metrics, telemetry off)');
+    const peers = [row('+ rate-limiter-flexible (RateLimiterMemory)'), row(`+ ${peerName}`)].filter((r) => r?.addedK != null);
+    if (bare === undefined || autom8?.addedK == null || peers.length === 0) continue;
+    const cheapest = peers.reduce((a, b) => (b.addedK < a.addedK ? b : a));
+    const name = (r) => r.stack.slice(`${fw} + `.length).replace(/ \(.*\)$/, '');
+    const verdict =
+      autom8.addedK <= cheapest.addedK
+        ? `${num(cheapest.addedK - autom8.addedK, 1)}k below the cheapest peer (${name(cheapest)})`
+        : `${num(autom8.addedK - cheapest.addedK, 1)}k above the cheapest peer (${name(cheapest)})`;
+    lines.push(
+      `- **${fw}** (bare ${num(bare.kInstrPerReq, 1)}k): autom8 ${signed(autom8.addedK, 1)}k, ${peers.map((r) => `${name(r)} ${signed(r.addedK, 1)}k`).join(', ')}: autom8 ${verdict}.`,
+    );
+  }
+  if (lines.length === 0) return;
+  p('**Rate limiting alone (issue #23).** Instructions each rate limiter adds per request over its bare framework,');
+  p('every row with the same client address (`PEER=10.0.0.1`, so that each limiter keys by a real IP), a limit');
+  p("out of reach (every request takes the admit path) and each one's memory store; autom8 with metrics and");
+  p('telemetry off:');
+  p();
+  for (const line of lines) p(line);
+  p();
+  p('The peers do not all do the same work: autom8 sends the draft-10 `RateLimit-Policy` and `RateLimit` fields');
+  p('on every response, express-rate-limit its draft-8 pair, koa-ratelimit three `X-RateLimit-*` fields, and');
+  p('rate-limiter-flexible, wired as its README shows, none. On Express both peers call `next()` from a promise');
+  p("(the harness lets it settle, as for Koa), so Express's own chain runs from a microtask, where autom8 runs it");
+  p('synchronously; a peer figure below zero (rate-limiter-flexible on Express 4) is that change in');
+  p("Express's own work, not a limiter cheaper than nothing, and is not explained yet.");
+  p();
+}
+
 const stackRuns = runsPerNode('stacks');
 const stacks = stackRuns[0]?.doc;
 if (stacks) {
@@ -615,6 +659,7 @@ if (instructionRuns.length > 0) {
     p(`### Node ${run.node}`);
     p();
     p(sectionTables(run));
+    rateLimitAlone(run);
   }
 } else {
   p('No results yet: run `npm run bench -- instructions` (needs valgrind).');
