@@ -63,14 +63,17 @@ const CONFIGS = {
   // with the same address.
   'express-bare-peer': ['express', 'none', '', 'Express 5 bare, client address set', RL_PEER],
   'express-rl': ['express', 'full', 'rl,metoff', 'Express 5 + autom8 rate limit only (metrics, telemetry off)', RL_PEER],
+  'express-rl-nohdr': ['express', 'full', 'rl,metoff,nohdr', 'Express 5 + autom8 rate limit only, no headers (as rate-limiter-flexible sends none)', RL_PEER],
   'express-rlflex': ['express', 'rlflex', '', 'Express 5 + rate-limiter-flexible (RateLimiterMemory)', RL_PEER],
   'express-erl': ['express', 'erl', '', 'Express 5 + express-rate-limit (memory store)', RL_PEER],
   'express4-bare-peer': ['express4', 'none', '', 'Express 4 bare, client address set', RL_PEER],
   'express4-rl': ['express4', 'full', 'rl,metoff', 'Express 4 + autom8 rate limit only (metrics, telemetry off)', RL_PEER],
+  'express4-rl-nohdr': ['express4', 'full', 'rl,metoff,nohdr', 'Express 4 + autom8 rate limit only, no headers (as rate-limiter-flexible sends none)', RL_PEER],
   'express4-rlflex': ['express4', 'rlflex', '', 'Express 4 + rate-limiter-flexible (RateLimiterMemory)', RL_PEER],
   'express4-erl': ['express4', 'erl', '', 'Express 4 + express-rate-limit (memory store)', RL_PEER],
   'koa-bare-peer': ['koa', 'none', '', 'Koa 3 bare, client address set', RL_PEER],
   'koa-rl': ['koa', 'full', 'rl,metoff', 'Koa 3 + autom8 rate limit only (metrics, telemetry off)', RL_PEER],
+  'koa-rl-nohdr': ['koa', 'full', 'rl,metoff,nohdr', 'Koa 3 + autom8 rate limit only, no headers (as rate-limiter-flexible sends none)', RL_PEER],
   'koa-rlflex': ['koa', 'rlflex', '', 'Koa 3 + rate-limiter-flexible (RateLimiterMemory)', RL_PEER],
   'koa-erl': ['koa', 'erl', '', 'Koa 3 + koa-ratelimit (memory driver)', RL_PEER],
 };

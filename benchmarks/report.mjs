@@ -415,8 +415,15 @@ function rateLimitAlone(run) {
       autom8.addedK <= cheapest.addedK
         ? `${num(cheapest.addedK - autom8.addedK, 1)}k below the cheapest peer (${name(cheapest)})`
         : `${num(autom8.addedK - cheapest.addedK, 1)}k above the cheapest peer (${name(cheapest)})`;
+    // The like-for-like row: autom8 without headers against rate-limiter-flexible, which sends none.
+    const quiet = row('+ autom8 rate limit only, no headers (as rate-limiter-flexible sends none)');
+    const flexible = row('+ rate-limiter-flexible (RateLimiterMemory)');
+    const alike =
+      quiet?.addedK != null && flexible?.addedK != null
+        ? ` Without headers (\`rateLimit.headers: false\`) autom8 adds ${signed(quiet.addedK, 1)}k, ${num(Math.abs(quiet.addedK - flexible.addedK), 1)}k ${quiet.addedK <= flexible.addedK ? 'at or below' : 'above'} rate-limiter-flexible.`
+        : '';
     lines.push(
-      `- **${fw}** (bare ${num(bare.kInstrPerReq, 1)}k): autom8 ${signed(autom8.addedK, 1)}k, ${peers.map((r) => `${name(r)} ${signed(r.addedK, 1)}k`).join(', ')}: autom8 ${verdict}.`,
+      `- **${fw}** (bare ${num(bare.kInstrPerReq, 1)}k): autom8 ${signed(autom8.addedK, 1)}k, ${peers.map((r) => `${name(r)} ${signed(r.addedK, 1)}k`).join(', ')}: autom8 ${verdict}.${alike}`,
     );
   }
   if (lines.length === 0) return;

@@ -23,6 +23,7 @@
 //   the OTel API's no-op), and with otel, to see what each part of the SDK costs: noctx (no context
 //   manager registered), notrace (no tracer provider), nometrics (no meter provider).
 //   Without otel or api, telemetry is off. metoff: metrics off (`metrics: { enabled: false }`).
+//   nohdr (with rl): no rate-limit headers (`rateLimit.headers: false`), rate-limiter-flexible's README wiring sends none.
 // PEER: the client's address on the request's socket (default none: remoteAddress undefined), so
 //   that what keys by IP (autom8's rate limit, the peers) does its real work on a real address.
 // PRESHAPE (Express): true | false sets autom8Express's `preshape` option (unset: its default, off).
@@ -61,7 +62,7 @@ if (F.has('otel'))
     exportIntervalMs: 1000 * TIMER_SCALE,
   });
 if (F.has('otel') || F.has('api')) delete options.telemetry;
-if (F.has('rl')) options.rateLimit = { rate: 1e9, per: 'minute' };
+if (F.has('rl')) options.rateLimit = { rate: 1e9, per: 'minute', ...(F.has('nohdr') ? { headers: false } : {}) };
 options.metrics = { systemIntervalMs: 5000 * TIMER_SCALE, ...(F.has('metoff') ? { enabled: false } : {}) };
 if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000, sampleIntervalMs: 50 * TIMER_SCALE };
 if (F.has('cache')) options.cache = { routes: { 'GET /catalog': { ttl: 300_000 } } };
