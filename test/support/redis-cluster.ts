@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, hasRedisServer, serverPid, waitForPort } from './redis-server';
+import { ensureOwnServer, freePort, hasRedisServer, waitForPort } from './redis-server';
 
 /** One redis-server process of a {@link TestRedisCluster}. */
 export interface ClusterNodeProcess {
@@ -229,10 +229,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     for (const n of nodes) launch(n);
     await Promise.all(nodes.map((n) => waitForPort(n.port, 5000)));
     // A port taken by another process between choosing and binding would answer for it, not us.
-    for (const n of nodes) {
-      const pid = await serverPid(n.port);
-      if (pid !== children.get(n.port)?.pid) throw new Error(`cluster node port ${n.port} answers for process ${pid ?? '(not redis)'}, not our redis-server`);
-    }
+    for (const n of nodes) await ensureOwnServer(n.port, children.get(n.port)?.pid);
     await new Promise<void>((resolve, reject) => {
       const args = ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPer), '--cluster-yes'];
       execFile('redis-cli', args, { timeout: 60_000 }, (err, stdout, stderr) => {

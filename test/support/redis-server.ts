@@ -50,11 +50,12 @@ export async function startRedis(port?: number): Promise<TestRedis> {
     // The port was free when chosen, but another process (a concurrent test file's server) may have
     // taken it before redis-server bound it: then this child exits and the port answers for someone
     // else. Only the server whose process id is this child's is ours.
-    const pid = await serverPid(p);
-    if (pid !== c.pid) {
+    try {
+      await ensureOwnServer(p, c.pid);
+    } catch (err) {
       c.kill('SIGKILL');
       child = undefined;
-      throw new PortTakenError(`port ${p} answers for process ${pid ?? '(not redis)'}, not for redis-server ${c.pid}`);
+      throw err;
     }
   };
   const stopWith = async (signal: NodeJS.Signals) => {
@@ -91,8 +92,17 @@ export async function startRedis(port?: number): Promise<TestRedis> {
 
 class PortTakenError extends Error {}
 
+/**
+ * Throws unless the Redis server on 127.0.0.1:`port` is process `pid`: a port chosen free can be
+ * taken by another process (a concurrent test file's listener) before redis-server binds it.
+ */
+export async function ensureOwnServer(port: number, pid: number | undefined): Promise<void> {
+  const owner = await serverPid(port);
+  if (owner !== pid) throw new PortTakenError(`port ${port} answers for process ${owner ?? '(not redis)'}, not for redis-server ${pid}`);
+}
+
 /** The process id a Redis server on 127.0.0.1:`port` reports (INFO server), or undefined if what answers is not Redis. */
-export async function serverPid(port: number, timeoutMs = 5000): Promise<number | undefined> {
+async function serverPid(port: number, timeoutMs = 5000): Promise<number | undefined> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     let text = '';

@@ -51,7 +51,17 @@ function setup(shed: Record<string, unknown> = {}) {
       return d === undefined ? 'ok' : d.status;
     });
   const counts = () => (engine.metricsSnapshot().features.shed as { shed: Record<string, number> }).shed;
-  return { engine, clock, sample, batch, counts };
+  const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
+  const target = () => (engine.metricsSnapshot().features.shed as { queueDelayTargetMs: number }).queueDelayTargetMs;
+  /** The sampler's timer catching up: one sample of lag `ms` for every 50 ms the clock moved since the last. */
+  let sampledAt = clock.now();
+  const catchUp = (ms: number | (() => number)) => {
+    while (clock.now() - sampledAt >= 50) {
+      sampledAt += 50;
+      sample(typeof ms === 'number' ? ms : ms());
+    }
+  };
+  return { engine, clock, sample, batch, counts, armed, target, catchUp };
 }
 
 /** Deterministic uniform numbers in [0, 1) (mulberry32). */
@@ -65,7 +75,7 @@ function prng(seed: number) {
 }
 
 test('a healthy saturated process is never shed, though its batches keep running over the target', async () => {
-  const { engine, clock, sample, batch, counts } = setup();
+  const { engine, clock, sample, batch, counts, armed, catchUp } = setup();
   const rnd = prng(19);
   try {
     // A closed loop of 50 connections on a fast route: every poll phase reads all 50 requests, the
@@ -74,7 +84,6 @@ test('a healthy saturated process is never shed, though its batches keep running
     // the smoothed signal reads 0.05–0.15 (2.5–7.5 ms of lag), far below the soft threshold (0.6).
     const fifty = Array.from({ length: 50 }, () => '/fast');
     let overBatches = 0;
-    let lastSample = clock.now();
     sample(5);
     const end = clock.now() + 3000;
     while (clock.now() < end) {
@@ -87,16 +96,13 @@ test('a healthy saturated process is never shed, though its batches keep running
       );
       if (50 * perRequest > 25) overBatches++;
       await nextBatch();
-      while (clock.now() - lastSample >= 50) {
-        lastSample += 50;
-        sample(2.5 + 5 * rnd());
-      }
+      catchUp(() => 2.5 + 5 * rnd());
     }
     const load = (engine.metricsSnapshot().features.shed as { load: { load: number } }).load.load;
     assert.ok(load >= 0.05 && load <= 0.15, `the signal stayed healthy: ${load}`);
     assert.ok(overBatches > 30, `the pattern keeps running over the target (${overBatches} batches)`);
     assert.deepEqual(counts(), { load: 0, concurrency: 0, queueTimeout: 0, stale: 0 });
-    assert.equal((engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed, false);
+    assert.equal(armed(), false);
   } finally {
     await engine.close();
   }
@@ -104,12 +110,11 @@ test('a healthy saturated process is never shed, though its batches keep running
 
 test('a standing queue is shed from its first over-target batch, by priority, even with batches longer than 100 ms', async () => {
   // A fixed target (maxQueueDelayMs given): the adaptive one has its own test below.
-  const { engine, sample, batch, counts } = setup({
+  const { engine, sample, batch, counts, armed } = setup({
     maxQueueDelayMs: 25,
     priority: (req: { headers: Record<string, string | undefined> }) => req.headers['x-priority'],
   });
   try {
-    const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
     const eight = Array.from({ length: 8 }, () => '/work');
     const five = eight.slice(0, 5);
     // A sustained lag of 20 ms, short of the 25 ms target: not armed, a batch whose tail waits past
@@ -162,9 +167,8 @@ test('armed, a loop left idle by shedding widens the target; a busy one narrows 
   // it and shedding the rest leaves the loop waiting for the clients' next requests (utilisation
   // under 0.95), and goodput falls to half the capacity. The target then grows, ×1.5 a sample, to
   // six service times at most.
-  const { engine, sample, batch } = setup();
+  const { engine, sample, batch, target } = setup();
   try {
-    const target = () => (engine.metricsSnapshot().features.shed as { queueDelayTargetMs: number }).queueDelayTargetMs;
     for (let i = 0; i < 10; i++) sample(30);
     const ten = Array.from({ length: 10 }, () => '/work');
     // 2 ms requests: a 4 ms target, the 4th is read 6 ms in and shed.
@@ -192,13 +196,11 @@ test('at 2× on a 2 ms route, shedding holds the queue down to a few requests a 
   // arrives, so the next batch holds 5–6 requests: 10–12 ms of work had nothing been shed, under
   // the old absolute hold (12.5 ms), with the lag held at ~5 ms. It used to disarm after 200 ms;
   // the queue then built again for the few hundred milliseconds re-arming took (p99 30–50×).
-  const { engine, clock, sample, counts } = setup();
+  const { engine, clock, sample, counts, armed, catchUp } = setup();
   try {
-    const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
     for (let i = 0; i < 10; i++) sample(30);
     assert.equal(armed(), true);
     const rnd = prng(7);
-    let lastSample = clock.now();
     let ok = 0;
     let shed = 0;
     const end = clock.now() + 3000;
@@ -211,10 +213,7 @@ test('at 2× on a 2 ms route, shedding holds the queue down to a few requests a 
         clock.advance(d === undefined ? 2 : 0.1);
       }
       await nextBatch();
-      while (clock.now() - lastSample >= 50) {
-        lastSample += 50;
-        sample(3 + 4 * rnd());
-      }
+      catchUp(() => 3 + 4 * rnd());
       assert.equal(armed(), true, `still armed at ${Math.round(clock.now() - end + 3000)} ms`);
     }
     assert.ok(shed > 0.3 * (ok + shed) && shed < 0.7 * (ok + shed), `about half shed: ${ok} admitted, ${shed} shed`);
@@ -228,9 +227,8 @@ test('behind a pool of 32 on a 1 ms route, batches that stay long arm stale shed
   // The smoothed delay reads about half a batch's length: 32 requests of 1 ms, 32 ms a batch, read
   // 13–24 ms, under the 25 ms arming level. Four samples in a row of batches longer than the level
   // and than six service times, with the lag at least half the level, arm it.
-  const { engine, sample, batch } = setup();
+  const { engine, sample, batch, armed } = setup();
   try {
-    const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
     const pool = Array.from({ length: 32 }, () => '/work');
     sample(15); // a busy loop: batches are tracked
     for (let i = 0; i < 3; i++) {
@@ -288,13 +286,11 @@ test('armed by a stall, a closed loop of two on a 20 ms route is released, not h
   // Two clients, each request 20 ms: 40 ms batches of two, more than 1.5 targets (25 ms, the
   // ceiling), but two requests are no queue. The matrix's closed-loop check caught a first version
   // of the hold for few requests holding it (9% shed).
-  const { engine, clock, sample, counts } = setup();
+  const { engine, clock, sample, counts, armed, catchUp } = setup();
   try {
-    const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
     sample(10);
     for (let i = 0; i < 10; i++) sample(30);
     assert.equal(armed(), true);
-    let lastSample = clock.now();
     const end = clock.now() + 2000;
     let shedLate = 0;
     while (clock.now() < end) {
@@ -304,10 +300,7 @@ test('armed by a stall, a closed loop of two on a 20 ms route is released, not h
         clock.advance(d === undefined ? 20 : 0.1);
       }
       await nextBatch();
-      while (clock.now() - lastSample >= 50) {
-        lastSample += 50;
-        sample(10);
-      }
+      catchUp(10);
     }
     assert.equal(armed(), false);
     assert.equal(shedLate, 0, 'nothing shed in the last second');
@@ -323,11 +316,9 @@ test('armed, a batch on a route that defers its CPU admits a target of that CPU,
   // request of it was admitted; the CPU they owe then ran as one long block after the await, and
   // the next batch's requests waited through it, where no batch shows it. The loop's busy time per
   // admitted request tells the route defers its work; a batch then admits about two of them.
-  const { engine, clock, sample, counts } = setup();
+  const { engine, clock, sample, counts, target, catchUp } = setup();
   try {
-    const target = () => (engine.metricsSnapshot().features.shed as { queueDelayTargetMs: number }).queueDelayTargetMs;
     for (let i = 0; i < 10; i++) sample(30);
-    let lastSample = clock.now();
     const admittedPerBatch: number[] = [];
     for (let b = 0; b < 200; b++) {
       let admitted = 0;
@@ -338,10 +329,7 @@ test('armed, a batch on a route that defers its CPU admits a target of that CPU,
       admittedPerBatch.push(admitted);
       await nextBatch();
       clock.advance(admitted * 2); // the continuations: 2 ms of CPU for each admitted request
-      while (clock.now() - lastSample >= 50) {
-        lastSample += 50;
-        sample(30);
-      }
+      catchUp(30);
     }
     const late = admittedPerBatch.slice(-50);
     assert.ok(Math.max(...late) <= 3, `a batch admits a few once the CPU is known: ${late.join(' ')}`);
@@ -378,9 +366,8 @@ test(
     // Each request blocks the loop 20 ms, 30 ms of wall time while a neighbour takes a third of the
     // CPU. Two clients in a closed loop: every batch is at most both of them, nothing queues, yet
     // timers run up to a request or two late.
-    const { engine, sample, batch, counts } = setup();
+    const { engine, sample, batch, counts, armed } = setup();
     try {
-      const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
       const load = () => (engine.metricsSnapshot().features.shed as { load: { load: number } }).load.load;
       const two = ['/work', '/work'];
       sample(10); // a busy loop: batches are tracked, so the request's cost is learned

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { ManualClock, type LimitPolicy } from '@autom8/core';
 import { RedisCacheStore, RedisRateLimitStore } from '@autom8/redis';
-import { freePort, hasRedisServer, serverPid, waitForPort } from '../../../test/support/redis-server';
+import { ensureOwnServer, freePort, hasRedisServer, waitForPort } from '../../../test/support/redis-server';
 
 const quiet = { info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,8 +37,7 @@ async function redisServer(port: number, args: string[]): Promise<ChildProcess> 
   children.push(child);
   await waitForPort(port, 5000);
   // A port taken by another process between choosing and binding would answer for it, not us.
-  const pid = await serverPid(port);
-  if (pid !== child.pid) throw new Error(`port ${port} answers for process ${pid ?? '(not redis)'}, not our redis-server ${child.pid}`);
+  await ensureOwnServer(port, child.pid);
   return child;
 }
 

@@ -224,7 +224,8 @@ export class ShedFeature implements Feature {
   onRequest(ex: Exchange): Reply | undefined | Promise<Reply | undefined> {
     if (this.counter === undefined && this.engine.meter() !== undefined) this.instruments();
     const pi = this.priorityOf(ex);
-    if (this.staleArmed || this.tracking) {
+    const tracked = this.staleArmed || this.tracking;
+    if (tracked) {
       // Stale-request shedding (CoDel-style sojourn time). Requests the loop reads in one poll phase
       // were all waiting when it began, so a request seen t ms into the batch has waited ≥ t ms.
       // Past the target it is already late: answering 503 now costs microseconds, serving it would
@@ -267,7 +268,7 @@ export class ShedFeature implements Feature {
       this.admittedAt = t; // reset by reject() if a later check sheds it
     }
     if (this.shedder !== undefined && !this.shedder.decide(pi)) return this.reject('load', pi);
-    if (this.staleArmed || this.tracking) {
+    if (tracked) {
       this.sampleAdmitted++;
       this.batchWork += this.deferredMs;
     }
