@@ -295,6 +295,84 @@ describe('leased mode behind the engines', () => {
       await redis.stop();
     }
   });
+  // Issue #22: dry run, costs and per-route limits work in leased mode as in exact mode, and the
+  // headers stay truthful. One instance asks both stores the same sequence: a global limit, a
+  // per-route limit on POST /login and a route costing 3; the answers and the remaining counts in
+  // the headers must be the same, request by request, the lease taken early (minRequests 2).
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket', 'gcra'] as const) {
+    test(`${algorithm}: one instance answers as in exact mode, request by request: statuses, remaining, dry run`, async () => {
+      const redis = await startRedis();
+      const cl = await client(redis.port);
+      const express = require('express');
+      const stores: RedisRateLimitStore[] = [];
+      const servers: App[] = [];
+      const build = async (lease: boolean, dryRun: boolean) => {
+        const store = new RedisRateLimitStore({
+          client: cl,
+          logger: quiet,
+          outage: roomy,
+          prefix: `t:${lease ? 'leased' : 'exact'}:${dryRun ? 'dry' : 'live'}:`,
+          ...(lease ? { lease: { maxShare: 0.2, minRequests: 2 } } : {}),
+        });
+        stores.push(store);
+        const mw = autom8Express({
+          logger: quiet,
+          rateLimit: { store, dryRun, algorithm, rate: 40, per: 'day', routes: { 'POST /login': { rate: 5, per: 'day' }, 'GET /search': { cost: 3 } } },
+        });
+        const a = express();
+        a.use(mw);
+        a.get('/r', (_req: any, res: any) => res.send('ok'));
+        a.get('/search', (_req: any, res: any) => res.send('found'));
+        a.post('/login', (_req: any, res: any) => res.send('in'));
+        const server = http.createServer(a);
+        const out = { server, engine: engineOf(mw)!, base: await listen(server) };
+        servers.push(out);
+        return out;
+      };
+      try {
+        for (const dryRun of [false, true]) {
+          const exact = await build(false, dryRun);
+          const leased = await build(true, dryRun);
+          const seen: string[][] = [[], []];
+          for (let i = 0; i < 60; i++) {
+            const [method, path] = i % 5 === 4 ? ['POST', '/login'] : i % 7 === 6 ? ['GET', '/search'] : ['GET', '/r'];
+            for (const [j, a] of [exact, leased].entries()) {
+              const res = await fetch(`${a.base}${path}`, { method });
+              await res.arrayBuffer();
+              // The reset times are the algorithm's and the clock's; the remaining counts must agree.
+              const remaining = (res.headers.get('ratelimit') ?? '').replace(/;t=\d+/g, '');
+              seen[j]!.push(`${i} ${method} ${path} ${res.status} ${remaining}`);
+            }
+          }
+          assert.deepEqual(seen[1], seen[0], `leased answers as exact (dryRun ${dryRun})`);
+          // Per limit: allowed and refused (in a dry run, what would have been), the same in both.
+          type Stats = Record<string, { limited: number; dryRunLimited: number }>;
+          const limiters = (a: App) => (a.engine.metricsSnapshot().features.rateLimit as { limiters: Stats }).limiters;
+          assert.deepEqual(limiters(leased), limiters(exact), `the same decisions counted (dryRun ${dryRun})`);
+          const refused = Object.values(limiters(exact)).map((x) => (dryRun ? x.dryRunLimited : x.limited));
+          assert.ok(refused.length === 2 && refused.every((n) => n > 0), `both limits refused some (dryRun ${dryRun}): ${refused.join(', ')}`);
+          const statuses = new Set(seen[0]!.map((l) => l.split(' ')[3]));
+          assert.deepEqual([...statuses].sort(), dryRun ? ['200'] : ['200', '429'], `dryRun ${dryRun}: ${seen[0]!.slice(-12).join(' | ')}`);
+          if (!dryRun) {
+            assert.ok(
+              seen[0]!.some((l) => /"default";r=0/.test(l)),
+              'the global quota is used up',
+            );
+            assert.ok(
+              seen[0]!.some((l) => /"POST:\/login";r=0/.test(l)),
+              'the login quota is used up',
+            );
+          }
+          assert.ok(stores.at(-1)!.snapshot().leaseKeys > 0, 'the leased store took leases');
+        }
+      } finally {
+        for (const a of servers) await stop(a);
+        for (const st of stores) await st.close();
+        cl.disconnect();
+        await redis.stop();
+      }
+    });
+  }
 });
 
 describe('Redis killed mid-run: each outage policy, then recovery', () => {
