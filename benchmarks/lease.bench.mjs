@@ -605,11 +605,13 @@ async function main() {
       errors: r.errors + r.storeFailures,
     })),
   );
-  console.log(`\nRedis killed after ${OUTAGE_UP_MS / 1000} s, down ${OUTAGE_DOWN_MS / 1000} s; ${OUTAGE_PROCS} processes × ${OUTAGE_RATE} checks/s on one key`);
-  table(
-    rows
-      .filter((r) => r.section === 'lease-outage')
-      .map((r) => ({
+  const outage = rows.filter((r) => r.section === 'lease-outage');
+  if (outage.length > 0) {
+    console.log(
+      `\nRedis killed after ${OUTAGE_UP_MS / 1000} s, down ${OUTAGE_DOWN_MS / 1000} s; ${OUTAGE_PROCS} processes × ${OUTAGE_RATE} checks/s on one key`,
+    );
+    table(
+      outage.map((r) => ({
         mode: r.system,
         quota: `${r.quota} (${r.limit})`,
         policy: r.outagePolicy,
@@ -620,7 +622,8 @@ async function main() {
         'beyond limit': r.overLimit,
         failures: r.storeFailures,
       })),
-  );
+    );
+  }
   const ir = rows.filter((r) => r.section === 'lease-ir');
   if (ir.length > 0) {
     console.log('\nClient instructions per check (callgrind, one process, one check at a time)');
