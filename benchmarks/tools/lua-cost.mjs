@@ -265,6 +265,7 @@ try {
           if (cmd === 'evalsha' || cmd === 'info') continue;
           inner += s.usec - (s0[cmd]?.usec ?? 0);
         }
+        const per = (cmd) => ((s1[cmd]?.calls ?? 0) - (s0[cmd]?.calls ?? 0)) / calls;
         const r = {
           calls,
           scriptUs: (s1.evalsha.usec - s0.evalsha.usec) / calls,
@@ -273,6 +274,8 @@ try {
           procCpuUs: ((c1.ticks - c0.ticks) * TICK_US) / calls,
           perSec: (calls / (t1 - t0)) * 1e3,
           irPerCall: ir / calls,
+          pexpirePerCall: per('pexpire'),
+          pttlPerCall: per('pttl'),
         };
         if (!results.has(v.name)) results.set(v.name, { hot: [], cold: [] });
         results.get(v.name)[population].push(r);
@@ -296,7 +299,8 @@ const rows = selected.map((v) => {
   const r = results.get(v.name);
   const m = (pop, k) => median(r[pop].map((x) => x[k]));
   const row = { group: v.group, name: v.name };
-  for (const pop of ['hot', 'cold']) for (const k of ['scriptUs', 'innerUs', 'mainCpuUs', 'procCpuUs', 'perSec', 'irPerCall']) row[`${pop}.${k}`] = m(pop, k);
+  for (const pop of ['hot', 'cold'])
+    for (const k of ['scriptUs', 'innerUs', 'mainCpuUs', 'procCpuUs', 'perSec', 'irPerCall', 'pexpirePerCall', 'pttlPerCall']) row[`${pop}.${k}`] = m(pop, k);
   return row;
 });
 const f = (x, d = 2) => x.toFixed(d);
@@ -304,17 +308,20 @@ if (opt.callgrind) {
   console.log(
     `\nredis-server instructions per EVALSHA under callgrind (Ir, the whole server: network, parsing, script): median of ${ROUNDS} rounds of ${CALLS} calls, ${CONC} in flight\n`,
   );
-  console.log('| group | script | hot Ir/call | cold Ir/call |');
-  console.log('| --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.group} | ${r.name} | ${f(r['hot.irPerCall'], 0)} | ${f(r['cold.irPerCall'], 0)} |`);
+  console.log('| group | script | hot Ir/call | hot PEXPIRE/call | cold Ir/call |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const r of rows)
+    console.log(`| ${r.group} | ${r.name} | ${f(r['hot.irPerCall'], 0)} | ${f(r['hot.pexpirePerCall'], 3)} | ${f(r['cold.irPerCall'], 0)} |`);
 }
 console.log(`\nRedis cost per EVALSHA: median of ${ROUNDS} rounds of ${CALLS} calls, ${CONC} in flight; µs per call`);
 console.log("script = commandstats usec (inner = its commands' share); main CPU = main thread (schedstat); proc CPU = /proc/stat\n");
-console.log('| group | script | hot script | hot inner | hot main CPU | hot proc CPU | cold script | cold inner | cold main CPU | cold proc CPU |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log(
+  '| group | script | hot script | hot inner | hot main CPU | hot proc CPU | hot PEXPIRE/call | cold script | cold inner | cold main CPU | cold proc CPU |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
   console.log(
-    `| ${r.group} | ${r.name} | ${f(r['hot.scriptUs'])} | ${f(r['hot.innerUs'])} | ${f(r['hot.mainCpuUs'])} | ${f(r['hot.procCpuUs'], 1)} | ${f(r['cold.scriptUs'])} | ${f(r['cold.innerUs'])} | ${f(r['cold.mainCpuUs'])} | ${f(r['cold.procCpuUs'], 1)} |`,
+    `| ${r.group} | ${r.name} | ${f(r['hot.scriptUs'])} | ${f(r['hot.innerUs'])} | ${f(r['hot.mainCpuUs'])} | ${f(r['hot.procCpuUs'], 1)} | ${f(r['hot.pexpirePerCall'], 3)} | ${f(r['cold.scriptUs'])} | ${f(r['cold.innerUs'])} | ${f(r['cold.mainCpuUs'])} | ${f(r['cold.procCpuUs'], 1)} |`,
   );
 }
 if (opt.json)
