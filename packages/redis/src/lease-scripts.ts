@@ -14,32 +14,18 @@ import { PRELUDE, algorithmBodies, type LeasingAlgorithm } from './algorithm-lua
  * long the lease may be served: the ttl, cut at the window's end for window algorithms, so a unit
  * is never spent in a window other than the one that counted it) and Redis's now (ms).
  *
- * The bodies are the exact scripts' (`algorithm-lua.ts`) in their lease variant.
+ * The bodies are the exact scripts' (`algorithm-lua.ts`) in their lease variant: each parses the
+ * arguments it uses, and the units a lease takes beyond the cost are
+ * min(want − cost, ⌊room left × share⌋), 0 at least.
  *
  * Only the algorithms whose state a reservation maps onto lease: the sliding log (one timestamped
  * entry per request) and the leaky-bucket shaper (one delay per request) do not.
  */
-const LEASE_ARGS = `
-local want = tonumber(ARGV[6])
-local share = tonumber(ARGV[7])
-local back = tonumber(ARGV[8])
-local backAt = tonumber(ARGV[9])
-local ttl = tonumber(ARGV[10])
-local function extraOf(room)
-  local e = math.min(want - cost, math.floor(room * share + EPS))
-  if e > 0 then return e end
-  return 0
-end
-`;
-
 const BODIES = algorithmBodies('lease');
 
 /** The ioredis command name and Lua source of each leasing algorithm's lease script. */
 export const LEASE_SCRIPTS: Readonly<Record<LeasingAlgorithm, { command: string; lua: string }>> = Object.freeze(
   Object.fromEntries(
-    (Object.keys(BODIES) as LeasingAlgorithm[]).map((name) => [
-      name,
-      { command: `autom8lease_${name.replace('-', '_')}`, lua: PRELUDE + LEASE_ARGS + BODIES[name] },
-    ]),
+    (Object.keys(BODIES) as LeasingAlgorithm[]).map((name) => [name, { command: `autom8lease_${name.replace('-', '_')}`, lua: PRELUDE + BODIES[name] }]),
   ) as Record<LeasingAlgorithm, { command: string; lua: string }>,
 );

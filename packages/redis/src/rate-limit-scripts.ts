@@ -1,5 +1,5 @@
 import type { RateLimitAlgorithm } from '@autom8/core';
-import { PRELUDE, algorithmBodies } from './algorithm-lua.js';
+import { PRELUDE, algorithmBodies, args, f, keep, ms } from './algorithm-lua.js';
 
 /**
  * One Lua script per rate-limit algorithm: the same arithmetic as core's memory store
@@ -14,27 +14,30 @@ import { PRELUDE, algorithmBodies } from './algorithm-lua.js';
 
 // One timestamped entry per request: a reservation does not map onto it, so it has no lease variant.
 const SLIDING_LOG = `
-redis.call('ZREMRANGEBYSCORE', key, '-inf', f(now - window))
+${args('limit', 'window', 'cost')}
+redis.call('ZREMRANGEBYSCORE', key, '-inf', ${f('now - window')})
 local count = redis.call('ZCARD', key)
 local allowed = 0
 if count + cost <= limit then
-  local stamp = f(now)
+  local stamp = ${f('now')}
   for i = 1, cost do redis.call('ZADD', key, stamp, stamp .. ':' .. (count + i)) end
   count = count + cost
   allowed = 1
-  keep(window)
+  ${keep('window')}
 end
 local retry = 0
 if allowed == 0 then
   if cost > limit then retry = -1 else
     local e = redis.call('ZRANGE', key, count + cost - limit - 1, count + cost - limit - 1, 'WITHSCORES')
-    retry = ms(tonumber(e[2]) + window - now)
+    local wait = tonumber(e[2]) + window - now
+    retry = ${ms('wait')}
   end
 end
 local reset = 0
 if count > 0 then
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  reset = ms(tonumber(last[2]) + window - now)
+  local left = tonumber(last[2]) + window - now
+  reset = ${ms('left')}
 end
 return {allowed, math.max(0, limit - count), limit, reset, retry, 0}
 `;
