@@ -998,13 +998,12 @@ if (results.lease) {
     p();
   }
   p(
-    '**Measured since this run** (not in the JSON above; figures and commands in [docs/fleet.md](docs/fleet.md#leased-mode-a-fraction-of-a-redis-call-per-request-on-hot-keys)):',
+    '**Measured apart** (not in the JSON above; figures and commands in [docs/fleet.md](docs/fleet.md#leased-mode-a-fraction-of-a-redis-call-per-request-on-hot-keys)):',
   );
-  p('cold keys no longer take a lease-table entry, and leased cold checks cost what exact ones do (callgrind, 24,000 cold checks:');
-  p('4,118 M instructions exact, 4,119 M leased, 4,506 M before; `benchmarks/tools/lease-cold.mjs`). The callgrind section above runs');
-  p("2,000 keys, below the lease table's 10,000-key cap, so it never showed that cost. ioredis `enableAutoPipelining`");
-  p('(`LEASE_AUTOPIPELINE=1`, systems `exact-ap` and `leased-ap`) measured slower in every row tried (1 process: 30–36 % fewer');
-  p('checks/s cold and hot exact, 59 % fewer hot leased) and is not recommended.');
+  p('cold checks over 24,000 checks under callgrind (`benchmarks/tools/lease-cold.mjs`): 4,118 M instructions exact, 4,119 M leased.');
+  p('ioredis `enableAutoPipelining` (`LEASE_AUTOPIPELINE=1`, systems `exact-ap` and `leased-ap`) at 1–8 processes: up to 39 % less');
+  p('Redis CPU per check with one process, less with more; 1.1–3.3× the p99 and mostly more client CPU; off by default.');
+  p("Each script's cost to Redis, one call at a time, autom8 against the peers (`benchmarks/tools/lua-cost.mjs`).");
   p();
 } else {
   p('No results yet: run `npm run bench -- lease`.');
