@@ -341,6 +341,41 @@ test('armed, a batch on a route that defers its CPU admits a target of that CPU,
   }
 });
 
+// Issue #24, not met yet: found by test/e2e/dashboard.test.ts, whose browser driver runs in the
+// server's process. Its work delayed the loop (smoothed delay 20–43 ms at a utilisation of
+// 0.5–0.8, load 0.2–0.6), stale shedding armed on that lag, and the lag kept it armed: the requests
+// of each light round that came after the driver's messages in the same batch had waited past the
+// target and were shed (half of a 6-request round, a few requests every 50 ms), while the load
+// read mostly under soft. Nothing queued: every round was its clients' only requests.
+test(
+  "light traffic while the process's loop is busy with other work is not shed",
+  { todo: 'issue #24: stale shedding arms on lag that requests did not make' },
+  async () => {
+    const { engine, clock, sample, counts } = setup();
+    try {
+      let sampledAt = clock.now();
+      let shed = 0;
+      for (let round = 0; round < 100; round++) {
+        for (let j = 0; j < 6; j++) {
+          if (request(engine, '/work') !== undefined) shed++;
+          clock.advance(0.5 + 6); // the request, then the driver's messages read in the same batch
+        }
+        await nextBatch();
+        clock.advance(15); // the clients' think time
+        while (clock.now() - sampledAt >= 50) {
+          sampledAt += 50;
+          sample(35, 0.65);
+        }
+      }
+      const load = (engine.metricsSnapshot().features.shed as { load: { load: number } }).load.load;
+      assert.ok(load < 0.6, `the load reads under soft: ${load}`);
+      assert.equal(shed, 0, `nothing shed: ${JSON.stringify(counts())}`);
+    } finally {
+      await engine.close();
+    }
+  },
+);
+
 test('without the delay signal, a standing queue is still two over-target batches within 100 ms', async () => {
   const { engine, batch, counts } = setup({ limits: { maxEventLoopDelayMs: 0 }, maxQueueDelayMs: 20 });
   try {
