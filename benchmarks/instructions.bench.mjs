@@ -23,8 +23,14 @@
 //   INSTR_TIMER_SCALE (50), INSTR_JOBS (valgrinds at a time; default one per core), INSTR_MERGE=1 (replace only the rows counted now in the results file). Writes results/instructions-node<major>.json (one per Node.js line; another
 //   Node: `BENCH_NODE=24.21.0 npm run bench -- instructions`). On Node 24 the counts do not repeat from run to
 //   run (Express 5 bare 89.5k, then 73.6k), so only Node 20's are checked in.
+// GC: V8's collector (scavenges, incremental marking with its write barrier, sweeping, compaction)
+// runs when allocation and heap limits say so, and a mark-compact of these heaps is worth some 100M
+// instructions: whether one more of them falls between the two counts moves a row by 10-20k per
+// request (Express 4 bare 265k or 285k by whether the harness yields between batches; issue #23).
+// So each row also gets its GC share (the exclusive cost of the collector's functions, by name,
+// from callgrind_annotate) and, for comparing rows a few k apart, what it adds without it.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +82,10 @@ const CONFIGS = {
   'koa-rl-nohdr': ['koa', 'full', 'rl,metoff,nohdr', 'Koa 3 + autom8 rate limit only, no headers (as rate-limiter-flexible sends none)', RL_PEER],
   'koa-rlflex': ['koa', 'rlflex', '', 'Koa 3 + rate-limiter-flexible (RateLimiterMemory)', RL_PEER],
   'koa-erl': ['koa', 'erl', '', 'Koa 3 + koa-ratelimit (memory driver)', RL_PEER],
+  // Controls for the peers, which call next() from a promise: a pass-through middleware doing just
+  // that (issue #23: Express's own work is the same; only where V8's GC falls moves).
+  'express-asyncnext': ['express', 'asyncnext', '', 'Express 5 + a middleware calling next() from a microtask (control)', RL_PEER],
+  'express4-asyncnext': ['express4', 'asyncnext', '', 'Express 4 + a middleware calling next() from a microtask (control)', RL_PEER],
 };
 /** The bare row a row is measured against: the same framework with the same extra environment (PEER). */
 function bareOf(id) {
@@ -83,8 +93,8 @@ function bareOf(id) {
   const same = (a, b) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
   return Object.keys(CONFIGS).find((b) => CONFIGS[b][0] === fw && CONFIGS[b][1] === 'none' && same(CONFIGS[b][4], env)) ?? `${fw}-bare`;
 }
-// By default all but the extra front-mode and Express 4 SDK rows (each configuration costs ~90 s of valgrind).
-const DEFAULT = Object.keys(CONFIGS).filter((id) => id !== 'express-all-sdk-front' && id !== 'express4-all-sdk');
+// By default all but the extra front-mode, Express 4 SDK and control rows (each configuration costs ~90 s of valgrind).
+const DEFAULT = Object.keys(CONFIGS).filter((id) => id !== 'express-all-sdk-front' && id !== 'express4-all-sdk' && !id.endsWith('-asyncnext'));
 // INSTR_MERGE=1: keep the rows of the last run for configurations not counted now (their bare row
 // included, for the added figures), replacing only the rows counted now.
 const wanted = process.env.INSTR_CONFIGS === 'all' ? Object.keys(CONFIGS) : process.env.INSTR_CONFIGS ? process.env.INSTR_CONFIGS.split(',') : DEFAULT;
@@ -105,7 +115,24 @@ if (!has('valgrind')) {
 const setarch = has('setarch');
 const dir = mkdtempSync(join(tmpdir(), 'autom8-callgrind-'));
 
-/** Instructions of one harness run of `n` requests (after the warm-up). */
+// V8's garbage collector's functions, by name (node's binary has its symbols).
+const GC_FUNCTION =
+  /Scaveng|Marking|MarkCompact|MarkBit|Sweep|Evacuat|RememberedSet|BodyDescriptor|LiveObject|Worklist|WriteBarrier|RecordWrite|IterateObjectCache|SlotSet|TypedSlot|Pretenuring|Heap::|RecordMigrated|MinorGC|GCTracer|PointersUpdating|Compaction|FreeList|MemoryAllocator|heap::base|GlobalHandles|TracedHandles|ClearStringTable|SizeFromMap|Visit.*Visitor|Visitor::Visit|ShouldVisit|popcount/;
+// callgrind_annotate (valgrind's) answers --version with exit status 255: look for it on the PATH.
+const annotate = process.env.PATH?.split(':').some((d) => existsSync(join(d, 'callgrind_annotate'))) ?? false;
+/** The collector's instructions in a callgrind output file (undefined without callgrind_annotate). */
+function gcOf(file) {
+  if (!annotate) return undefined;
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', '--inclusive=no', file], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+  let gc = 0;
+  for (const line of text.split('\n')) {
+    const m = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$/.exec(line);
+    if (m && !m[2].startsWith('PROGRAM TOTALS') && GC_FUNCTION.test(m[2])) gc += Number(m[1].replaceAll(',', ''));
+  }
+  return gc;
+}
+
+/** Instructions of one harness run of `n` requests (after the warm-up), and the collector's share. */
 function countOnce(id, n) {
   const [fw, mode, features, , env] = CONFIGS[id];
   const out = join(dir, `${id}.${n}.out`);
@@ -121,8 +148,13 @@ function countOnce(id, n) {
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => {
       const m = /^totals:\s+(\d+)/m.exec(safeRead(out));
-      rmSync(out, { force: true });
-      if (code === 0 && m) resolve(Number(m[1]));
+      let gc;
+      try {
+        if (code === 0 && m) gc = gcOf(out);
+      } finally {
+        rmSync(out, { force: true });
+      }
+      if (code === 0 && m) resolve({ total: Number(m[1]), gc });
       else reject(new Error(`${id} N=${n}: exit ${code}\n${err.slice(-2000)}`));
     });
   });
@@ -151,7 +183,10 @@ await Promise.all(Array.from({ length: Math.max(1, Number(process.env.INSTR_JOBS
 rmSync(dir, { recursive: true, force: true });
 console.log(` ${Math.round((Date.now() - t0) / 1000)} s`);
 
-const perRequest = Object.fromEntries(wanted.map((id) => [id, (totals[id][N_HI] - totals[id][N_LO]) / (N_HI - N_LO)]));
+const perRequest = Object.fromEntries(wanted.map((id) => [id, (totals[id][N_HI].total - totals[id][N_LO].total) / (N_HI - N_LO)]));
+const gcPerRequest = Object.fromEntries(
+  wanted.filter((id) => totals[id][N_HI].gc !== undefined).map((id) => [id, (totals[id][N_HI].gc - totals[id][N_LO].gc) / (N_HI - N_LO)]),
+);
 const RESULTS_NAME = `instructions-node${process.versions.node.split('.')[0]}`;
 let previous = [];
 if (process.env.INSTR_MERGE === '1') {
@@ -162,7 +197,10 @@ if (process.env.INSTR_MERGE === '1') {
   }
   for (const [id, [, , , label]] of Object.entries(CONFIGS)) {
     const row = previous.find((r) => r.stack === label);
-    if (perRequest[id] === undefined && row) perRequest[id] = row.kInstrPerReq * 1000;
+    if (perRequest[id] === undefined && row) {
+      perRequest[id] = row.kInstrPerReq * 1000;
+      if (row.gcK != null) gcPerRequest[id] = row.gcK * 1000;
+    }
   }
 }
 const rows = [];
@@ -173,6 +211,9 @@ for (const id of listed) {
   const bare = perRequest[bareOf(id)];
   const instr = perRequest[id];
   const added = bare === undefined || id === bareOf(id) ? undefined : instr - bare;
+  const gc = gcPerRequest[id];
+  const bareGc = gcPerRequest[bareOf(id)];
+  const addedNoGc = added === undefined || gc === undefined || bareGc === undefined ? undefined : instr - gc - (bare - bareGc);
   rows.push({
     section: 'instructions',
     stack: label,
@@ -180,6 +221,8 @@ for (const id of listed) {
     addedK: added === undefined ? undefined : round(added / 1000, 1),
     addedPct: added === undefined ? undefined : round((100 * added) / bare, 1),
     vsBare: bare === undefined ? undefined : round(bare / instr, 3),
+    gcK: gc === undefined ? undefined : round(gc / 1000, 1),
+    addedNoGcK: addedNoGc === undefined ? undefined : round(addedNoGc / 1000, 1),
   });
   printed.push({
     stack: label,
@@ -187,6 +230,8 @@ for (const id of listed) {
     'added k': added === undefined ? '' : fmt(added / 1000, 1),
     'added %': added === undefined ? '' : fmt((100 * added) / bare, 1),
     'bare ÷ this': bare === undefined ? '' : fmt(bare / instr, 3),
+    'GC k': gc === undefined ? '' : fmt(gc / 1000, 1),
+    'added w/o GC k': addedNoGc === undefined ? '' : fmt(addedNoGc / 1000, 1),
   });
 }
 console.log(`\ninstructions per request (callgrind, in-process, N ${N_LO} → ${N_HI} after ${WARMUP} warm-up)`);
@@ -202,5 +247,12 @@ writeResults(RESULTS_NAME, rows, {
     aslr: setarch ? 'off (setarch -R)' : 'on',
   },
   titles: { instructions: 'Instructions per request under callgrind, in-process (no sockets): the framework bare and with autom8' },
-  headers: { kInstrPerReq: 'k instructions / request', addedK: 'added (k)', addedPct: 'added %', vsBare: 'bare ÷ this (throughput-equivalent)' },
+  headers: {
+    kInstrPerReq: 'k instructions / request',
+    addedK: 'added (k)',
+    addedPct: 'added %',
+    vsBare: 'bare ÷ this (throughput-equivalent)',
+    gcK: "of which V8's GC (k)",
+    addedNoGcK: 'added without GC (k)',
+  },
 });

@@ -15,7 +15,9 @@
 //               rlflex (rate-limiter-flexible's RateLimiterMemory in the middleware its README
 //               shows, keyed by the client's address; no headers) | erl (Express: express-rate-limit,
 //               memory store, draft-8 RateLimit headers; Koa: koa-ratelimit, memory driver, its
-//               X-RateLimit headers): the rate-limit peers of F=rl,metoff, as servers/stacks.mjs wires them
+//               X-RateLimit headers): the rate-limit peers of F=rl,metoff, as servers/stacks.mjs wires them |
+//               asyncnext (a pass-through middleware that calls next() from a microtask, as the
+//               peers do after their promise settles: the control row for them)
 // FW: express (5, default) | express4 | koa (3) | koa2 | node (node:http; mode none or front)
 // F (autom8 features, comma-separated): otel (a real SDK: BasicTracerProvider + BatchSpanProcessor
 //   + in-memory exporters, AsyncLocalStorage context manager registered globally), rl (rate limit,
@@ -26,6 +28,8 @@
 //   nohdr (with rl): no rate-limit headers (`rateLimit.headers: false`), rate-limiter-flexible's README wiring sends none.
 // PEER: the client's address on the request's socket (default none: remoteAddress undefined), so
 //   that what keys by IP (autom8's rate limit, the peers) does its real work on a real address.
+// YIELD=1: settle between batches of 100 requests (setImmediate) whatever the mode, as the
+//   promise-answering modes (Koa, the Express peers, asyncnext) always do.
 // PRESHAPE (Express): true | false sets autom8Express's `preshape` option (unset: its default, off).
 // To see *which* property accesses miss V8's inline caches (on Express's per-request hidden classes
 // each miss costs ~3k instructions), log them at two request counts and compare the per-request
@@ -86,6 +90,12 @@ if (fw === 'node') {
   app.set('x-powered-by', false);
   handler = app;
   if (mode === 'noop') app.use((_req, _res, next) => next());
+  if (mode === 'asyncnext') {
+    async = true;
+    app.use((_req, _res, next) => {
+      Promise.resolve().then(() => next());
+    });
+  }
   if (mode === 'floor') app.use(expressOtelFloor());
   if (mode === 'full') app.use(require('@autom8/express').autom8Express(options));
   if (mode === 'front') handler = require('@autom8/express').autom8Express(options).front(app);
@@ -101,6 +111,11 @@ if (fw === 'node') {
   const Router = require('@koa/router');
   const app = new Koa();
   if (mode === 'noop') app.use((_ctx, next) => next());
+  if (mode === 'asyncnext')
+    app.use(async (_ctx, next) => {
+      await Promise.resolve();
+      await next();
+    });
   if (mode === 'floor') app.use(koaOtelFloor());
   if (mode === 'full') app.use(require('@autom8/koa').autom8Koa(options));
   if (mode === 'rlflex') app.use(flexibleKoa(PEER_LIMIT));
@@ -120,6 +135,7 @@ if (fw === 'node') {
 
 // Requests arrive as node's server hands them out: a 'request' event on a (not listening) server,
 // whose socket knows its server.
+if (process.env.YIELD === '1') async = true;
 const server = http.createServer(handler);
 const PEER = process.env.PEER;
 function start() {

@@ -2,6 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRateLimiter, InvalidOptionError, ManualClock, RateLimitedError, type RateLimitStore } from '@autom8/core';
+import { MemoryRateLimitStore } from '@autom8/core/store';
 import { groupAddress } from '../src/ratelimit/client-key';
 import { createEngine } from '@autom8/core/adapter';
 
@@ -145,4 +146,57 @@ describe('client addresses: IPv6 grouped by prefix', () => {
   for (const [addr, hextets, expected] of cases) {
     test(`${addr} /${hextets * 16} → ${expected}`, () => assert.equal(groupAddress(addr, hextets), expected));
   }
+});
+
+describe('the middleware decision with a store that answers later', () => {
+  // The results of a request the store answers synchronously share one array per limit set; a
+  // request that waits for the store must keep its own, whatever the requests started meanwhile do.
+  function fakeExchange(engine: ReturnType<typeof createEngine>, client: string) {
+    const headers: Record<string, unknown> = {};
+    const req = { method: 'GET', headers: {}, socket: { remoteAddress: client } };
+    const res = {
+      statusCode: 200,
+      headersSent: false,
+      finished: false,
+      getHeader: (name: string) => headers[name] as string | undefined,
+      setHeader: (name: string, value: unknown) => void (headers[name] = value),
+      on: () => undefined,
+    };
+    return { ex: engine.begin(req, res, '/a'), headers };
+  }
+
+  test('a waiting request keeps its own results while others are decided', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryRateLimitStore({ clock });
+    // The route's limit is answered at once, the global one a tick later.
+    const store: RateLimitStore = {
+      kind: 'mixed',
+      consume: (key, policy, cost) => {
+        const r = memory.consume(key, policy, cost);
+        return policy.name === 'default' ? new Promise((resolve) => setImmediate(resolve, r)) : r;
+      },
+      reset: (key, policy) => memory.reset(key, policy),
+    };
+    const engine = createEngine({
+      clock,
+      metrics: { enabled: false },
+      telemetry: { enabled: false },
+      rateLimit: { rate: 100, algorithm: 'fixed-window', store, routes: { 'GET /a': { rate: 3, algorithm: 'fixed-window' } } },
+    });
+    try {
+      const first = fakeExchange(engine, '10.0.0.1');
+      await engine.admit(first.ex);
+      const a = fakeExchange(engine, '10.0.0.1');
+      const b = fakeExchange(engine, '10.0.0.2');
+      const pa = engine.admit(a.ex);
+      const pb = engine.admit(b.ex);
+      assert.ok(pa instanceof Promise && pb instanceof Promise, 'both wait for the global limit');
+      assert.equal(await pa, undefined);
+      assert.equal(await pb, undefined);
+      assert.equal(a.headers.ratelimit, '"GET:/a";r=1;t=40, "default";r=98;t=40');
+      assert.equal(b.headers.ratelimit, '"GET:/a";r=2;t=40, "default";r=99;t=40');
+    } finally {
+      await engine.close();
+    }
+  });
 });

@@ -49,10 +49,20 @@ export function compileTrustProxy(trust: TrustProxy | undefined, optionPath = 't
   };
 }
 
+// The last socket address and its canonical form: the requests of one connection (keep-alive) come
+// with the same peer string, so most requests skip the parse. Safe to share: the mapping is pure.
+let lastRemote = '';
+let lastPeer = '';
+
 /** The socket peer's canonical address (`::ffff:127.0.0.1` from a dual-stack socket → `127.0.0.1`). */
 function socketAddress(remote: string | undefined): string {
+  if (remote === undefined) return 'unknown';
+  if (remote === lastRemote) return lastPeer;
   // Not parsable (never seen from a socket): kept as is, the kernel chose it, not the client.
-  return remote === undefined ? 'unknown' : (canonicalAddress(remote) ?? remote);
+  const peer = canonicalAddress(remote) ?? remote;
+  lastRemote = remote;
+  lastPeer = peer;
+  return peer;
 }
 
 /**

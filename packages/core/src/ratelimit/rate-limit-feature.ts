@@ -29,6 +29,14 @@ interface LimiterStats {
 /** An entry with everything per-request work needs, built once. */
 interface Plan extends ResolvedEntry {
   readonly headers: HeaderSet;
+  /** False when no header field is sent (`headers: false`): the response is then not touched. */
+  readonly writesHeaders: boolean;
+  /**
+   * The results of a request whose limits the store answers synchronously (the memory store's
+   * case): reused, as nothing keeps them past the decision; a request that waits for the store
+   * gets an array of its own.
+   */
+  readonly scratch: (ConsumeResult | undefined)[];
   readonly stats: LimiterStats[];
   /** Per limit: the 429 body up to the retry-after value. */
   readonly bodyPrefix: string[];
@@ -86,12 +94,15 @@ export class RateLimitFeature implements Feature {
       const name = JSON.stringify(l.policy.name);
       return `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":${JSON.stringify(`Rate limit ${name} exceeded.`)},"policy":${name},"retryAfter":`;
     });
+    const headers = new HeaderSet(
+      this.config.headers,
+      entry.limits.map((l) => l.policy),
+    );
     return {
       ...entry,
-      headers: new HeaderSet(
-        this.config.headers,
-        entry.limits.map((l) => l.policy),
-      ),
+      headers,
+      writesHeaders: !headers.empty,
+      scratch: new Array<ConsumeResult | undefined>(entry.limits.length).fill(undefined),
       stats,
       bodyPrefix,
     };
@@ -114,7 +125,8 @@ export class RateLimitFeature implements Feature {
     const n = plan.limits.length;
     if (n === 0) return undefined;
     const key = this.config.keyOf(ex);
-    const results: (ConsumeResult | undefined)[] = n === 1 ? [undefined] : new Array<ConsumeResult | undefined>(n);
+    const results = plan.scratch;
+    for (let i = 0; i < n; i++) results[i] = undefined;
     return this.consumeFrom(ex, plan, key, results, 0);
   }
 
@@ -122,9 +134,10 @@ export class RateLimitFeature implements Feature {
     ex: Exchange,
     plan: Plan,
     key: string,
-    results: (ConsumeResult | undefined)[],
+    scratchOrOwn: (ConsumeResult | undefined)[],
     from: number,
   ): Reply | undefined | Promise<Reply | undefined> {
+    let results = scratchOrOwn;
     const limits = plan.limits;
     for (let i = from; i < limits.length; i++) {
       let r: ConsumeResult | Promise<ConsumeResult>;
@@ -135,14 +148,17 @@ export class RateLimitFeature implements Feature {
         continue;
       }
       if (isPromise(r)) {
+        // The request waits: its results leave the shared scratch array for one of their own.
+        if (results === plan.scratch) results = results.slice();
+        const own = results;
         return r.then(
           (value) => {
-            results[i] = value;
-            return value.allowed || this.config.dryRun ? this.consumeFrom(ex, plan, key, results, i + 1) : this.decide(ex, plan, key, results);
+            own[i] = value;
+            return value.allowed || this.config.dryRun ? this.consumeFrom(ex, plan, key, own, i + 1) : this.decide(ex, plan, key, own);
           },
           (err: unknown) => {
             this.storeFailed(err);
-            return this.consumeFrom(ex, plan, key, results, i + 1);
+            return this.consumeFrom(ex, plan, key, own, i + 1);
           },
         );
       }
@@ -188,7 +204,7 @@ export class RateLimitFeature implements Feature {
     // The clock only for the legacy reset header (epoch seconds); the others are relative.
     const now = plan.headers.needsClock ? this.engine.clock.now() : 0;
     if (denied === -1) {
-      plan.headers.write(results, now, ex.res);
+      if (plan.writesHeaders) plan.headers.write(results, now, ex.res);
       if (delay > 0) return new Promise((resolve) => setTimeout(resolve, delay, undefined));
       return undefined;
     }
