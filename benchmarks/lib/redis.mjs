@@ -20,6 +20,23 @@ export function freePort() {
 }
 
 /**
+ * Polls until 127.0.0.1:`port` accepts a connection: true then, false once `child` has exited or
+ * `tries` polls `everyMs` apart have failed.
+ */
+export async function accepting(port, child, tries, everyMs) {
+  for (let i = 0; ; i++) {
+    const ok = await new Promise((resolve) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return true;
+    if (i === tries || child.exitCode !== null) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
  * Starts redis-server on a free port and waits until it accepts connections. `kill()` ends it
  * abruptly (SIGKILL), as an outage would.
  * @returns {Promise<{port:number,pid:number,stop:()=>Promise<void>,kill:()=>Promise<void>}>}
@@ -35,18 +52,9 @@ export async function startRedis() {
   const end = (signal) =>
     new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once('exit', resolve), child.kill(signal))));
   const stop = () => end('SIGTERM');
-  for (let i = 0; ; i++) {
-    const ok = await new Promise((resolve) => {
-      const c = connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (i === 100 || child.exitCode !== null) {
-      await stop();
-      throw new Error(`redis-server did not accept connections on port ${port}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  if (!(await accepting(port, child, 100, 50))) {
+    await stop();
+    throw new Error(`redis-server did not accept connections on port ${port}`);
   }
   return { port, pid: child.pid, stop, kill: () => end('SIGKILL') };
 }

@@ -17,12 +17,11 @@
 //          [--rounds R] [--concurrency C] [--only <regex>] [--json <file>] [--callgrind]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { freePort, startRedis } from '../lib/redis.mjs';
+import { accepting, freePort, startRedis } from '../lib/redis.mjs';
 import { loadScripts } from '../lib/lua-scripts.mjs';
 import { peerScripts } from '../lib/peer-lua.mjs';
 
@@ -204,16 +203,7 @@ async function startCallgrind() {
     ],
     { stdio: 'ignore' },
   );
-  for (let i = 0; ; i++) {
-    const ok = await new Promise((resolve) => {
-      const c = connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (i === 600 || child.exitCode !== null) throw new Error('redis-server under callgrind did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  if (!(await accepting(port, child, 600, 100))) throw new Error('redis-server under callgrind did not start');
   const control = (flag) => execFileSync('callgrind_control', [flag, String(child.pid)], { stdio: 'ignore' });
   let dumps = 0;
   return {
