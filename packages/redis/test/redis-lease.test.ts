@@ -12,6 +12,7 @@ import { autom8Express } from '@autom8/express';
 import { autom8Koa } from '@autom8/koa';
 import { RedisRateLimitStore, type RedisLeaseOptions, type RedisOutageOptions } from '@autom8/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server';
+import { FRAMEWORKS, MODES, raw, start } from '../../../test/support/rule-app';
 
 const quiet = { info() {}, warn() {}, error() {} };
 // The time budget must never be what decides here: the machine may be loaded.
@@ -93,6 +94,57 @@ describe('RedisRateLimitStore leased mode', () => {
     for (const x of clients) x.disconnect();
     await redis.stop();
   });
+  // An attacker's spellings of one route (case, HEAD for GET, absolute-form, trailing slash,
+  // fragment, query) must all draw on the one quota, also when it is served from a lease: one
+  // client cycles through them, and the handler may run at most the limit.
+  for (const fw of FRAMEWORKS) {
+    test(`${fw}: every spelling of a limited route draws on one leased quota`, async () => {
+      const LIMIT = 20;
+      const store = new RedisRateLimitStore({ client: c, logger: quiet, outage: roomy, lease: { maxShare: 0.5, minRequests: 2 } });
+      const app = await start(fw, MODES[0]!, {
+        rateLimit: {
+          store,
+          rate: 1000,
+          per: 'minute',
+          key: { header: 'x-client' },
+          routes: { 'POST /login': { rate: LIMIT, per: 'minute', name: `login-${fw}` }, 'GET /users/:id': { rate: LIMIT, per: 'minute', name: `users-${fw}` } },
+        },
+      });
+      try {
+        const spell = (p: string) => [
+          p,
+          p.toUpperCase(),
+          `${p}/`,
+          `http://evil.example${p}`,
+          `HTTP://EVIL.EXAMPLE:8080${p.toUpperCase()}`,
+          `${p}#f`,
+          `${p}?x=1`,
+        ];
+        const cases: [string, string][] = [];
+        for (const t of spell('/login')) cases.push(['POST', t]);
+        for (const t of spell('/users/42')) cases.push(['GET', t], ['HEAD', t]);
+        const statuses = new Map<number, number>();
+        for (let round = 0; round < 4; round++) {
+          for (const [method, target] of cases) {
+            const r = await raw(app.port, method, target, 'attacker');
+            statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          }
+        }
+        const login = app.hits.get('login|attacker') ?? 0;
+        const users = app.hits.get('users|attacker') ?? 0;
+        const why = `handler runs: login ${login}, users ${users}; statuses ${JSON.stringify([...statuses])}`;
+        assert.ok(login <= LIMIT && users <= LIMIT, `at most ${LIMIT} each: ${why}`);
+        // Not vacuous: the spellings reached the handlers until the quota was spent, from a lease.
+        assert.ok(login >= LIMIT / 2 && users >= LIMIT / 2, why);
+        assert.ok((statuses.get(429) ?? 0) > 0, why);
+        assert.ok(store.snapshot().leaseKeys > 0, 'the quotas were leased');
+      } finally {
+        await app.close();
+        await store.close();
+      }
+    });
+  }
+
   const stores = (lease: RedisLeaseOptions, outage: RedisOutageOptions = roomy) =>
     clients.map((cl) => new RedisRateLimitStore({ client: cl, logger: quiet, outage, lease }));
 
