@@ -57,6 +57,16 @@ const DISARM_SAMPLES = 4;
 const ARM_SAMPLES = 4;
 const ARM_SERVICES = 6;
 /**
+ * Either rule arms only if a batch of ARM_CROWD requests or more was read in the last
+ * ARM_CROWD_MS. A queue the process can shed is many requests waiting at once, which the loop reads
+ * together. Lag with small batches is work that is not requests (the app's own, a test driver's in
+ * the same process, a neighbour taking the CPU), or a pool too small to queue in the process:
+ * shedding its few requests saves nothing. Without this, in-process work lagging the loop armed it,
+ * and light traffic after that work in a batch was shed as stale.
+ */
+const ARM_CROWD = 8;
+const ARM_CROWD_MS = 1000;
+/**
  * Disarmed, batches are tracked (to know the service time when an overload begins) only after a
  * sample in which the loop was busy this share of the time: an idle process pays no `setImmediate`
  * per request.
@@ -135,6 +145,8 @@ export class ShedFeature implements Feature {
   /** Samples in a row whose batches would have run past the arming level (see ARM_SAMPLES). */
   private longSamples = 0;
   private quietSamples = 0;
+  /** When (clock ms) a batch last reached ARM_CROWD requests. */
+  private crowdAt = -Infinity;
   private readonly endBatch = (): void => {
     this.batchStart = -1;
   };
@@ -152,6 +164,10 @@ export class ShedFeature implements Feature {
   private cpuMs = NaN;
   /** cpuMs when the route defers its work (see DEFERRED_RATIO), else 0. */
   private deferredMs = 0;
+  /** What an admitted request costs the loop, ms: its deferred CPU for a route that defers, else its service time. */
+  private get costMs(): number {
+    return this.deferredMs || this.serviceMs;
+  }
   /** Of the current batch: the deferred CPU admitted so far, ms. */
   private batchWork = 0;
   /** Since the last sample: requests admitted, and shed, while batches were tracked. */
@@ -249,7 +265,8 @@ export class ShedFeature implements Feature {
         // admitted ones' cost): the evidence that keeps a standing queue armed while shedding
         // holds the lag down.
         const n = ++this.batchCount;
-        const demand = n * (this.deferredMs || this.serviceMs || 0);
+        if (n === ARM_CROWD) this.crowdAt = t;
+        const demand = n * (this.costMs || 0);
         if (demand > this.demandMs) this.demandMs = demand;
         if (n >= HOLD_FEW_MIN && n <= HOLD_FEW && demand > this.fewDemandMs) this.fewDemandMs = demand;
         // A deferring route: what this batch admitted is CPU the loop will owe shortly; past a
@@ -376,7 +393,8 @@ export class ShedFeature implements Feature {
    * `maxQueueDelayMs`. A standing queue keeps the loop that late; a saturated but healthy process
    * (a closed loop of fast requests, batches now and then running over after a GC pause or a
    * preempted slice) does not, though single batches of it do run over the target. The smoothing
-   * is the CoDel interval here: it takes sustained lag, not one slow batch, to arm.
+   * is the CoDel interval here: it takes sustained lag, not one slow batch, to arm, and lag the
+   * loop's batches were crowded for (see ARM_CROWD).
    *
    * Once armed, shedding itself keeps the lag low (that is its job), so the lag alone would disarm
    * it while the queue still stands, and the queue would build again. It stays armed while either
@@ -388,10 +406,11 @@ export class ShedFeature implements Feature {
     if (this.armAtMs > 0) {
       this.learnCpu(s.lastUtilization);
       const target = this.staleAfter[2]!;
-      const long = this.demandMs > this.armAtMs && this.demandMs > ARM_SERVICES * (this.deferredMs || this.serviceMs);
+      const long = this.demandMs > this.armAtMs && this.demandMs > ARM_SERVICES * this.costMs;
       this.longSamples = long ? this.longSamples + 1 : 0;
       if (!this.staleArmed) {
-        if (s.lagMs >= this.armAtMs || (this.longSamples >= ARM_SAMPLES && s.lagMs >= this.disarmAtMs)) {
+        const crowded = this.engine.clock.now() - this.crowdAt <= ARM_CROWD_MS;
+        if (crowded && (s.lagMs >= this.armAtMs || (this.longSamples >= ARM_SAMPLES && s.lagMs >= this.disarmAtMs))) {
           this.staleArmed = true;
           this.quietSamples = 0;
         }
@@ -453,7 +472,7 @@ export class ShedFeature implements Feature {
   /** Moves the adaptive target to targetServices of what a request costs (the deferred CPU for a route that defers). */
   private retarget(): void {
     if (!this.adaptive) return;
-    const cost = this.deferredMs || this.serviceMs;
+    const cost = this.costMs;
     if (!(cost >= 0)) return;
     const t = Math.min(this.ceilingMs, Math.max(MIN_TARGET_MS, this.targetServices * cost));
     const a = this.staleAfter;
