@@ -791,6 +791,7 @@ if (shedMatrixRuns.length > 0) {
             'p99 / unloaded',
             'goodput onset / from 1 s',
             'shed',
+            'of which stale / by load',
             'unanswered',
             '`/metrics` max ms',
             'server CPU',
@@ -807,6 +808,8 @@ if (shedMatrixRuns.length > 0) {
               r.p99OverUnloaded === null ? '∞' : `${num(r.p99OverUnloaded, 1)}×`,
               `${pctCell(r.onsetGoodputShare)} / ${pctCell(r.goodputShare)}`,
               pctCell(r.shedShare),
+              // recorded since 2026-12-03 (second session); older results have none
+              r.shedByReason ? `${num(r.shedByReason.stale)} / ${num(r.shedByReason.load)}` : '',
               num(r.unanswered),
               msCell(r.metricsMaxMs),
               pctCell(r.serverCpuShare),

@@ -63,6 +63,8 @@ for (const route of routes) {
   const ref = await startApp('none', undefined, route.env);
   const base = await baseline(`${ref.url}/work`, 1500, saturate, ref.pid);
   await ref.stop();
+  // Every process of the route does the work the capacity was measured with.
+  route.env = { ...route.env, WORK_ROUNDS: ref.rounds };
   const guarded = await startApp('autom8', SHED, route.env);
   const [closed, closedSteal] = await withSteal(() => baseline(`${guarded.url}/work`, 1500, healthy, guarded.pid));
   await guarded.stop();
@@ -75,6 +77,7 @@ for (const route of routes) {
     route: route.name,
     connections: healthy,
     capacity: round(base.capacity, 0),
+    workRounds: Number(ref.rounds),
     unloadedP99Ms: round(base.p99),
     closedLoopShedShare: round(closed.rejectedShare, 4),
     sequentialShed: closed.sequentialRejected,
@@ -104,6 +107,7 @@ async function cell(route, base, saturate, load, connections, established) {
     }),
   );
   const share = (cpuSeconds(app.pid) - cpu0) / ((performance.now() - t0) / 1000);
+  const byReason = (await (await fetch(`${app.url}/api/v1/metrics`)).json()).features.shed.shed;
   await app.stop();
   const onset = summarize(run, 0, ONSET_MS);
   const steady = summarize(run, ONSET_MS, RUN_MS);
@@ -122,6 +126,7 @@ async function cell(route, base, saturate, load, connections, established) {
     goodputShare: round(goodputShare, 3),
     onsetGoodputShare: round(onset.goodput / base.capacity, 3),
     shedShare: round(all.shedRate, 3),
+    shedByReason: byReason,
     unanswered: all.unfinished,
     shedWithoutRetryAfter: all.shedWithoutRetryAfter,
     metricsMaxMs: round(Math.max(...probes)),
@@ -138,6 +143,7 @@ async function cell(route, base, saturate, load, connections, established) {
     'p99/unloaded': ms(steady.p99 / base.p99),
     'goodput onset/from 1 s': `${fmt((onset.goodput / base.capacity) * 100, 0)}%/${fmt(goodputShare * 100, 0)}%`,
     shed: `${fmt(all.shedRate * 100, 0)}%`,
+    'stale/load': `${byReason.stale}/${byReason.load}`,
     unanswered: all.unfinished,
     'metrics max ms': ms(Math.max(...probes)),
     'server CPU': `${fmt(share * 100, 0)}%`,

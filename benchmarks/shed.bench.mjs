@@ -24,6 +24,7 @@ const SCENARIOS = [
 const probeApp = await startApp('none');
 const base = await baseline(`${probeApp.url}/work`, 2000, 4, probeApp.pid);
 await probeApp.stop();
+const sameWork = { WORK_ROUNDS: probeApp.rounds };
 const rate = Math.round(3 * base.capacity);
 console.log(
   `capacity ${fmt(base.capacity)} req/s (server got ${fmt(base.cpuShare * 100, 0)}% of a core), unloaded p50 ${fmt(base.p50)} ms p99 ${fmt(base.p99)} ms; offering ${rate} req/s for ${RUN_MS / 1000} s (first ${WARMUP_MS / 1000} s not counted)\n`,
@@ -31,7 +32,7 @@ console.log(
 
 const rows = [];
 for (const sc of SCENARIOS) {
-  const app = await startApp(sc.mode, sc.shed);
+  const app = await startApp(sc.mode, sc.shed, sameWork);
   await baseline(`${app.url}/work`, 500, 2); // warm the JIT
   const cpu0 = cpuSeconds(app.pid);
   const run = await openLoop(`${app.url}/work`, {

@@ -1,4 +1,5 @@
-// The overload scenario's server: `node app.mjs <mode> [shed-options-json]`, prints "LISTENING <port>".
+// The overload scenario's server: `node app.mjs <mode> [shed-options-json]`, prints
+// "LISTENING <port> ROUNDS <work rounds>".
 // GET /work burns about 10 ms of CPU (a fixed amount of hashing, calibrated at start) and answers JSON.
 // WORK_MS sets the CPU work; DEP_MS (default 0) makes the route async: it first awaits a slow
 // dependency (a timer of DEP_MS, as a database or HTTP call with spare capacity), then does the work.
@@ -28,14 +29,19 @@ function work(rounds) {
   for (let i = 0; i < rounds; i++) hash.update(BLOCK);
   sink ^= hash.digest()[0];
 }
-const PROBE = 200;
-let best = Infinity;
-for (let r = 0; r < 7; r++) {
-  const t = performance.now();
-  work(PROBE);
-  best = Math.min(best, performance.now() - t);
+// WORK_ROUNDS reuses another process's calibration: a benchmark that measures capacity in one
+// process and loads another must give both the same work (calibrations differ by up to a third).
+function calibrate() {
+  const PROBE = 200;
+  let best = Infinity;
+  for (let r = 0; r < 7; r++) {
+    const t = performance.now();
+    work(PROBE);
+    best = Math.min(best, performance.now() - t);
+  }
+  return Math.max(1, Math.round((PROBE * WORK_MS) / best));
 }
-const ROUNDS = Math.max(1, Math.round((PROBE * WORK_MS) / best));
+const ROUNDS = process.env.WORK_ROUNDS ? Number(process.env.WORK_ROUNDS) : calibrate();
 
 function staticGuard() {
   const RESOLUTION = 10;
@@ -83,6 +89,6 @@ server.keepAliveTimeout = 60_000;
 // listen backlog (511) the accept queue overflows, the kernel drops SYNs, and those clients retry
 // after 1 s and 3 s, a wait no shedder can see (the kernel's queue, before the process).
 server.listen({ port: 0, host: '127.0.0.1', backlog: 2048 }, () => {
-  process.stdout.write(`LISTENING ${server.address().port}\n`);
+  process.stdout.write(`LISTENING ${server.address().port} ROUNDS ${ROUNDS}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));

@@ -17,12 +17,14 @@ export function startApp(mode, shed, env = {}) {
     let buf = '';
     child.stdout.on('data', (d) => {
       buf += d;
-      const m = /LISTENING (\d+)/.exec(buf);
+      const m = /LISTENING (\d+) ROUNDS (\d+)/.exec(buf);
       if (m && !child.port) {
         child.port = Number(m[1]);
         resolve({
           url: `http://127.0.0.1:${child.port}`,
           pid: child.pid,
+          /** The route's work, calibrated or as given (pass it on as WORK_ROUNDS). */
+          rounds: m[2],
           stop: () =>
             new Promise((r) => {
               if (child.exitCode !== null) return r();
