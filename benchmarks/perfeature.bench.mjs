@@ -5,7 +5,8 @@
 //   metrics only      autom8 metrics + monitoring endpoints (telemetry off) vs express-prom-bundle
 //                     (Koa: through koa-connect, as the stacks bench does)
 //   rate limit only   autom8 rateLimit (metrics, telemetry off) vs express-rate-limit /
-//                     koa-ratelimit and rate-limiter-flexible; the limit out of reach
+//                     koa-ratelimit and rate-limiter-flexible; the limit out of reach; also
+//                     without RateLimit headers, like for like with rate-limiter-flexible
 //   cache hits only   autom8 cache (metrics, telemetry off) vs apicache / koa-cash, timed on GET /catalog
 //   OTel only         autom8 telemetry to the SDK (metrics off) vs the SDK floor and the OTel
 //                     auto-instrumentation (http + the framework's)
@@ -36,6 +37,7 @@ function scenarios(family) {
     ['a8metrics', USERS, 'metrics', 'autom8 metrics + monitoring endpoints (telemetry off)', true],
     ['prom', USERS, 'metrics', ex ? 'express-prom-bundle' : 'express-prom-bundle via koa-connect', false],
     ['a8rl', USERS, 'rate limit', 'autom8 rateLimit, memory (metrics, telemetry off)', true],
+    ['a8rlnohdr', USERS, 'rate limit', 'autom8 rateLimit, memory, no RateLimit headers (as rate-limiter-flexible)', true],
     ex ? ['erl', USERS, 'rate limit', 'express-rate-limit, memory', false] : ['koarl', USERS, 'rate limit', 'koa-ratelimit, memory driver', false],
     ['rlflex', USERS, 'rate limit', 'rate-limiter-flexible (RateLimiterMemory)', false],
     ['bare', CATALOG, 'bare', 'bare, GET /catalog (no cache)', false],

@@ -44,7 +44,7 @@ export async function checkStack(stack) {
     const autom8Cache = full || v === 'a8cache';
     const autom8Metrics = full || v === 'a8metrics' || v === 'a8metrl';
     const promMetrics = v === 'peers' || v === 'prom';
-    const limits = full || ['peers', 'a8rl', 'erl', 'rlflex', 'koarl', 'a8metrl'].includes(v);
+    const limits = full || ['peers', 'a8rl', 'a8rlnohdr', 'erl', 'rlflex', 'koarl', 'a8metrl'].includes(v);
     const cached = full || ['peers', 'a8cache', 'apicache', 'koacash'].includes(v);
     // Stacks that export through the SDK; `sdk` registers it with nothing to record.
     const otel = full ? v !== 'nosdk' : ['peers', 'otel', 'floor', 'a8otel'].includes(v);

@@ -25,6 +25,7 @@
 //     a8metrics  autom8 metrics + monitoring endpoints only (telemetry off)
 //     prom       express-prom-bundle (Koa: through koa-connect)
 //     a8rl       autom8 rate limit only (metrics and telemetry off)
+//     a8rlnohdr  the same with `headers: false` (rate-limiter-flexible's middleware sends none)
 //     erl        express-rate-limit (Express only)
 //     rlflex     rate-limiter-flexible's RateLimiterMemory in the middleware its README shows
 //     koarl      koa-ratelimit, memory driver (Koa only)
@@ -53,7 +54,7 @@ const check = process.env.STACK_CHECK === '1';
 const LIMIT = check ? 3 : 1_000_000_000;
 const CACHE_TTL_MS = 300_000;
 
-const PER_FEATURE = ['a8metrics', 'prom', 'a8rl', 'rlflex', 'a8cache', 'a8otel', 'a8metrl'];
+const PER_FEATURE = ['a8metrics', 'prom', 'a8rl', 'a8rlnohdr', 'rlflex', 'a8cache', 'a8otel', 'a8metrl'];
 const VARIANTS = {
   node: ['bare'],
   express: ['bare', 'autom8', 'front', 'peers', 'otel', 'sdk', 'nosdk', 'floor', 'sampled', ...PER_FEATURE, 'erl', 'apicache'],
@@ -68,7 +69,7 @@ const frameworkPackage = { express: 'express', express4: 'express4', koa: 'koa',
 
 // --- OTel first: auto-instrumentation patches modules as they are required -------------------
 // autom8 in app.use (front mode wraps the app instead).
-const usesAutom8 = ['autom8', 'nosdk', 'sampled', 'a8metrics', 'a8rl', 'a8cache', 'a8otel', 'a8metrl'].includes(variant);
+const usesAutom8 = ['autom8', 'nosdk', 'sampled', 'a8metrics', 'a8rl', 'a8rlnohdr', 'a8cache', 'a8otel', 'a8metrl'].includes(variant);
 const usesOtel = ['autom8', 'front', 'peers', 'otel', 'sdk', 'floor', 'sampled', 'a8otel'].includes(variant);
 // BENCH_NO_CONTEXT=1 / BENCH_NO_TRACING=1 leave the context manager / tracer provider out, to see what each costs.
 const sdk = usesOtel
@@ -122,6 +123,7 @@ const TELEMETRY_OFF = { telemetry: { enabled: false } };
 const ONLY = {
   a8metrics: { ...TELEMETRY_OFF },
   a8rl: { ...RATE_LIMIT, ...METRICS_OFF, ...TELEMETRY_OFF },
+  a8rlnohdr: { rateLimit: { ...RATE_LIMIT.rateLimit, headers: false }, ...METRICS_OFF, ...TELEMETRY_OFF },
   a8cache: { ...CACHE, ...METRICS_OFF, ...TELEMETRY_OFF },
   a8otel: { ...METRICS_OFF },
   a8metrl: { ...RATE_LIMIT },

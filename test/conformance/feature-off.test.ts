@@ -31,6 +31,27 @@ function countUserAgentReads(app: TestApp): { reads: number } {
   return counter;
 }
 
+const RATE_LIMIT_HEADER = /^(x-)?ratelimit/i;
+
+/** Counts RateLimit headers the response is given, through setHeader or writeHead, on every response of the app. */
+function countRateLimitHeaderSets(app: TestApp): { count: number } {
+  const counter = { count: 0 };
+  app.server.prependListener('request', (_req, res) => {
+    const setHeader = res.setHeader.bind(res);
+    res.setHeader = (name: string, value: number | string | readonly string[]) => {
+      if (RATE_LIMIT_HEADER.test(name)) counter.count++;
+      return setHeader(name, value);
+    };
+    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => typeof res;
+    res.writeHead = (...args: unknown[]) => {
+      const headers = args.find((a) => typeof a === 'object' && a !== null);
+      if (headers !== undefined) for (const name of Object.keys(headers)) if (RATE_LIMIT_HEADER.test(name)) counter.count++;
+      return writeHead(...args);
+    };
+  });
+  return counter;
+}
+
 for (const adapter of ADAPTERS) {
   describe(`features turned off do no work on ${adapter}`, () => {
     const started: TestApp[] = [];
@@ -59,6 +80,30 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(snapshot.routes, {});
       assert.equal(snapshot.totals.total.count, 0);
       assert.equal(snapshot.inFlight, 0);
+    });
+
+    test('rate limit with headers: false: limits, and sets no RateLimit header (with headers on, it does)', async () => {
+      const off = await start({ rateLimit: { rate: 2, per: 'minute', headers: false }, metrics: { enabled: false }, telemetry: { enabled: false } });
+      const on = await start({ rateLimit: { rate: 2, per: 'minute' }, metrics: { enabled: false }, telemetry: { enabled: false } });
+      for (const { app, base } of [off, on]) {
+        const sets = countRateLimitHeaderSets(app);
+        const statuses: number[] = [];
+        const seen = new Set<string>();
+        for (let i = 0; i < 3; i++) {
+          const r = await fetch(`${base}/users/${i}`);
+          await r.text();
+          statuses.push(r.status);
+          for (const name of r.headers.keys()) if (RATE_LIMIT_HEADER.test(name)) seen.add(name);
+        }
+        assert.deepEqual(statuses, [200, 200, 429]);
+        if (app === off.app) {
+          assert.equal(sets.count, 0, `headers: false set ${[...seen].join(', ')}`);
+          assert.deepEqual([...seen], []);
+        } else {
+          assert.ok(sets.count >= 3, `headers on: ${sets.count} RateLimit header writes`);
+          assert.ok(seen.has('ratelimit'));
+        }
+      }
     });
 
     test('metrics off, telemetry off: nothing recorded; metrics on: the same requests are', async () => {
