@@ -189,9 +189,15 @@ const gcPerRequest = Object.fromEntries(
 );
 const RESULTS_NAME = `instructions-node${process.versions.node.split('.')[0]}`;
 let previous = [];
+/** When each kept row was counted (a merged table says which rows are older). */
+const countedAt = {};
+const now = new Date().toISOString();
 if (process.env.INSTR_MERGE === '1') {
+  let previousWhen;
   try {
-    previous = JSON.parse(readFileSync(new URL(`./results/${RESULTS_NAME}.json`, import.meta.url), 'utf8')).rows;
+    const doc = JSON.parse(readFileSync(new URL(`./results/${RESULTS_NAME}.json`, import.meta.url), 'utf8'));
+    previous = doc.rows;
+    previousWhen = doc.when;
   } catch {
     // no earlier run: nothing to keep
   }
@@ -200,6 +206,7 @@ if (process.env.INSTR_MERGE === '1') {
     if (perRequest[id] === undefined && row) {
       perRequest[id] = row.kInstrPerReq * 1000;
       if (row.gcK != null) gcPerRequest[id] = row.gcK * 1000;
+      countedAt[id] = row.countedAt ?? previousWhen;
     }
   }
 }
@@ -223,6 +230,7 @@ for (const id of listed) {
     vsBare: bare === undefined ? undefined : round(bare / instr, 3),
     gcK: gc === undefined ? undefined : round(gc / 1000, 1),
     addedNoGcK: addedNoGc === undefined ? undefined : round(addedNoGc / 1000, 1),
+    countedAt: countedAt[id] ?? now,
   });
   printed.push({
     stack: label,

@@ -652,6 +652,16 @@ if (instructionRuns.length > 0) {
   const d = instructionRuns[0].doc;
   p(`_${instructionRuns.map(({ doc }) => machineLine(doc)).join('. ')}._`);
   p();
+  for (const { doc } of instructionRuns) {
+    // INSTR_MERGE keeps rows not counted in this run: say which are older (their machine is in git history)
+    const older = doc.rows.filter((r) => r.countedAt !== undefined && r.countedAt !== doc.when);
+    if (older.length === 0) continue;
+    const when = [...new Set(older.map((r) => r.countedAt.slice(0, 16).replace('T', ' ')))].join(', ');
+    p(
+      `_Node ${doc.node}: ${doc.rows.length - older.length} rows counted in this run; the other ${older.length} (those without a GC split) were kept from a run of ${when} UTC, whose machine is in the history of \`benchmarks/results/\`._`,
+    );
+    p();
+  }
   p('Requests/s and CPU µs on these shared VMs move by ±15 % between passes of the same server, more');
   p('than some of the differences measured here; instruction counts do not. `benchmarks/tools/inproc.mjs`');
   p("drives the real framework in one process with node's own request/response objects (no sockets,");
