@@ -82,6 +82,23 @@ for (const adapter of ADAPTERS) {
       assert.equal(snapshot.inFlight, 0);
     });
 
+    test("rate limit alone adds no listener to the response; with metrics on, one 'close' listener", async () => {
+      const alone = await start({ rateLimit: { rate: 100, per: 'minute' }, metrics: { enabled: false }, telemetry: { enabled: false } });
+      const metered = await start({ rateLimit: { rate: 100, per: 'minute' }, telemetry: { enabled: false } });
+      const closeListeners: number[] = [];
+      for (const { app, base } of [alone, metered]) {
+        app.server.prependListener('request', (_req, res) => {
+          // 'finish' comes before 'close': by then every listener the request got is on the response
+          res.once('finish', () => closeListeners.push(res.listenerCount('close')));
+        });
+        const r = await fetch(`${base}/users/1`);
+        await r.text();
+        assert.equal(r.status, 200);
+      }
+      assert.equal(closeListeners.length, 2);
+      assert.equal(closeListeners[1]! - closeListeners[0]!, 1, `'close' listeners, alone then with metrics: ${closeListeners.join(', ')}`);
+    });
+
     test('rate limit with headers: false: limits, and sets no RateLimit header (with headers on, it does)', async () => {
       const off = await start({ rateLimit: { rate: 2, per: 'minute', headers: false }, metrics: { enabled: false }, telemetry: { enabled: false } });
       const on = await start({ rateLimit: { rate: 2, per: 'minute' }, metrics: { enabled: false }, telemetry: { enabled: false } });

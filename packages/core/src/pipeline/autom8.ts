@@ -199,7 +199,6 @@ export class Autom8 implements FeatureHost {
   /** Step 1: a request arrived. `url` is the request target as the client sent it. */
   begin(req: RequestView, res: ResponseView, url: string): Exchange {
     const ex = new Exchange(req, res, url, normalizeMethod(req.method), this.options.clock.now(), this.routing_);
-    this.inFlight++;
     if (this.monitoring.lookup(ex) !== undefined) {
       ex.monitoring = true;
       ex.exempt = true;
@@ -218,9 +217,14 @@ export class Autom8 implements FeatureHost {
         }
       }
     }
-    // A closure, not a property on `res`: adding properties to framework-shaped response objects
-    // measurably slows every later access to them. Node emits 'close' on aborts too.
-    res.on('close', () => this.end(ex));
+    // Nothing reads the response's end (metrics and telemetry off, no feature hook there, as with a
+    // rate limit alone): no listener on the response, and in-flight requests are not counted.
+    if (this.readsEnd()) {
+      this.inFlight++;
+      // A closure, not a property on `res`: adding properties to framework-shaped response objects
+      // measurably slows every later access to them. Node emits 'close' on aborts too.
+      res.on('close', () => this.end(ex));
+    }
     return ex;
   }
 
@@ -286,6 +290,11 @@ export class Autom8 implements FeatureHost {
     this.invalidForwardedForTally.n++;
   }
 
+  /** Metrics, telemetry or a feature reads how a response ended. */
+  private readsEnd(): boolean {
+    return this.options.metrics.enabled || this.telemetry !== undefined || this.responseHooks.length > 0;
+  }
+
   /** The response is over (finished or aborted): record once, then tell the features. */
   private end(ex: Exchange): void {
     if (ex.endTime !== 0) return;
@@ -294,9 +303,6 @@ export class Autom8 implements FeatureHost {
     const res = ex.res;
     // `finished` is the field behind `writableEnded` (the app called end()): one own-property read,
     // where the getter would walk the response's prototype chain.
-    // Nothing reads the outcome (metrics and telemetry off, no feature hook at the end, as with a
-    // rate limit alone): no status reads, route naming or learning, series lookup.
-    if (!this.options.metrics.enabled && this.telemetry === undefined && this.responseHooks.length === 0) return;
     ex.finished = res.finished === true;
     const code = res.statusCode;
     // A response the client abandoned before it finished keeps the status the app had set; if the

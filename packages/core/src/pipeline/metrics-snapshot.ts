@@ -9,6 +9,10 @@ export interface MetricsSnapshot {
   generatedAt: string;
   uptimeSec: number;
   windows: { name: string; intervalMs: number; slots: number }[];
+  /**
+   * Requests begun and not yet ended. Counted only while something reads how responses end
+   * (metrics, telemetry or a feature such as shedding, caching or SLOs): a rate limit alone reads 0.
+   */
   inFlight: number;
   totals: ReturnType<WindowedSeries['snapshot']>;
   series: { count: number; max: number; foldedRequests: number };
