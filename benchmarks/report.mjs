@@ -654,11 +654,13 @@ if (instructionRuns.length > 0) {
   p();
   for (const { doc } of instructionRuns) {
     // INSTR_MERGE keeps rows not counted in this run: say which are older (their machine is in git history)
-    const older = doc.rows.filter((r) => r.countedAt !== undefined && r.countedAt !== doc.when);
+    const stamps = doc.rows.map((r) => r.countedAt).filter((t) => t !== undefined);
+    const newest = stamps.reduce((a, b) => (b > a ? b : a), '');
+    const older = doc.rows.filter((r) => r.countedAt !== undefined && r.countedAt !== newest);
     if (older.length === 0) continue;
-    const when = [...new Set(older.map((r) => r.countedAt.slice(0, 16).replace('T', ' ')))].join(', ');
+    const when = [...new Set(older.map((r) => r.countedAt.slice(0, 16).replace('T', ' ')))].sort().join(', ');
     p(
-      `_Node ${doc.node}: ${doc.rows.length - older.length} rows counted in this run; the other ${older.length} (those without a GC split) were kept from a run of ${when} UTC, whose machine is in the history of \`benchmarks/results/\`._`,
+      `_Node ${doc.node}: ${doc.rows.length - older.length} rows counted in this run; the other ${older.length} were kept from earlier runs (${when} UTC), whose machines are in the history of \`benchmarks/results/\`._`,
     );
     p();
   }
