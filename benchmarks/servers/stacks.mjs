@@ -68,8 +68,6 @@ if (!VARIANTS[family]?.includes(variant) || !['node', 'express', 'express4', 'ko
 const frameworkPackage = { express: 'express', express4: 'express4', koa: 'koa', koa2: 'koa2' }[framework];
 
 // --- OTel first: auto-instrumentation patches modules as they are required -------------------
-// autom8 in app.use (front mode wraps the app instead).
-const usesAutom8 = ['autom8', 'nosdk', 'sampled', 'a8metrics', 'a8rl', 'a8rlnohdr', 'a8cache', 'a8otel', 'a8metrl'].includes(variant);
 const usesOtel = ['autom8', 'front', 'peers', 'otel', 'sdk', 'floor', 'sampled', 'a8otel'].includes(variant);
 // BENCH_NO_CONTEXT=1 / BENCH_NO_TRACING=1 leave the context manager / tracer provider out, to see what each costs.
 const sdk = usesOtel
@@ -128,6 +126,8 @@ const ONLY = {
   a8otel: { ...METRICS_OFF },
   a8metrl: { ...RATE_LIMIT },
 };
+// autom8 in app.use (front mode wraps the app instead): the full variants and every autom8 per-feature one.
+const usesAutom8 = ['autom8', 'nosdk', 'sampled'].includes(variant) || Object.hasOwn(ONLY, variant);
 const autom8Options = () =>
   ONLY[variant] ?? {
     ...(OFF.has('rl') ? {} : { rateLimit: { rate: LIMIT, per: 'minute' } }),
