@@ -99,6 +99,25 @@ for (const adapter of ADAPTERS) {
       assert.equal(closeListeners[1]! - closeListeners[0]!, 1, `'close' listeners, alone then with metrics: ${closeListeners.join(', ')}`);
     });
 
+    test('rate limit alone: clients that hang up mid-request used their quota, and the app goes on', async () => {
+      const { app, base } = await start({ rateLimit: { rate: 3, per: 'minute' }, metrics: { enabled: false }, telemetry: { enabled: false } });
+      // GET /slow answers after 50 ms; each client hangs up as soon as the server has its request.
+      for (let i = 0; i < 2; i++) {
+        const hangUp = new AbortController();
+        app.server.prependOnceListener('request', () => setImmediate(() => hangUp.abort()));
+        await assert.rejects(fetch(`${base}/slow`, { signal: hangUp.signal }));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const statuses: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await fetch(`${base}/users/${i}`);
+        await r.text();
+        statuses.push(r.status);
+      }
+      assert.deepEqual(statuses, [200, 429]);
+      assert.equal(app.engine.snapshot().inFlight, 0);
+    });
+
     test('rate limit with headers: false: limits, and sets no RateLimit header (with headers on, it does)', async () => {
       const off = await start({ rateLimit: { rate: 2, per: 'minute', headers: false }, metrics: { enabled: false }, telemetry: { enabled: false } });
       const on = await start({ rateLimit: { rate: 2, per: 'minute' }, metrics: { enabled: false }, telemetry: { enabled: false } });
