@@ -55,10 +55,10 @@ function setup(shed: Record<string, unknown> = {}) {
   const target = () => (engine.metricsSnapshot().features.shed as { queueDelayTargetMs: number }).queueDelayTargetMs;
   /** The sampler's timer catching up: one sample of lag `ms` for every 50 ms the clock moved since the last. */
   let sampledAt = clock.now();
-  const catchUp = (ms: number | (() => number)) => {
+  const catchUp = (ms: number | (() => number), elu = 1) => {
     while (clock.now() - sampledAt >= 50) {
       sampledAt += 50;
-      sample(typeof ms === 'number' ? ms : ms());
+      sample(typeof ms === 'number' ? ms : ms(), elu);
     }
   };
   return { engine, clock, sample, batch, counts, armed, target, catchUp };
@@ -351,6 +351,42 @@ test('armed, a batch on a route that defers its CPU admits a target of that CPU,
     assert.ok(Math.min(...late) >= 1, 'and never none');
     assert.ok(target() >= 4 && target() <= 6, `the target is two requests' CPU: ${target()} ms`);
     assert.ok((counts().stale ?? 0) > 0);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('armed, a route that defers its CPU widens its target to three requests of it at most, idle loop or not', async () => {
+  // Issue #24's async route behind a pool of 32 at 3×: the loop idles part of each sample while the
+  // admitted requests wait on their dependency. Widened like a CPU route's (six requests' CPU a
+  // batch), the continuations queued for the CPU held the pool's connections, and the backlog the
+  // clients built at onset never drained (p99 8–16× the unloaded one from 1 s on, Node 24).
+  const { engine, clock, sample, target, catchUp } = setup();
+  try {
+    for (let i = 0; i < 10; i++) sample(30);
+    const run = (batches: number, elu: number) => {
+      const perBatch: number[] = [];
+      return (async () => {
+        for (let b = 0; b < batches; b++) {
+          let admitted = 0;
+          for (let i = 0; i < 20; i++) {
+            if (request(engine, '/work') === undefined) admitted++;
+            clock.advance(0.05);
+          }
+          perBatch.push(admitted);
+          await nextBatch();
+          clock.advance(admitted * 2);
+          catchUp(30, elu);
+        }
+        return perBatch;
+      })();
+    };
+    await run(200, 1); // busy: the route is known to defer, two requests' CPU a batch
+    const busyTarget = target();
+    const idle = (await run(200, 0.8)).slice(-50); // the loop idles a fifth of each sample
+    assert.ok(Math.max(...idle) <= 3, `a batch admits three requests' CPU at most: ${idle.join(' ')}`);
+    assert.ok(Math.min(...idle) >= 2, `and more than when busy: ${idle.join(' ')}`);
+    assert.ok(target() <= 1.6 * busyTarget, `the target grew from ${busyTarget} to ${target()} ms, 1.5× at most`);
   } finally {
     await engine.close();
   }
