@@ -259,6 +259,60 @@ test('behind a pool of 32 on a 1 ms route, batches that stay long arm stale shed
   }
 });
 
+test('behind a pool of 32 on a 20 ms route, one long sample spanning 200 ms of long batches arms it', async () => {
+  // The sampler's timer waits for each batch: at 3× over a pool of 32, batches of 10 and then 30
+  // requests (200 and 600 ms) made samples as long as them. Four of them in a row took two of the
+  // 600 ms batches, whose backlog outlived the onset second.
+  const { engine, clock, sample, batch, armed } = setup();
+  try {
+    const t = () => clock.now();
+    sample(15); // a busy loop: batches are tracked
+    batch(['/work', '/work'], 20); // the service time
+    await nextBatch();
+    for (let i = 0; i < 6; i++) sample(15); // the smoothed lag over half the arming level
+    const before = t();
+    assert.deepEqual(
+      batch(
+        Array.from({ length: 10 }, () => '/work'),
+        20,
+      ).filter((x) => x !== 'ok'),
+      [],
+    );
+    await nextBatch();
+    assert.equal(t() - before, 200);
+    sample(15);
+    assert.equal(armed(), true, 'armed after one sample that spans 200 ms of long batches');
+    assert.ok(
+      batch(
+        Array.from({ length: 10 }, () => '/work'),
+        20,
+      ).filter((x) => x === 503).length >= 8,
+      'the late part of the next batch is shed',
+    );
+  } finally {
+    await engine.close();
+  }
+});
+
+test('a long sample shorter than 200 ms does not arm it alone', async () => {
+  const { engine, sample, batch, armed } = setup();
+  try {
+    sample(15);
+    batch(['/work', '/work'], 10);
+    await nextBatch();
+    for (let i = 0; i < 6; i++) sample(15);
+    batch(
+      Array.from({ length: 10 }, () => '/work'),
+      10,
+    ); // 100 ms: long, but one sample of it
+    await nextBatch();
+    sample(15);
+    assert.equal(armed(), false);
+  } finally {
+    await engine.close();
+  }
+});
+
 test('long batches alone do not arm it: a few clients, or a lag that reads low', async () => {
   const few = setup();
   const many = setup();
