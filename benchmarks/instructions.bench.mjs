@@ -86,6 +86,15 @@ const CONFIGS = {
   // that (issue #23: Express's own work is the same; only where V8's GC falls moves).
   'express-asyncnext': ['express', 'asyncnext', '', 'Express 5 + a middleware calling next() from a microtask (control)', RL_PEER],
   'express4-asyncnext': ['express4', 'asyncnext', '', 'Express 4 + a middleware calling next() from a microtask (control)', RL_PEER],
+  // Control for the rate limit's header fields: node's own cost of setting and sending two fields of
+  // the same length, constant (issue #23: what of autom8's header cost is node's).
+  'express-hdr2': ['express', 'hdr2', '', "Express 5 + a middleware setting two constant fields like autom8's RateLimit pair (control)", RL_PEER],
+  'express4-hdr2': ['express4', 'hdr2', '', "Express 4 + a middleware setting two constant fields like autom8's RateLimit pair (control)", RL_PEER],
+  'koa-hdr2': ['koa', 'hdr2', '', "Koa 3 + a middleware setting two constant fields like autom8's RateLimit pair (control)", RL_PEER],
+  // ...less a middleware that does nothing: Express 5 pays much more per middleware than the others.
+  'express-noop-peer': ['express', 'noop', '', 'Express 5 + a no-op middleware, client address set (control)', RL_PEER],
+  'express4-noop-peer': ['express4', 'noop', '', 'Express 4 + a no-op middleware, client address set (control)', RL_PEER],
+  'koa-noop-peer': ['koa', 'noop', '', 'Koa 3 + a no-op middleware, client address set (control)', RL_PEER],
 };
 /** The bare row a row is measured against: the same framework with the same extra environment (PEER). */
 function bareOf(id) {
@@ -94,7 +103,9 @@ function bareOf(id) {
   return Object.keys(CONFIGS).find((b) => CONFIGS[b][0] === fw && CONFIGS[b][1] === 'none' && same(CONFIGS[b][4], env)) ?? `${fw}-bare`;
 }
 // By default all but the extra front-mode, Express 4 SDK and control rows (each configuration costs ~90 s of valgrind).
-const DEFAULT = Object.keys(CONFIGS).filter((id) => id !== 'express-all-sdk-front' && id !== 'express4-all-sdk' && !id.endsWith('-asyncnext'));
+const DEFAULT = Object.keys(CONFIGS).filter(
+  (id) => id !== 'express-all-sdk-front' && id !== 'express4-all-sdk' && !id.endsWith('-asyncnext') && !id.endsWith('-hdr2') && !id.endsWith('-noop-peer'),
+);
 // INSTR_MERGE=1: keep the rows of the last run for configurations not counted now (their bare row
 // included, for the added figures), replacing only the rows counted now.
 const wanted = process.env.INSTR_CONFIGS === 'all' ? Object.keys(CONFIGS) : process.env.INSTR_CONFIGS ? process.env.INSTR_CONFIGS.split(',') : DEFAULT;

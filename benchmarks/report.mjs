@@ -276,7 +276,7 @@ function perFeatureResults({ doc }) {
   p(`### Per feature: each feature alone against single-purpose peers, Node ${doc.node} (\`benchmarks/perfeature.bench.mjs\`)`);
   p();
   p(
-    `_${machineLine(doc)}; ${cfg.rounds} interleaved rounds, ${cfg.elapsedSec} s. The machine was shared with other work during the run (see the load average and the note below the tables)._`,
+    `_${machineLine(doc)}; ${cfg.rounds} interleaved rounds, ${cfg.elapsedSec} s.${shared(doc) ? ' The machine was shared with other work during the run (see the load average and the note below the tables).' : ''}_`,
   );
   p();
   p('Same servers, routes, pinning and CPU accounting as above (`servers/stacks.mjs`, one process per scenario),');
@@ -315,7 +315,7 @@ function perFeatureResults({ doc }) {
   const bare = (fw) => doc.rows.find((r) => r.stack === `${fw}-bare`);
   const stacks24 = results[`stacks-node${doc.node.slice(1).split('.')[0]}`];
   const ref = (fw) => stacks24?.rows.find((r) => r.stack === `${fw}-bare`);
-  if (doc.machine.loadAvg && doc.machine.loadAvg['5m'] > doc.machine.cpus.count * 2) {
+  if (shared(doc)) {
     const slow = ['express', 'koa']
       .filter((fw) => bare(fw) && ref(fw))
       .map((fw) => `${FRAMEWORK_NAMES[fw]} bare ${num(bare(fw).rps, 0)} req/s here, ${num(ref(fw).rps, 0)} in the stacks run above`);
@@ -329,8 +329,21 @@ function perFeatureResults({ doc }) {
     p('figures to compare the features by until the run is repeated on a quiet machine.');
     p();
   }
+  const spread = Math.max(...doc.rows.map((r) => r.cpuMax / r.cpuMin).filter((x) => x > 0));
+  if (!shared(doc) && spread > 1.5) {
+    p(`Nothing else ran on the machine, yet the rounds of one stack spread by up to ${num(spread, 1)}×: the VM's own`);
+    p('noise, in which a 3-second pass now and then runs much slower than the passes before and after it. The');
+    p('medians of five paired rounds leave such passes out; differences of a few percent still say little, and');
+    p('the instruction counts below (callgrind, independent of the load) are the figures to compare the features by.');
+    p();
+  }
   if (doc.notes) for (const line of doc.notes) p(line);
   p();
+}
+
+/** The run shared its cores with other jobs (load average over twice the cores). */
+function shared(doc) {
+  return Boolean(doc.machine.loadAvg && doc.machine.loadAvg['5m'] > doc.machine.cpus.count * 2);
 }
 
 /** Issue #23: why an ad-hoc run showed Koa + autom8 (metrics + rate limit) at +22–25 µs, the stacks run +2.5 µs. */
@@ -427,8 +440,22 @@ function rateLimitAlone(run) {
       quiet?.addedK != null && flexible?.addedK != null
         ? ` Without headers (\`rateLimit.headers: false\`) autom8 adds ${fig(quiet)}, ${num(Math.abs(added(quiet) - added(flexible)), 1)}k ${added(quiet) <= added(flexible) ? 'at or below' : 'above'} rate-limiter-flexible${basis}.`
         : '';
+    // What of the header fields' cost is node's: setting and sending two constant fields alike, from
+    // a middleware, less a middleware that does nothing.
+    const control = row("+ a middleware setting two constant fields like autom8's RateLimit pair (control)");
+    const noop = row('+ a no-op middleware, client address set (control)');
+    const both = (a, b, k) => (a?.[k] != null && b?.[k] != null ? a[k] - b[k] : undefined);
+    const diff = (a, b) => {
+      const all = both(a, b, 'addedK');
+      const noGcK = both(a, b, 'addedNoGcK');
+      return `${num(all, 1)}k${noGcK == null ? '' : ` (${num(noGcK, 1)}k without GC)`}`;
+    };
+    const fields =
+      quiet?.addedK != null && control?.addedK != null && noop?.addedK != null
+        ? ` The two header fields cost autom8 ${diff(autom8, quiet)}; node's own share, setting and sending two constant fields of the same length (a middleware that does it, less a no-op middleware), is ${diff(control, noop)}.`
+        : '';
     lines.push(
-      `- **${fw}** (bare ${num(bare.kInstrPerReq, 1)}k): autom8 ${fig(autom8)}, ${peers.map((r) => `${name(r)} ${fig(r)}`).join(', ')}: autom8 ${verdict}.${alike}`,
+      `- **${fw}** (bare ${num(bare.kInstrPerReq, 1)}k): autom8 ${fig(autom8)}, ${peers.map((r) => `${name(r)} ${fig(r)}`).join(', ')}: autom8 ${verdict}.${alike}${fields}`,
     );
   }
   if (lines.length === 0) return;

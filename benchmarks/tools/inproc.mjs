@@ -71,6 +71,15 @@ options.metrics = { systemIntervalMs: 5000 * TIMER_SCALE, ...(F.has('metoff') ? 
 if (F.has('shed')) options.shed = { limits: { maxEventLoopDelayMs: 60_000 }, maxQueueDelayMs: 60_000, sampleIntervalMs: 50 * TIMER_SCALE };
 if (F.has('cache')) options.cache = { routes: { 'GET /catalog': { ttl: 300_000 } } };
 const body = (id) => JSON.stringify({ id });
+// Control for the rate limit's header cost (issue #23): node's own share of sending the two draft-10
+// fields autom8 sends (RATE_LIMIT_FIELDS: as F=rl sends them, constant here).
+const RATE_LIMIT_FIELDS = [
+  ['ratelimit-policy', '"default";q=1000000000;w=60'],
+  ['ratelimit', '"default";r=999999999;t=1'],
+];
+const setRateLimitFields = (res) => {
+  for (const [name, value] of RATE_LIMIT_FIELDS) res.setHeader(name, value);
+};
 // The peers' limit, out of reach as autom8's (F=rl) is: every request shows its admit path.
 const PEER_LIMIT = 1e9;
 
@@ -96,6 +105,7 @@ if (fw === 'node') {
       Promise.resolve().then(() => next());
     });
   }
+  if (mode === 'hdr2') app.use((_req, res, next) => (setRateLimitFields(res), next()));
   if (mode === 'floor') app.use(expressOtelFloor());
   if (mode === 'full') app.use(require('@autom8/express').autom8Express(options));
   if (mode === 'front') handler = require('@autom8/express').autom8Express(options).front(app);
@@ -116,6 +126,7 @@ if (fw === 'node') {
       await Promise.resolve();
       await next();
     });
+  if (mode === 'hdr2') app.use((ctx, next) => (setRateLimitFields(ctx.res), next()));
   if (mode === 'floor') app.use(koaOtelFloor());
   if (mode === 'full') app.use(require('@autom8/koa').autom8Koa(options));
   if (mode === 'rlflex') app.use(flexibleKoa(PEER_LIMIT));
