@@ -333,7 +333,7 @@ function perFeatureResults({ doc }) {
   if (!shared(doc) && spread > 1.5) {
     p(`Nothing else ran on the machine, yet the rounds of one stack spread by up to ${num(spread, 1)}×: the VM's own`);
     p('noise, in which a 3-second pass now and then runs much slower than the passes before and after it. The');
-    p('medians of five paired rounds leave such passes out; differences of a few percent still say little, and');
+    p(`medians of ${cfg.rounds} paired rounds leave such passes out; differences of a few percent still say little, and`);
     p('the instruction counts below (callgrind, independent of the load) are the figures to compare the features by.');
     p();
   }

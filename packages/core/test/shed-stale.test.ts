@@ -261,8 +261,8 @@ test('behind a pool of 32 on a 1 ms route, batches that stay long arm stale shed
 
 test('behind a pool of 32 on a 20 ms route, one long sample spanning 200 ms of long batches arms it', async () => {
   // The sampler's timer waits for each batch: at 3× over a pool of 32, batches of 10 and then 30
-  // requests (200 and 600 ms) made samples as long as them. Four of them in a row took two of the
-  // 600 ms batches, whose backlog outlived the onset second.
+  // requests (200 and 600 ms) made samples as long as them. Counting four of them left arming to
+  // the lag, now and then one 600 ms batch later, whose backlog outlived the onset second.
   const { engine, clock, sample, batch, armed } = setup();
   try {
     const t = () => clock.now();

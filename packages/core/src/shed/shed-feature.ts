@@ -60,9 +60,9 @@ const ARM_SERVICES = 6;
  * Or when such samples in a row hold ARM_LONG_MS of long batches (ARM_SAMPLES nominal intervals;
  * each sample counts its longest batch, at most its own length): the sampler's timer waits for
  * each batch, so when every batch is long, each sample is too. Behind a pool of 32 on a 20 ms
- * route at 3×, batches of 10 and then 30 requests (200 and 600 ms) made samples as long as them:
- * counting four cost two of the long ones, and the backlog they left outlived the onset second
- * (p99 from 1 s 9–14× the unloaded one in 2 of 5 runs).
+ * route at 3×, batches of 10 and then 30 requests (200 and 600 ms) made samples as long as them,
+ * and counting samples left arming to the lag, now and then one 600 ms batch later, whose backlog
+ * outlived the onset second (docs/load-shedding.md).
  */
 const ARM_LONG_MS = 200;
 /**
@@ -423,13 +423,14 @@ export class ShedFeature implements Feature {
    */
   private onLoadSample(s: LoadSampler): void {
     if (this.armAtMs > 0) {
-      const sampleFrom = this.lastSampleAt;
-      this.learnCpu(s.lastUtilization);
-      const now = this.lastSampleAt;
+      const now = this.engine.clock.now();
+      const elapsed = now - this.lastSampleAt; // NaN on the first sample
+      this.lastSampleAt = now;
+      this.learnCpu(s.lastUtilization, elapsed);
       const target = this.staleAfter[2]!;
       const long = this.demandMs > this.armAtMs && this.demandMs > ARM_SERVICES * this.costMs;
       this.longSamples = long ? this.longSamples + 1 : 0;
-      this.longMs = long ? this.longMs + Math.min(this.demandMs, now - sampleFrom || 0) : 0;
+      this.longMs = long ? this.longMs + Math.min(this.demandMs, elapsed || 0) : 0;
       const longEnough = this.longSamples >= ARM_SAMPLES || this.longMs >= ARM_LONG_MS;
       if (!this.staleArmed) {
         const crowded = now - this.crowdAt <= ARM_CROWD_MS;
@@ -467,10 +468,7 @@ export class ShedFeature implements Feature {
    * sample with a few admissions tells; the route defers its work when this is DEFERRED_RATIO
    * times its service time.
    */
-  private learnCpu(utilization: number): void {
-    const now = this.engine.clock.now();
-    const elapsed = now - this.lastSampleAt;
-    this.lastSampleAt = now;
+  private learnCpu(utilization: number, elapsed: number): void {
     const admitted = this.sampleAdmitted;
     const shed = this.sampleShed;
     this.sampleAdmitted = 0;
