@@ -36,8 +36,10 @@ export interface SystemSnapshot {
 export class SystemMetrics {
   private readonly eld: IntervalHistogram;
   private timer: NodeJS.Timeout | undefined;
-  private lastCpu = process.cpuUsage();
-  private lastCpuAt = performance.now();
+  // The first read (in the constructor) counts from the process's start: over the microseconds
+  // since these fields were set, one tick of CPU accounting read as 1,950% of a core.
+  private lastCpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+  private lastCpuAt = 0;
   private lastElu: EventLoopUtilization = performance.eventLoopUtilization();
   private latest: SystemSnapshot;
   private readonly cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
