@@ -117,16 +117,31 @@ const SERVICE_DOWN = 0.25;
 const SERVICE_UP = 0.025;
 /**
  * A route whose CPU per admitted request (the loop's busy time over a sample, less the shed
- * requests at the service time, over the requests admitted) is more than DEFERRED_RATIO times its
- * service time does most of its work after an await, outside the batch that read it. Its requests
- * wait for the CPU between the await and the continuation, where no batch shows it; armed, a
- * batch then admits at most a target's worth of that CPU (DEFERRED_MIN_ADMITTED admitted requests
- * in a busy sample make an estimate; it is smoothed by DEFERRED_SMOOTHING).
+ * requests at their cost, over the admitted requests that ended) is more than DEFERRED_RATIO times
+ * its service time does most of its work after an await, outside the batch that read it. Its
+ * requests wait for the CPU between the await and the continuation, where no batch shows it.
+ * Armed, it is admitted against what the loop owes (see owedMs): at most a target of that CPU, paid
+ * at one millisecond per millisecond. Counted per batch, behind a pool of connections whose batches
+ * were a few requests each, the first of every batch was admitted whatever was owed; the
+ * continuations then waited 25–35 ms for the CPU, held their connections that long, and the
+ * pool's backlog from the onset drained slowly. DEFERRED_MIN_ADMITTED ended requests in a busy
+ * sample make an estimate; it is smoothed by DEFERRED_SMOOTHING.
  */
 const DEFERRED_RATIO = 4;
 const DEFERRED_MIN_ADMITTED = 3;
 const DEFERRED_BUSY = 0.8;
 const DEFERRED_SMOOTHING = 0.25;
+/**
+ * What a shed request costs, from its start to the next request's in the same batch, smoothed by
+ * SHED_SMOOTHING, each at most SHED_MAX_MS (more is a slice the OS gave to another process). The
+ * CPU estimate above subtracts it: counted at the service time (a deferring route's is a fraction
+ * of a 503's), the shed requests' CPU was charged to the admitted ones, and the estimate rose the
+ * more was shed.
+ */
+const SHED_SMOOTHING = 0.05;
+const SHED_MAX_MS = 5;
+/** What `held` keeps for a request admitted while batches were tracked, without a concurrency limit: its end is counted. */
+const TRACKED: unique symbol = Symbol('autom8.shed.tracked');
 
 /**
  * Load shedding and adaptive concurrency at {@link Stage.SHED}: rejects with 503 + Retry-After
@@ -187,11 +202,21 @@ export class ShedFeature implements Feature {
   private get costMs(): number {
     return this.deferredMs || this.serviceMs;
   }
-  /** Of the current batch: the deferred CPU admitted so far, ms. */
-  private batchWork = 0;
-  /** Since the last sample: requests admitted, and shed, while batches were tracked. */
-  private sampleAdmitted = 0;
+  /**
+   * A deferring route's CPU the loop still owes, ms: each admitted request adds its deferred CPU,
+   * and each batch's start pays one millisecond per millisecond since the last one's (`owedAt`).
+   */
+  private owedMs = 0;
+  private owedAt = 0;
+  /** Start (clock ms) of the last tracked request, and of the previous one of its batch if it was shed, else -1. */
+  private lastStart = -1;
+  private shedAt = -1;
+  /** Smoothed cost of a shed request, ms (see SHED_SMOOTHING). NaN until measured. */
+  private shedMs = NaN;
+  /** Since the last sample: requests shed while batches were tracked. */
   private sampleShed = 0;
+  /** Since the last sample: admitted requests (see TRACKED) that ended. */
+  private sampleEnded = 0;
   private lastSampleAt = NaN;
   /** Service times a request may wait into its batch (TARGET_SERVICES, more while the loop idles). */
   private targetServices = TARGET_SERVICES;
@@ -210,7 +235,7 @@ export class ShedFeature implements Feature {
   private shedInEpisode = 0;
 
   /** What a request holds of the concurrency limit: its partition, or its ticket while it waits. */
-  private readonly held: ExchangeSlot<Partition | Ticket>;
+  private readonly held: ExchangeSlot<Partition | Ticket | typeof TRACKED>;
 
   constructor(
     private readonly o: ResolvedShedOptions,
@@ -270,16 +295,27 @@ export class ShedFeature implements Feature {
       // another one within SUSTAIN_MS. Batches are tracked while disarmed too, once the loop is
       // busy, so the service time is known when an overload begins.
       const t = ex.startTime;
+      const shedAt = this.shedAt;
+      this.shedAt = -1;
+      this.lastStart = t;
       if (this.batchStart < 0) {
         this.batchStart = t;
         this.batchOver = false;
         this.batchCount = 1;
-        this.batchWork = 0;
+        // Paid between batches: while a batch is read, the loop runs no continuation. And only
+        // requests in flight owe any: at 1,024 connections the onset's first batches admitted
+        // over a second of it by the estimate, which the loop had paid (or had not owed) by the
+        // time stale shedding armed, and paying it down by the clock admitted nothing for ~1.5 s.
+        if (this.owedMs > 0) this.owedMs = Math.min(Math.max(0, this.owedMs - (t - this.owedAt)), this.engine.inFlight * this.deferredMs);
+        this.owedAt = t;
         setImmediate(this.endBatch);
+        if (this.owes(pi)) return this.reject('stale', pi);
       } else {
         const waited = t - this.batchStart;
-        // The previous request was admitted: the time since it started is what one costs.
+        // The time since the previous request started is what one costs if it was admitted, or what
+        // a 503 costs if it was shed.
         if (this.admittedAt >= 0) this.learnService(t - this.admittedAt);
+        else if (shedAt >= 0) this.learnShed(t - shedAt);
         // What the batch would last up to this request had nothing been shed (every request at the
         // admitted ones' cost): the evidence that keeps a standing queue armed while shedding
         // holds the lag down.
@@ -288,9 +324,7 @@ export class ShedFeature implements Feature {
         const demand = n * (this.costMs || 0);
         if (demand > this.demandMs) this.demandMs = demand;
         if (n >= HOLD_FEW_MIN && n <= HOLD_FEW && demand > this.fewDemandMs) this.fewDemandMs = demand;
-        // A deferring route: what this batch admitted is CPU the loop will owe shortly; past a
-        // target of it, a request would wait for it, unseen.
-        if (this.staleArmed && this.deferredMs > 0 && this.armAtMs > 0 && this.batchWork >= this.staleAfter[pi]!) return this.reject('stale', pi);
+        if (this.owes(pi)) return this.reject('stale', pi);
         if (this.staleArmed && waited > this.staleAfter[pi]!) {
           if (this.armAtMs > 0) return this.reject('stale', pi);
           if (!this.batchOver) {
@@ -305,8 +339,8 @@ export class ShedFeature implements Feature {
     }
     if (this.shedder !== undefined && !this.shedder.decide(pi)) return this.reject('load', pi);
     if (tracked) {
-      this.sampleAdmitted++;
-      this.batchWork += this.deferredMs;
+      this.owedMs += this.deferredMs;
+      this.held.set(ex, TRACKED);
     }
     if (this.shedding) this.checkStopped();
     if (pi === CRITICAL || (this.global === undefined && this.perRoute === undefined)) return undefined;
@@ -319,7 +353,10 @@ export class ShedFeature implements Feature {
       this.held.set(ex, part);
       return undefined;
     }
-    if (r === false) return this.reject('concurrency', pi);
+    if (r === false) {
+      this.held.set(ex, undefined);
+      return this.reject('concurrency', pi);
+    }
     this.held.set(ex, r);
     return new Promise<Reply | undefined>((resolve) => {
       r.settle = (granted) => resolve(granted ? undefined : r.abandoned ? this.reply : this.reject('queue_timeout', pi));
@@ -330,18 +367,33 @@ export class ShedFeature implements Feature {
     const held = this.held.get(ex);
     if (held === undefined) return;
     this.held.set(ex, undefined);
+    if (held === TRACKED) {
+      this.sampleEnded++;
+      return;
+    }
     const dropped = !ex.finished || ex.status >= 500;
     if (held instanceof Partition) {
+      this.sampleEnded++;
       held.limiter.release(held, ex.startTime, ex.endTime, dropped);
     } else if (held instanceof Ticket) {
-      if (held.granted) held.partition.limiter.release(held.partition, held.acquiredAt, ex.endTime, dropped);
-      else if (held.waiting) {
+      if (held.granted) {
+        this.sampleEnded++;
+        held.partition.limiter.release(held.partition, held.acquiredAt, ex.endTime, dropped);
+      } else if (held.waiting) {
         // The client went away while waiting: free its place; the adapter's reply goes nowhere.
         held.abandoned = true;
         held.partition.limiter.cancel(held);
         held.settle?.(false);
       }
     }
+  }
+
+  /**
+   * Armed, on a deferring route: the loop owes a target of CPU to requests already admitted, so this
+   * one's continuation would wait past it, where no batch shows the wait.
+   */
+  private owes(pi: number): boolean {
+    return this.staleArmed && this.deferredMs > 0 && this.armAtMs > 0 && this.owedMs >= this.staleAfter[pi]!;
   }
 
   private priorityOf(ex: Exchange): number {
@@ -397,6 +449,7 @@ export class ShedFeature implements Feature {
     this.shedInEpisode++;
     this.sampleShed++;
     this.admittedAt = -1;
+    this.shedAt = this.lastStart;
     if (!this.shedding) {
       this.shedding = true;
       this.shedSince = now;
@@ -464,17 +517,23 @@ export class ShedFeature implements Feature {
 
   /**
    * The CPU per admitted request over the last sample, continuations included: the loop's busy time
-   * less the shed requests (at the service time each) over the requests admitted. Only a busy
-   * sample with a few admissions tells; the route defers its work when this is DEFERRED_RATIO
-   * times its service time.
+   * less the shed requests (at their measured cost) over the admitted requests that ended in it.
+   * A sample's CPU is the
+   * continuations of requests admitted up to a dependency's wait before; over the requests admitted
+   * in it, the estimate doubled or tripled in the sample shedding began, when admissions fell and
+   * the requests already in flight still ran. Only a busy sample with a few of them tells; the
+   * route defers its work when this is DEFERRED_RATIO times its service time.
    */
   private learnCpu(utilization: number, elapsed: number): void {
-    const admitted = this.sampleAdmitted;
+    const ended = this.sampleEnded;
     const shed = this.sampleShed;
-    this.sampleAdmitted = 0;
+    this.sampleEnded = 0;
     this.sampleShed = 0;
-    if (!(elapsed > 0) || !(this.serviceMs > 0) || admitted < DEFERRED_MIN_ADMITTED || utilization < DEFERRED_BUSY) return;
-    const ms = Math.max(0, utilization * elapsed - shed * this.serviceMs) / admitted;
+    // Armed, a less busy sample tells too: admitted against what it owes, a route whose estimate
+    // read high idles the loop, and were that sample ignored the estimate would stay high.
+    if (!(elapsed > 0) || !(this.serviceMs > 0) || ended < DEFERRED_MIN_ADMITTED || (utilization < DEFERRED_BUSY && !this.staleArmed)) return;
+    const shedCost = this.shedMs >= 0 ? this.shedMs : this.serviceMs;
+    const ms = Math.max(0, utilization * elapsed - shed * shedCost) / ended;
     const e = this.cpuMs;
     this.cpuMs = e >= 0 ? e + DEFERRED_SMOOTHING * (ms - e) : ms;
     this.deferredMs = this.cpuMs > DEFERRED_RATIO * this.serviceMs ? this.cpuMs : 0;
@@ -490,6 +549,13 @@ export class ShedFeature implements Feature {
     const e = this.serviceMs;
     this.serviceMs = e >= 0 ? e + (ms < e ? SERVICE_DOWN : SERVICE_UP) * (ms - e) : ms;
     this.retarget();
+  }
+
+  /** Folds one shed request's cost into shedMs. */
+  private learnShed(ms: number): void {
+    if (ms > SHED_MAX_MS) ms = SHED_MAX_MS;
+    const e = this.shedMs;
+    this.shedMs = e >= 0 ? e + SHED_SMOOTHING * (ms - e) : ms;
   }
 
   /** Moves the adaptive target to targetServices of what a request costs (the deferred CPU for a route that defers). */
