@@ -50,6 +50,29 @@ function setup(shed: Record<string, unknown> = {}) {
       clock.advance(typeof workMs === 'number' ? workMs : workMs());
       return d === undefined ? 'ok' : d.status;
     });
+  /**
+   * A request that stays in flight (a route awaiting its dependency): undefined if it was shed, else
+   * the function that ends it.
+   */
+  const open = (path = '/work') => {
+    const res = Object.assign(new EventEmitter(), {
+      statusCode: 200,
+      headersSent: false,
+      finished: false,
+      getHeader: () => undefined,
+      setHeader: () => undefined,
+    }) as unknown as ResponseView & EventEmitter;
+    const ex = engine.begin({ method: 'GET', headers: {}, socket: { remoteAddress: '127.0.0.1' } }, res, path);
+    const end = () => {
+      (res as { finished: boolean }).finished = true;
+      res.emit('close');
+    };
+    if (engine.admit(ex) !== undefined) {
+      end();
+      return undefined;
+    }
+    return end;
+  };
   const counts = () => (engine.metricsSnapshot().features.shed as { shed: Record<string, number> }).shed;
   const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
   const target = () => (engine.metricsSnapshot().features.shed as { queueDelayTargetMs: number }).queueDelayTargetMs;
@@ -61,7 +84,7 @@ function setup(shed: Record<string, unknown> = {}) {
       sample(typeof ms === 'number' ? ms : ms(), elu);
     }
   };
-  return { engine, clock, sample, batch, counts, armed, target, catchUp };
+  return { engine, clock, sample, batch, open, counts, armed, target, catchUp };
 }
 
 /** Deterministic uniform numbers in [0, 1) (mulberry32). */
@@ -416,7 +439,7 @@ test('armed, a deferring route is admitted at the rate the loop pays its CPU, ho
   // continuations then waited 25–35 ms for the CPU and held their connections that long, so the
   // pool's backlog from the onset drained slowly (p99 from 1 s 1.7–2.9× the unloaded one, Node 24).
   // What is owed now carries from batch to batch and is paid at a millisecond per millisecond.
-  const { engine, clock, sample, target, catchUp } = setup();
+  const { engine, clock, sample, target, catchUp, open } = setup();
   try {
     for (let i = 0; i < 10; i++) sample(30);
     for (let b = 0; b < 200; b++) {
@@ -433,19 +456,68 @@ test('armed, a deferring route is admitted at the rate the loop pays its CPU, ho
     assert.ok(target() >= 4 && target() <= 6, `the target is two requests' CPU: ${target()} ms`);
     let admitted = 0;
     const startedAt = clock.now();
+    const inFlight: { at: number; end: () => void }[] = [];
     for (let b = 0; b < 400; b++) {
-      // Batches of two requests, 0.6 ms apart.
+      // Batches of two requests, 0.6 ms apart; each admitted one ends 20 ms later (its dependency).
+      while (inFlight.length > 0 && inFlight[0]!.at <= clock.now()) inFlight.shift()!.end();
       for (let i = 0; i < 2; i++) {
-        if (request(engine, '/work') === undefined) admitted++;
+        const end = open();
+        if (end !== undefined) {
+          admitted++;
+          inFlight.push({ at: clock.now() + 20, end });
+        }
         clock.advance(0.05);
       }
       await nextBatch();
       clock.advance(0.5);
       catchUp(30);
     }
+    for (const r of inFlight) r.end();
     const paid = (clock.now() - startedAt) / 2; // requests' CPU the loop can pay meanwhile
     assert.ok(admitted <= 1.3 * paid, `admitted ${admitted} of 800 over ${clock.now() - startedAt} ms, ~${paid} requests' CPU`);
     assert.ok(admitted >= 0.7 * paid, `and not fewer: ${admitted}`);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('once armed, a deferring route is not held off by CPU that requests no longer in flight were charged', async () => {
+  // Issue #24's async route over 1,024 connections: before stale shedding armed, the onset's
+  // batches were admitted in full, over a second of CPU by the estimate, most of which the loop
+  // had paid (or never owed) by the time it armed. Paid off by the clock alone, it admitted
+  // nothing for ~1.5 s (goodput from 1 s 67–81%). Only requests in flight owe any.
+  const { engine, clock, sample, batch, open, armed, catchUp } = setup();
+  try {
+    for (let b = 0; b < 100; b++) {
+      // Known to defer (2 ms of CPU after the await), disarmed: the lag stays low.
+      const admitted = batch(Array(20).fill('/work'), 0.05).filter((r) => r === 'ok').length;
+      await nextBatch();
+      clock.advance(admitted * 2);
+      catchUp(5);
+    }
+    assert.ok(!armed(), 'disarmed while learning');
+    assert.equal(batch(Array(500).fill('/work'), 0.05).filter((r) => r === 'ok').length, 500, 'the onset batch, admitted in full');
+    await nextBatch();
+    clock.advance(5);
+    for (let i = 0; i < 10; i++) sample(30); // the lag arms it
+    assert.ok(armed(), 'armed by the lag');
+    let admitted = 0;
+    const inFlight: { at: number; end: () => void }[] = [];
+    for (let b = 0; b < 40; b++) {
+      while (inFlight.length > 0 && inFlight[0]!.at <= clock.now()) inFlight.shift()!.end();
+      for (let i = 0; i < 2; i++) {
+        const end = open();
+        if (end !== undefined) {
+          admitted++;
+          inFlight.push({ at: clock.now() + 20, end });
+        }
+        clock.advance(0.05);
+      }
+      await nextBatch();
+      clock.advance(0.5);
+    }
+    for (const r of inFlight) r.end();
+    assert.ok(admitted >= 8, `admitted ${admitted} of 80 in the ${(40 * 0.6).toFixed(0)} ms after it armed`);
   } finally {
     await engine.close();
   }
@@ -456,26 +528,7 @@ test("a deferring route's CPU estimate does not jump when shedding begins with r
   // Divided by the requests admitted in it, the estimate doubled or tripled in the sample shedding
   // began (2.3 to 5–6.5 ms in traces of issue #24's async route), and the target with it. It
   // divides by the admitted requests that ended now.
-  const { engine, clock, sample, target, armed } = setup();
-  const open = () => {
-    const res = Object.assign(new EventEmitter(), {
-      statusCode: 200,
-      headersSent: false,
-      finished: false,
-      getHeader: () => undefined,
-      setHeader: () => undefined,
-    }) as unknown as ResponseView & EventEmitter;
-    const ex = engine.begin({ method: 'GET', headers: {}, socket: { remoteAddress: '127.0.0.1' } }, res, '/work');
-    const end = () => {
-      (res as { finished: boolean }).finished = true;
-      res.emit('close');
-    };
-    if (engine.admit(ex) !== undefined) {
-      end();
-      return undefined;
-    }
-    return end;
-  };
+  const { engine, clock, sample, target, armed, open } = setup();
   try {
     let inFlight: (() => void)[] = [];
     let sampledAt = clock.now();
