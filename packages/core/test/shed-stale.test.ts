@@ -12,7 +12,8 @@ import { ShedFeature } from '../src/shed/shed-feature';
 const silent = { info() {}, warn() {}, error() {} };
 const nextBatch = () => new Promise((r) => setImmediate(r));
 
-function request(engine: Autom8, path: string, headers: Record<string, string> = {}) {
+/** A request read and decided: the decision, and the function that ends its response (as node does). */
+function begin(engine: Autom8, path: string, headers: Record<string, string> = {}) {
   const res = Object.assign(new EventEmitter(), {
     statusCode: 200,
     headersSent: false,
@@ -22,8 +23,17 @@ function request(engine: Autom8, path: string, headers: Record<string, string> =
   }) as unknown as ResponseView & EventEmitter;
   const ex = engine.begin({ method: 'GET', headers, socket: { remoteAddress: '127.0.0.1' } }, res, path);
   const decision = engine.admit(ex) as Reply | undefined;
-  (res as { finished: boolean }).finished = true;
-  res.emit('close');
+  const end = () => {
+    (res as { finished: boolean }).finished = true;
+    res.emit('close');
+  };
+  return { decision, end };
+}
+
+/** A request answered at once: its decision. */
+function request(engine: Autom8, path: string, headers: Record<string, string> = {}) {
+  const { decision, end } = begin(engine, path, headers);
+  end();
   return decision;
 }
 
@@ -55,23 +65,10 @@ function setup(shed: Record<string, unknown> = {}) {
    * the function that ends it.
    */
   const open = (path = '/work') => {
-    const res = Object.assign(new EventEmitter(), {
-      statusCode: 200,
-      headersSent: false,
-      finished: false,
-      getHeader: () => undefined,
-      setHeader: () => undefined,
-    }) as unknown as ResponseView & EventEmitter;
-    const ex = engine.begin({ method: 'GET', headers: {}, socket: { remoteAddress: '127.0.0.1' } }, res, path);
-    const end = () => {
-      (res as { finished: boolean }).finished = true;
-      res.emit('close');
-    };
-    if (engine.admit(ex) !== undefined) {
-      end();
-      return undefined;
-    }
-    return end;
+    const { decision, end } = begin(engine, path);
+    if (decision === undefined) return end;
+    end();
+    return undefined;
   };
   const counts = () => (engine.metricsSnapshot().features.shed as { shed: Record<string, number> }).shed;
   const armed = () => (engine.metricsSnapshot().features.shed as { staleArmed: boolean }).staleArmed;
@@ -84,7 +81,32 @@ function setup(shed: Record<string, unknown> = {}) {
       sample(typeof ms === 'number' ? ms : ms(), elu);
     }
   };
-  return { engine, clock, sample, batch, open, counts, armed, target, catchUp };
+  /**
+   * `batches` batches of two requests to a deferring route, 0.6 ms apart; each admitted request
+   * stays in flight for its 20 ms dependency. With `lag`, the sampler catches up after each batch.
+   * Returns how many were admitted.
+   */
+  const pairs = async (batches: number, lag?: number) => {
+    let admitted = 0;
+    const inFlight: { at: number; end: () => void }[] = [];
+    for (let b = 0; b < batches; b++) {
+      while (inFlight.length > 0 && inFlight[0]!.at <= clock.now()) inFlight.shift()!.end();
+      for (let i = 0; i < 2; i++) {
+        const end = open();
+        if (end !== undefined) {
+          admitted++;
+          inFlight.push({ at: clock.now() + 20, end });
+        }
+        clock.advance(0.05);
+      }
+      await nextBatch();
+      clock.advance(0.5);
+      if (lag !== undefined) catchUp(lag);
+    }
+    for (const r of inFlight) r.end();
+    return admitted;
+  };
+  return { engine, clock, sample, batch, open, pairs, counts, armed, target, catchUp };
 }
 
 /** Deterministic uniform numbers in [0, 1) (mulberry32). */
@@ -439,7 +461,7 @@ test('armed, a deferring route is admitted at the rate the loop pays its CPU, ho
   // continuations then waited 25–35 ms for the CPU and held their connections that long, so the
   // pool's backlog from the onset drained slowly (p99 from 1 s 1.7–2.9× the unloaded one, Node 24).
   // What is owed now carries from batch to batch and is paid at a millisecond per millisecond.
-  const { engine, clock, sample, target, catchUp, open } = setup();
+  const { engine, clock, sample, target, catchUp, pairs } = setup();
   try {
     for (let i = 0; i < 10; i++) sample(30);
     for (let b = 0; b < 200; b++) {
@@ -454,25 +476,8 @@ test('armed, a deferring route is admitted at the rate the loop pays its CPU, ho
       catchUp(30);
     }
     assert.ok(target() >= 4 && target() <= 6, `the target is two requests' CPU: ${target()} ms`);
-    let admitted = 0;
     const startedAt = clock.now();
-    const inFlight: { at: number; end: () => void }[] = [];
-    for (let b = 0; b < 400; b++) {
-      // Batches of two requests, 0.6 ms apart; each admitted one ends 20 ms later (its dependency).
-      while (inFlight.length > 0 && inFlight[0]!.at <= clock.now()) inFlight.shift()!.end();
-      for (let i = 0; i < 2; i++) {
-        const end = open();
-        if (end !== undefined) {
-          admitted++;
-          inFlight.push({ at: clock.now() + 20, end });
-        }
-        clock.advance(0.05);
-      }
-      await nextBatch();
-      clock.advance(0.5);
-      catchUp(30);
-    }
-    for (const r of inFlight) r.end();
+    const admitted = await pairs(400, 30);
     const paid = (clock.now() - startedAt) / 2; // requests' CPU the loop can pay meanwhile
     assert.ok(admitted <= 1.3 * paid, `admitted ${admitted} of 800 over ${clock.now() - startedAt} ms, ~${paid} requests' CPU`);
     assert.ok(admitted >= 0.7 * paid, `and not fewer: ${admitted}`);
@@ -486,7 +491,7 @@ test('once armed, a deferring route is not held off by CPU that requests no long
   // batches were admitted in full, over a second of CPU by the estimate, most of which the loop
   // had paid (or never owed) by the time it armed. Paid off by the clock alone, it admitted
   // nothing for ~1.5 s (goodput from 1 s 67–81%). Only requests in flight owe any.
-  const { engine, clock, sample, batch, open, armed, catchUp } = setup();
+  const { engine, clock, sample, batch, pairs, armed, catchUp } = setup();
   try {
     for (let b = 0; b < 100; b++) {
       // Known to defer (2 ms of CPU after the await), disarmed: the lag stays low.
@@ -501,22 +506,7 @@ test('once armed, a deferring route is not held off by CPU that requests no long
     clock.advance(5);
     for (let i = 0; i < 10; i++) sample(30); // the lag arms it
     assert.ok(armed(), 'armed by the lag');
-    let admitted = 0;
-    const inFlight: { at: number; end: () => void }[] = [];
-    for (let b = 0; b < 40; b++) {
-      while (inFlight.length > 0 && inFlight[0]!.at <= clock.now()) inFlight.shift()!.end();
-      for (let i = 0; i < 2; i++) {
-        const end = open();
-        if (end !== undefined) {
-          admitted++;
-          inFlight.push({ at: clock.now() + 20, end });
-        }
-        clock.advance(0.05);
-      }
-      await nextBatch();
-      clock.advance(0.5);
-    }
-    for (const r of inFlight) r.end();
+    const admitted = await pairs(40);
     assert.ok(admitted >= 8, `admitted ${admitted} of 80 in the ${(40 * 0.6).toFixed(0)} ms after it armed`);
   } finally {
     await engine.close();

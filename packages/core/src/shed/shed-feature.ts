@@ -340,10 +340,12 @@ export class ShedFeature implements Feature {
     if (this.shedder !== undefined && !this.shedder.decide(pi)) return this.reject('load', pi);
     if (tracked) {
       this.owedMs += this.deferredMs;
-      this.held.set(ex, TRACKED);
     }
     if (this.shedding) this.checkStopped();
-    if (pi === CRITICAL || (this.global === undefined && this.perRoute === undefined)) return undefined;
+    if (pi === CRITICAL || (this.global === undefined && this.perRoute === undefined)) {
+      if (tracked) this.held.set(ex, TRACKED);
+      return undefined;
+    }
     const limiter = this.global ?? this.routeLimiter(ex);
     const c = this.o.concurrency!;
     const part = c.partition === undefined ? limiter.partitions[0]! : limiter.partition(this.partitionOf(c.partition, ex));
@@ -353,10 +355,7 @@ export class ShedFeature implements Feature {
       this.held.set(ex, part);
       return undefined;
     }
-    if (r === false) {
-      this.held.set(ex, undefined);
-      return this.reject('concurrency', pi);
-    }
+    if (r === false) return this.reject('concurrency', pi);
     this.held.set(ex, r);
     return new Promise<Reply | undefined>((resolve) => {
       r.settle = (granted) => resolve(granted ? undefined : r.abandoned ? this.reply : this.reject('queue_timeout', pi));
