@@ -424,12 +424,13 @@ test('armed by a stall, a closed loop of two on a 20 ms route is released, not h
   }
 });
 
-test('armed, a batch on a route that defers its CPU admits a target of that CPU, not of its own length', async () => {
+test('armed, a batch on a route that defers its CPU admits a target or two of that CPU, not its length', async () => {
   // Issue #24's async route: each request awaits a dependency, then does 2 ms of CPU. The batch
   // that reads requests is short (0.05 ms each), so none waits into it past a target, and every
   // request of it was admitted; the CPU they owe then ran as one long block after the await, and
   // the next batch's requests waited through it, where no batch shows it. The loop's busy time per
-  // admitted request tells the route defers its work; a batch then admits about two of them.
+  // admitted request tells the route defers its work; a batch then admits about two targets of it
+  // (one of them the credit its gap paid, see OWED_CREDIT_TARGETS): four requests.
   const { engine, clock, sample, counts, target, catchUp } = setup();
   try {
     for (let i = 0; i < 10; i++) sample(30);
@@ -446,7 +447,7 @@ test('armed, a batch on a route that defers its CPU admits a target of that CPU,
       catchUp(30);
     }
     const late = admittedPerBatch.slice(-50);
-    assert.ok(Math.max(...late) <= 3, `a batch admits a few once the CPU is known: ${late.join(' ')}`);
+    assert.ok(Math.max(...late) * 2 <= 2 * target() + 2, `a batch admits a few once the CPU is known: ${late.join(' ')}`);
     assert.ok(Math.min(...late) >= 1, 'and never none');
     assert.ok(target() >= 4 && target() <= 6, `the target is two requests' CPU: ${target()} ms`);
     assert.ok((counts().stale ?? 0) > 0);
@@ -481,6 +482,61 @@ test('armed, a deferring route is admitted at the rate the loop pays its CPU, ho
     const paid = (clock.now() - startedAt) / 2; // requests' CPU the loop can pay meanwhile
     assert.ok(admitted <= 1.3 * paid, `admitted ${admitted} of 800 over ${clock.now() - startedAt} ms, ~${paid} requests' CPU`);
     assert.ok(admitted >= 0.7 * paid, `and not fewer: ${admitted}`);
+  } finally {
+    await engine.close();
+  }
+});
+
+test("armed, a deferring route's CPU paid in a gap longer than the target is not lost", async () => {
+  // Issue #24's async route on Node 20: the continuations ran back to back in timer phases, where no
+  // request is read, so the gap before the next batch was often longer than the target. Paid down
+  // to zero, the rest of that gap was lost, each batch admitted at most a target of CPU, and the
+  // loop idled (goodput from 1 s 73–81%, the server at 72–81% of a core). Paid down to a target in
+  // credit, a batch after a long gap admits up to two targets of it.
+  const { engine, clock, sample, open, target, catchUp } = setup();
+  try {
+    for (let i = 0; i < 10; i++) sample(30);
+    for (let b = 0; b < 200; b++) {
+      // The route becomes known to defer (2 ms of CPU after the await), as in the tests above.
+      let admitted = 0;
+      for (let i = 0; i < 20; i++) {
+        if (request(engine, '/work') === undefined) admitted++;
+        clock.advance(0.05);
+      }
+      await nextBatch();
+      clock.advance(admitted * 2);
+      catchUp(30);
+    }
+    const t = target();
+    assert.ok(t >= 4 && t <= 6, `the target is two or three requests' CPU: ${t} ms`);
+    // Batches of 20 requests 0.05 ms apart, each followed by a gap of three targets in which the
+    // loop runs continuations; admitted requests stay in flight for their 20 ms dependency.
+    const gap = 3 * t;
+    const perBatch: number[] = [];
+    const inFlight: { at: number; end: () => void }[] = [];
+    for (let b = 0; b < 100; b++) {
+      while (inFlight.length > 0 && inFlight[0]!.at <= clock.now()) inFlight.shift()!.end();
+      let admitted = 0;
+      for (let i = 0; i < 20; i++) {
+        const end = open();
+        if (end !== undefined) {
+          admitted++;
+          inFlight.push({ at: clock.now() + 20, end });
+        }
+        clock.advance(0.05);
+      }
+      perBatch.push(admitted);
+      await nextBatch();
+      clock.advance(gap);
+      catchUp(30);
+    }
+    for (const r of inFlight) r.end();
+    const late = perBatch.slice(-50);
+    const cpu = (late.reduce((a, b) => a + b, 0) * 2) / late.length;
+    // Paid down to zero: a target of CPU per batch, a third of the gap. With a target of credit:
+    // two targets, two thirds of it, and never more than the batch and its gap pay for.
+    assert.ok(cpu >= 1.6 * t, `a batch admits ${cpu.toFixed(1)} ms of CPU after a gap of ${gap.toFixed(1)} ms (target ${t} ms)`);
+    assert.ok(Math.max(...late) * 2 <= 2 * t + 2, `and at most two targets and a request: ${late.join(' ')}`);
   } finally {
     await engine.close();
   }
@@ -579,11 +635,13 @@ test('armed, a route that defers its CPU widens its target to three requests of 
         return perBatch;
       })();
     };
-    await run(200, 1); // busy: the route is known to defer, two requests' CPU a batch
+    const busy = (await run(200, 1)).slice(-50); // busy: the route is known to defer, two requests' CPU a batch
     const busyTarget = target();
     const idle = (await run(200, 0.8)).slice(-50); // the loop idles a fifth of each sample
-    assert.ok(Math.max(...idle) <= 3, `a batch admits three requests' CPU at most: ${idle.join(' ')}`);
-    assert.ok(Math.min(...idle) >= 2, `and more than when busy: ${idle.join(' ')}`);
+    // Two targets of three requests' CPU at most (one of them the credit its gap paid, see the test
+    // of a gap longer than the target), and a request that began under them.
+    assert.ok(Math.max(...idle) <= 7, `a batch admits two targets of three requests' CPU at most: ${idle.join(' ')}`);
+    assert.ok(Math.min(...idle) > Math.max(...busy), `and more than when busy: ${idle.join(' ')} (busy ${busy.join(' ')})`);
     assert.ok(target() <= 1.6 * busyTarget, `the target grew from ${busyTarget} to ${target()} ms, 1.5× at most`);
   } finally {
     await engine.close();
