@@ -106,7 +106,27 @@ function setup(shed: Record<string, unknown> = {}) {
     for (const r of inFlight) r.end();
     return admitted;
   };
-  return { engine, clock, sample, batch, open, pairs, counts, armed, target, catchUp };
+  /**
+   * `batches` batches of 20 requests 0.05 ms apart to a route that defers its work: after each
+   * batch the loop runs 2 ms of CPU for every request it admitted, and the sampler catches up at a
+   * lag of 30 ms and a utilisation `elu`. Returns how many each batch admitted.
+   */
+  const deferred = async (batches: number, elu = 1) => {
+    const perBatch: number[] = [];
+    for (let b = 0; b < batches; b++) {
+      let admitted = 0;
+      for (let i = 0; i < 20; i++) {
+        if (request(engine, '/work') === undefined) admitted++;
+        clock.advance(0.05);
+      }
+      perBatch.push(admitted);
+      await nextBatch();
+      clock.advance(admitted * 2);
+      catchUp(30, elu);
+    }
+    return perBatch;
+  };
+  return { engine, clock, sample, batch, open, pairs, deferred, counts, armed, target, catchUp };
 }
 
 /** Deterministic uniform numbers in [0, 1) (mulberry32). */
@@ -431,21 +451,10 @@ test('armed, a batch on a route that defers its CPU admits a target or two of th
   // the next batch's requests waited through it, where no batch shows it. The loop's busy time per
   // admitted request tells the route defers its work; a batch then admits about two targets of it
   // (one of them the credit its gap paid, see OWED_CREDIT_TARGETS): four requests.
-  const { engine, clock, sample, counts, target, catchUp } = setup();
+  const { engine, sample, counts, target, deferred } = setup();
   try {
     for (let i = 0; i < 10; i++) sample(30);
-    const admittedPerBatch: number[] = [];
-    for (let b = 0; b < 200; b++) {
-      let admitted = 0;
-      for (let i = 0; i < 20; i++) {
-        if (request(engine, '/work') === undefined) admitted++;
-        clock.advance(0.05);
-      }
-      admittedPerBatch.push(admitted);
-      await nextBatch();
-      clock.advance(admitted * 2); // the continuations: 2 ms of CPU for each admitted request
-      catchUp(30);
-    }
+    const admittedPerBatch = await deferred(200); // each followed by its continuations' CPU
     const late = admittedPerBatch.slice(-50);
     assert.ok(Math.max(...late) * 2 <= 2 * target() + 2, `a batch admits a few once the CPU is known: ${late.join(' ')}`);
     assert.ok(Math.min(...late) >= 1, 'and never none');
@@ -462,20 +471,10 @@ test('armed, a deferring route is admitted at the rate the loop pays its CPU, ho
   // continuations then waited 25–35 ms for the CPU and held their connections that long, so the
   // pool's backlog from the onset drained slowly (p99 from 1 s 1.7–2.9× the unloaded one, Node 24).
   // What is owed now carries from batch to batch and is paid at a millisecond per millisecond.
-  const { engine, clock, sample, target, catchUp, pairs } = setup();
+  const { engine, clock, sample, target, pairs, deferred } = setup();
   try {
     for (let i = 0; i < 10; i++) sample(30);
-    for (let b = 0; b < 200; b++) {
-      // The route becomes known to defer (2 ms of CPU after the await), as in the test above.
-      let admitted = 0;
-      for (let i = 0; i < 20; i++) {
-        if (request(engine, '/work') === undefined) admitted++;
-        clock.advance(0.05);
-      }
-      await nextBatch();
-      clock.advance(admitted * 2);
-      catchUp(30);
-    }
+    await deferred(200); // the route becomes known to defer (2 ms of CPU after the await)
     assert.ok(target() >= 4 && target() <= 6, `the target is two requests' CPU: ${target()} ms`);
     const startedAt = clock.now();
     const admitted = await pairs(400, 30);
@@ -493,20 +492,10 @@ test("armed, a deferring route's CPU paid in a gap longer than the target is not
   // to zero, the rest of that gap was lost, each batch admitted at most a target of CPU, and the
   // loop idled (goodput from 1 s 73–81%, the server at 72–81% of a core). Paid down to a target in
   // credit, a batch after a long gap admits up to two targets of it.
-  const { engine, clock, sample, open, target, catchUp } = setup();
+  const { engine, clock, sample, open, target, catchUp, deferred } = setup();
   try {
     for (let i = 0; i < 10; i++) sample(30);
-    for (let b = 0; b < 200; b++) {
-      // The route becomes known to defer (2 ms of CPU after the await), as in the tests above.
-      let admitted = 0;
-      for (let i = 0; i < 20; i++) {
-        if (request(engine, '/work') === undefined) admitted++;
-        clock.advance(0.05);
-      }
-      await nextBatch();
-      clock.advance(admitted * 2);
-      catchUp(30);
-    }
+    await deferred(200); // the route becomes known to defer (2 ms of CPU after the await)
     const t = target();
     assert.ok(t >= 4 && t <= 6, `the target is two or three requests' CPU: ${t} ms`);
     // Batches of 20 requests 0.05 ms apart, each followed by a gap of three targets in which the
@@ -615,29 +604,12 @@ test('armed, a route that defers its CPU widens its target to three requests of 
   // admitted requests wait on their dependency. Widened like a CPU route's (six requests' CPU a
   // batch), the continuations queued for the CPU held the pool's connections, and the backlog the
   // clients built at onset never drained (p99 8–16× the unloaded one from 1 s on, Node 24).
-  const { engine, clock, sample, target, catchUp } = setup();
+  const { engine, sample, target, deferred } = setup();
   try {
     for (let i = 0; i < 10; i++) sample(30);
-    const run = (batches: number, elu: number) => {
-      const perBatch: number[] = [];
-      return (async () => {
-        for (let b = 0; b < batches; b++) {
-          let admitted = 0;
-          for (let i = 0; i < 20; i++) {
-            if (request(engine, '/work') === undefined) admitted++;
-            clock.advance(0.05);
-          }
-          perBatch.push(admitted);
-          await nextBatch();
-          clock.advance(admitted * 2);
-          catchUp(30, elu);
-        }
-        return perBatch;
-      })();
-    };
-    const busy = (await run(200, 1)).slice(-50); // busy: the route is known to defer, two requests' CPU a batch
+    const busy = (await deferred(200)).slice(-50); // busy: the route is known to defer, two requests' CPU a batch
     const busyTarget = target();
-    const idle = (await run(200, 0.8)).slice(-50); // the loop idles a fifth of each sample
+    const idle = (await deferred(200, 0.8)).slice(-50); // the loop idles a fifth of each sample
     // Two targets of three requests' CPU at most (one of them the credit its gap paid, see the test
     // of a gap longer than the target), and a request that began under them.
     assert.ok(Math.max(...idle) <= 7, `a batch admits two targets of three requests' CPU at most: ${idle.join(' ')}`);
