@@ -1,32 +1,14 @@
 // The shed feature inside the engine (adapters are covered by test/conformance/shed.test.ts):
 // priorities from critical routes and the priority hook, partitions from the partition hook, and
 // a hook that throws. Load is fed to the sampler directly, so the ramp position is exact.
-import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine, type Autom8, type Reply, type ResponseView } from '../src/adapter';
+import { createEngine, type Autom8, type Reply } from '../src/adapter';
 import { ManualClock } from '../src/index';
 import { ShedFeature } from '../src/shed/shed-feature';
+import { begin, silent } from './shed-support';
 
-const silent = { info() {}, warn() {}, error() {} };
-
-function request(engine: Autom8, path: string, headers: Record<string, string> = {}, method = 'GET') {
-  const res = Object.assign(new EventEmitter(), {
-    statusCode: 200,
-    headersSent: false,
-    finished: false,
-    getHeader: () => undefined,
-    setHeader: () => undefined,
-  }) as unknown as ResponseView & EventEmitter;
-  const ex = engine.begin({ method, headers, socket: { remoteAddress: '127.0.0.1' } }, res, path);
-  const decision = engine.admit(ex);
-  // As node does: the app's end() sets `finished`, and 'close' follows.
-  const end = () => {
-    (res as { finished: boolean }).finished = true;
-    return res.emit('close');
-  };
-  return { ex, decision, end };
-}
+const request = begin;
 
 /** The engine's shed feature (the engine keeps its features private; tests may look). */
 function featureOf(engine: Autom8): ShedFeature {

@@ -8,14 +8,13 @@
 // `monitorEventLoopDelay` does. Latency is measured from when the client meant to send.
 // (The same scenarios run for real, with HTTP and a separate process, in test/e2e/overload.test.ts
 // and benchmarks/shed.bench.mjs.)
-import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../src/index';
 import { createEngine } from '../src/adapter';
 import type { ShedFeature } from '../src/shed/shed-feature';
+import { begin, silent } from './shed-support';
 
-const silent = { info() {}, warn() {}, error() {} };
 /** Parsing and framework cost of any request, and the cost of answering one with a 503, ms. */
 const PARSE_MS = 0.05;
 const SHED_MS = 0.1;
@@ -51,16 +50,8 @@ async function model(o: {
   const t0 = clock.now();
   const now = () => clock.now() - t0;
   const admit = () => {
-    const res = Object.assign(new EventEmitter(), {
-      statusCode: 200,
-      headersSent: false,
-      finished: true,
-      getHeader: () => undefined,
-      setHeader: () => undefined,
-    });
-    const ex = engine.begin({ method: 'GET', headers: {}, socket: { remoteAddress: '127.0.0.1' } }, res, '/work');
-    const decision = engine.admit(ex);
-    res.emit('close');
+    const { decision, end } = begin(engine, '/work');
+    end();
     return decision === undefined;
   };
   const windows = Array.from({ length: Math.ceil(o.durationMs / 500) }, () => ({ latencies: [] as number[], shed: 0 }));

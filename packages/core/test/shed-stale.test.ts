@@ -2,39 +2,18 @@
 // process (issue #19 item 7) is never shed, however often its batches run over the target; a
 // standing queue, which the smoothed lag shows, is shed from its first over-target batch on, even
 // when each batch takes longer than CoDel's 100 ms interval (issue #24's missed onset).
-import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine, type Autom8, type Reply, type ResponseView } from '../src/adapter';
+import { createEngine, type Autom8, type Reply } from '../src/adapter';
 import { ManualClock } from '../src/index';
 import { ShedFeature } from '../src/shed/shed-feature';
-
-const silent = { info() {}, warn() {}, error() {} };
-const nextBatch = () => new Promise((r) => setImmediate(r));
-
-/** A request read and decided: the decision, and the function that ends its response (as node does). */
-function begin(engine: Autom8, path: string, headers: Record<string, string> = {}) {
-  const res = Object.assign(new EventEmitter(), {
-    statusCode: 200,
-    headersSent: false,
-    finished: false,
-    getHeader: () => undefined,
-    setHeader: () => undefined,
-  }) as unknown as ResponseView & EventEmitter;
-  const ex = engine.begin({ method: 'GET', headers, socket: { remoteAddress: '127.0.0.1' } }, res, path);
-  const decision = engine.admit(ex) as Reply | undefined;
-  const end = () => {
-    (res as { finished: boolean }).finished = true;
-    res.emit('close');
-  };
-  return { decision, end };
-}
+import { begin, nextBatch, silent } from './shed-support';
 
 /** A request answered at once: its decision. */
 function request(engine: Autom8, path: string, headers: Record<string, string> = {}) {
   const { decision, end } = begin(engine, path, headers);
   end();
-  return decision;
+  return decision as Reply | undefined; // synchronous: no concurrency limit here
 }
 
 /** An engine with `shed` on defaults (limit 50 ms, stale target 25 ms) but a signal the test feeds. */
@@ -66,7 +45,7 @@ function setup(shed: Record<string, unknown> = {}) {
    */
   const open = (path = '/work') => {
     const { decision, end } = begin(engine, path);
-    if (decision === undefined) return end;
+    if ((decision as Reply | undefined) === undefined) return end;
     end();
     return undefined;
   };
