@@ -61,16 +61,17 @@ function setup(shed: Record<string, unknown> = {}) {
     }
   };
   /**
-   * `batches` batches of two requests to a deferring route, 0.6 ms apart; each admitted request
-   * stays in flight for its 20 ms dependency. With `lag`, the sampler catches up after each batch.
-   * Returns how many were admitted.
+   * `batches` batches of `size` requests 0.05 ms apart to a deferring route, each followed by a gap
+   * of `gapMs`; each admitted request stays in flight for its 20 ms dependency. With `lag`, the
+   * sampler catches up after each batch. Returns how many each batch admitted.
    */
-  const pairs = async (batches: number, lag?: number) => {
-    let admitted = 0;
+  const heldBatches = async (batches: number, size: number, gapMs: number, lag?: number) => {
+    const perBatch: number[] = [];
     const inFlight: { at: number; end: () => void }[] = [];
     for (let b = 0; b < batches; b++) {
       while (inFlight.length > 0 && inFlight[0]!.at <= clock.now()) inFlight.shift()!.end();
-      for (let i = 0; i < 2; i++) {
+      let admitted = 0;
+      for (let i = 0; i < size; i++) {
         const end = open();
         if (end !== undefined) {
           admitted++;
@@ -78,13 +79,16 @@ function setup(shed: Record<string, unknown> = {}) {
         }
         clock.advance(0.05);
       }
+      perBatch.push(admitted);
       await nextBatch();
-      clock.advance(0.5);
+      clock.advance(gapMs);
       if (lag !== undefined) catchUp(lag);
     }
     for (const r of inFlight) r.end();
-    return admitted;
+    return perBatch;
   };
+  /** `batches` batches of two such requests, 0.6 ms apart. Returns how many were admitted. */
+  const pairs = async (batches: number, lag?: number) => (await heldBatches(batches, 2, 0.5, lag)).reduce((a, b) => a + b, 0);
   /**
    * `batches` batches of 20 requests 0.05 ms apart to a route that defers its work: after each
    * batch the loop runs 2 ms of CPU for every request it admitted, and the sampler catches up at a
@@ -105,7 +109,7 @@ function setup(shed: Record<string, unknown> = {}) {
     }
     return perBatch;
   };
-  return { engine, clock, sample, batch, open, pairs, deferred, counts, armed, target, catchUp };
+  return { engine, clock, sample, batch, open, pairs, heldBatches, deferred, counts, armed, target, catchUp };
 }
 
 /** Deterministic uniform numbers in [0, 1) (mulberry32). */
@@ -471,7 +475,7 @@ test("armed, a deferring route's CPU paid in a gap longer than the target is not
   // to zero, the rest of that gap was lost, each batch admitted at most a target of CPU, and the
   // loop idled (goodput from 1 s 73–81%, the server at 72–81% of a core). Paid down to a target in
   // credit, a batch after a long gap admits up to two targets of it.
-  const { engine, clock, sample, open, target, catchUp, deferred } = setup();
+  const { engine, sample, target, heldBatches, deferred } = setup();
   try {
     for (let i = 0; i < 10; i++) sample(30);
     await deferred(200); // the route becomes known to defer (2 ms of CPU after the await)
@@ -480,25 +484,7 @@ test("armed, a deferring route's CPU paid in a gap longer than the target is not
     // Batches of 20 requests 0.05 ms apart, each followed by a gap of three targets in which the
     // loop runs continuations; admitted requests stay in flight for their 20 ms dependency.
     const gap = 3 * t;
-    const perBatch: number[] = [];
-    const inFlight: { at: number; end: () => void }[] = [];
-    for (let b = 0; b < 100; b++) {
-      while (inFlight.length > 0 && inFlight[0]!.at <= clock.now()) inFlight.shift()!.end();
-      let admitted = 0;
-      for (let i = 0; i < 20; i++) {
-        const end = open();
-        if (end !== undefined) {
-          admitted++;
-          inFlight.push({ at: clock.now() + 20, end });
-        }
-        clock.advance(0.05);
-      }
-      perBatch.push(admitted);
-      await nextBatch();
-      clock.advance(gap);
-      catchUp(30);
-    }
-    for (const r of inFlight) r.end();
+    const perBatch = await heldBatches(100, 20, gap, 30);
     const late = perBatch.slice(-50);
     const cpu = (late.reduce((a, b) => a + b, 0) * 2) / late.length;
     // Paid down to zero: a target of CPU per batch, a third of the gap. With a target of credit:

@@ -352,9 +352,7 @@ export class ShedFeature implements Feature {
       this.admittedAt = t; // reset by reject() if a later check sheds it
     }
     if (this.shedder !== undefined && !this.shedder.decide(pi)) return this.reject('load', pi);
-    if (tracked) {
-      this.owedMs += this.deferredMs;
-    }
+    if (tracked) this.owedMs += this.deferredMs;
     if (this.shedding) this.checkStopped();
     if (pi === CRITICAL || (this.global === undefined && this.perRoute === undefined)) {
       if (tracked) this.held.set(ex, TRACKED);
@@ -531,11 +529,10 @@ export class ShedFeature implements Feature {
   /**
    * The CPU per admitted request over the last sample, continuations included: the loop's busy time
    * less the shed requests (at their measured cost) over the admitted requests that ended in it.
-   * A sample's CPU is the
-   * continuations of requests admitted up to a dependency's wait before; over the requests admitted
-   * in it, the estimate doubled or tripled in the sample shedding began, when admissions fell and
-   * the requests already in flight still ran. Only a busy sample with a few of them tells; the
-   * route defers its work when this is DEFERRED_RATIO times its service time.
+   * A sample's CPU is the continuations of requests admitted up to a dependency's wait before; over
+   * the requests admitted in it, the estimate doubled or tripled in the sample shedding began, when
+   * admissions fell and the requests already in flight still ran. Only a busy sample with a few of
+   * them tells; the route defers its work when this is DEFERRED_RATIO times its service time.
    */
   private learnCpu(utilization: number, elapsed: number): void {
     const ended = this.sampleEnded;
