@@ -207,9 +207,17 @@ export class ShedFeature implements Feature {
   private cpuMs = NaN;
   /** cpuMs when the route defers its work (see DEFERRED_RATIO), else 0. */
   private deferredMs = 0;
-  /** What an admitted request costs the loop, ms: its deferred CPU for a route that defers, else its service time. */
+  /**
+   * What an admitted request costs the loop, ms: its deferred CPU for a route that defers, else its
+   * service time, or the CPU per admitted request where that is more. The service time follows the
+   * cheap end of its samples, so where cheap requests (404s, health checks, a fast route) share the
+   * process with a costly route it reads the cheap ones' cost: the target sat at its floor and the
+   * batches' evidence of a standing queue read a fraction of their length. The CPU per admitted
+   * request reads the mix's mean, and over one CPU-bound route about the service time
+   * (docs/load-shedding.md).
+   */
   private get costMs(): number {
-    return this.deferredMs || this.serviceMs;
+    return this.deferredMs || (this.cpuMs > this.serviceMs ? this.cpuMs : this.serviceMs);
   }
   /**
    * A deferring route's CPU the loop still owes, ms: each admitted request adds its deferred CPU,
