@@ -814,6 +814,10 @@ if (shedMatrixRuns.length > 0) {
     for (const [section, title] of [
       ['overload', 'Connections opened before the overload'],
       ['fresh', 'Clients that connect during the overload (Node accepts one new connection per event-loop iteration)'],
+      [
+        'mixed',
+        "With 1,000 404s/s beside the route, over 64 connections of their own (goodput: the route's, plus the 404s answered as a share of what the process answers of them alone, which together make the bar; every 404 answered, as a 404 or a 503 with `Retry-After`)",
+      ],
     ]) {
       const cells = doc.rows.filter((r) => r.section === section);
       if (cells.length === 0) continue;
@@ -845,7 +849,7 @@ if (shedMatrixRuns.length > 0) {
               msCell(r.onsetP99Ms),
               msCell(r.p99Ms),
               r.p99OverUnloaded === null ? '∞' : `${num(r.p99OverUnloaded, 1)}×`,
-              `${pctCell(r.onsetGoodputShare)} / ${pctCell(r.goodputShare)}`,
+              `${pctCell(r.onsetGoodputShare)} / ${pctCell(r.goodputShare)}${r.cheapGoodputShare === undefined ? '' : ` + 404s ${pctCell(r.cheapGoodputShare)}`}`,
               pctCell(r.shedShare),
               // recorded since 2026-12-03 (second session); older results have none
               r.shedByReason ? `${num(r.shedByReason.stale)} / ${num(r.shedByReason.load)}` : '',

@@ -6,7 +6,9 @@
 // starts a fresh server process (test/e2e/overload/app.mjs, Express 5), so each run begins calm and
 // the first second is a real onset. A last section repeats the 2 ms route at 3× with clients that
 // connect during the overload: Node accepts one new connection per event-loop iteration, and that
-// wait, in the kernel's accept queue, is out of any middleware's sight.
+// wait, in the kernel's accept queue, is out of any middleware's sight. A section "mixed" repeats it
+// with 1,000 404s/s beside the route (cheap requests pull the process's service time down), judged
+// by the same bar plus every 404 answered, as a 404 or a 503 with Retry-After.
 //   Capacity and the unloaded p99 come from the same app without shedding (closed loop for capacity,
 //   one request at a time for latency). The bar, per the issue: from 1 s after onset p99 of admitted
 //   requests < 5× unloaded, goodput ≥ 80% of capacity, nothing unanswered, every 503 with Retry-After.
@@ -16,7 +18,8 @@
 // (e.g. SHED_MATRIX_ROUTES=cpu2,async); SHED_MATRIX_SHED (JSON) replaces `true` as the shed option,
 // to try other settings. Writes results/shed-matrix-node<major>.json.
 import { performance } from 'node:perf_hooks';
-import { baseline, cpuSeconds, hostCpu, openLoop, startApp, summarize } from '../test/e2e/overload/open-loop.mjs';
+import http from 'node:http';
+import { baseline, cpuSeconds, get, hostCpu, openLoop, startApp, summarize } from '../test/e2e/overload/open-loop.mjs';
 import { fmt, table } from './lib/http-bench.mjs';
 import { round, writeResults } from './lib/results.mjs';
 
@@ -43,6 +46,10 @@ const routes = ROUTES.filter((r) =>
 );
 const loads = list('SHED_MATRIX_LOADS', ['2', '3']).map(Number);
 const connectionCounts = list('SHED_MATRIX_CONNECTIONS', ['32', '256', '1024']).map(Number);
+// The mixed section: the 2 ms route at 3× with cheap requests beside it (404s, as a scan or health
+// checks would send), over connections of their own.
+const CHEAP_RATE = 1000;
+const CHEAP_CONNECTIONS = 64;
 const SHED = process.env.SHED_MATRIX_SHED ? JSON.parse(process.env.SHED_MATRIX_SHED) : true;
 // Share of the host's CPU time the hypervisor took (steal) while `fn` ran: a neighbour's load, which
 // slows the server and shows as event-loop delay; cells run under heavy steal are not comparable.
@@ -62,6 +69,7 @@ for (const route of routes) {
   const { saturate, healthy } = route;
   const ref = await startApp('none', undefined, route.env);
   const base = await baseline(`${ref.url}/work`, 1500, saturate, ref.pid);
+  if (route.id === 'cpu2') base.cheapCapacity = await answersPerSecond(`${ref.url}/missing`, 1500, saturate);
   await ref.stop();
   // Every process of the route does the work the capacity was measured with.
   route.env = { ...route.env, WORK_ROUNDS: ref.rounds };
@@ -87,24 +95,44 @@ for (const route of routes) {
   if (route.id === 'cpu2' && loads.includes(3)) fresh.push([route, base, saturate]);
 }
 for (const [route, base, saturate] of fresh) for (const connections of connectionCounts) await cell(route, base, saturate, 3, connections, false);
+for (const [route, base, saturate] of fresh) for (const connections of connectionCounts) await cell(route, base, saturate, 3, connections, true, CHEAP_RATE);
 
-async function cell(route, base, saturate, load, connections, established) {
+/** A closed loop's answers per second, whatever their status (the 404s' capacity). */
+async function answersPerSecond(url, durationMs, connections) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  let answered = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() - start < durationMs) if ((await get(agent, url)).status > 0) answered++;
+    }),
+  );
+  agent.destroy();
+  return (answered * 1000) / (performance.now() - start);
+}
+
+async function cell(route, base, saturate, load, connections, established, cheapRate = 0) {
   const app = await startApp('autom8', SHED, route.env);
   await baseline(`${app.url}/work`, 2000, saturate); // warm the JIT
   await new Promise((r) => setTimeout(r, 500)); // and let the load signal settle
   const cpu0 = cpuSeconds(app.pid);
   const t0 = performance.now();
-  const [run, steal] = await withSteal(() =>
-    openLoop(`${app.url}/work`, {
-      rate: Math.round(load * base.capacity),
-      durationMs: RUN_MS,
-      connections,
-      preconnect: established ? '/preconnect' : undefined,
-      graceMs: 3000,
-      timeoutMs: 10_000,
-      probeUrl: `${app.url}/api/v1/metrics`,
-      probeEveryMs: 250,
-    }),
+  const [[run, cheap], steal] = await withSteal(() =>
+    Promise.all([
+      openLoop(`${app.url}/work`, {
+        rate: Math.round(load * base.capacity),
+        durationMs: RUN_MS,
+        connections,
+        preconnect: established ? '/preconnect' : undefined,
+        graceMs: 3000,
+        timeoutMs: 10_000,
+        probeUrl: `${app.url}/api/v1/metrics`,
+        probeEveryMs: 250,
+      }),
+      cheapRate > 0
+        ? openLoop(`${app.url}/missing`, { rate: cheapRate, durationMs: RUN_MS, connections: CHEAP_CONNECTIONS, preconnect: '/preconnect', graceMs: 3000 })
+        : undefined,
+    ]),
   );
   const share = (cpuSeconds(app.pid) - cpu0) / ((performance.now() - t0) / 1000);
   const byReason = (await (await fetch(`${app.url}/api/v1/metrics`)).json()).features.shed.shed;
@@ -114,9 +142,26 @@ async function cell(route, base, saturate, load, connections, established) {
   const all = summarize(run, 0, RUN_MS);
   const probes = run.probes.map((p) => (p.status === 200 ? p.ms : Infinity));
   const goodputShare = steady.goodput / base.capacity;
-  const meets = steady.p99 < 5 * base.p99 && goodputShare >= 0.8 && all.unfinished === 0 && all.shedWithoutRetryAfter === 0 && all.otherStatuses === 0;
+  // The 404s answered from 1 s on, as a share of what the process answers of them alone: with the
+  // route's share, the share of the process's capacity that went to answers.
+  const cheapShare =
+    cheap === undefined
+      ? 0
+      : cheap.results.filter((r) => r.status === 404 && r.due + r.ms >= ONSET_MS && r.due + r.ms < RUN_MS).length /
+        ((RUN_MS - ONSET_MS) / 1000) /
+        base.cheapCapacity;
+  // The 404s beside the route: all answered, each a 404 or a 503 with Retry-After.
+  const cheapAll = cheap && summarize(cheap, 0, RUN_MS);
+  const cheapOk = cheap === undefined || cheap.results.every((r) => r.status === 404 || (r.status === 503 && Number(r.retryAfter) >= 0));
+  const meets =
+    steady.p99 < 5 * base.p99 &&
+    goodputShare + cheapShare >= 0.8 &&
+    all.unfinished === 0 &&
+    all.shedWithoutRetryAfter === 0 &&
+    all.otherStatuses === 0 &&
+    cheapOk;
   rows.push({
-    section: established ? 'overload' : 'fresh',
+    section: cheapRate > 0 ? 'mixed' : established ? 'overload' : 'fresh',
     route: route.name,
     load,
     connections,
@@ -132,16 +177,23 @@ async function cell(route, base, saturate, load, connections, established) {
     metricsMaxMs: round(Math.max(...probes)),
     serverCpuShare: round(share, 2),
     hostStealShare: round(steal, 3),
+    ...(cheap && {
+      cheapRate,
+      cheapCapacity: round(base.cheapCapacity, 0),
+      cheapGoodputShare: round(cheapShare, 3),
+      cheapShedShare: round(cheapAll.shedRate, 3),
+      cheapUnanswered: cheapAll.unfinished,
+    }),
     meets,
   });
   const line = {
     route: route.name,
     load: `${load}×`,
-    connections: established ? connections : `${connections} (fresh)`,
+    connections: cheapRate > 0 ? `${connections} (+${cheapRate} 404/s)` : established ? connections : `${connections} (fresh)`,
     'onset p99 ms': ms(onset.p99),
     'p99 ms (from 1 s)': ms(steady.p99),
     'p99/unloaded': ms(steady.p99 / base.p99),
-    'goodput onset/from 1 s': `${fmt((onset.goodput / base.capacity) * 100, 0)}%/${fmt(goodputShare * 100, 0)}%`,
+    'goodput onset/from 1 s': `${fmt((onset.goodput / base.capacity) * 100, 0)}%/${fmt(goodputShare * 100, 0)}%${cheap ? ` + 404s ${fmt(cheapShare * 100, 0)}%` : ''}`,
     shed: `${fmt(all.shedRate * 100, 0)}%`,
     'stale/load': `${byReason.stale}/${byReason.load}`,
     unanswered: all.unfinished,
